@@ -13,11 +13,12 @@ import numpy as np
 from hipbmd.errors import InputError
 from hipbmd.io.dicom_file import number_of_frames, read_dicom
 from hipbmd.io.dicom_series import RADIOGRAPH_MODALITIES, read_ct_series
+from hipbmd.io.image_file import IMAGE_SUFFIXES
 from hipbmd.io.orientation import labels_on_grid, to_canonical
 from hipbmd.io.volume_files import read_volume_file, volume_format
 from hipbmd.types import Volume
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+_MAX_LABEL = 255
 
 
 def read_ct(path: str | Path, series_uid: str | None = None) -> Volume:
@@ -52,19 +53,38 @@ def read_labels(path: str | Path, like: Volume | None = None) -> Volume:
     if volume_format(path) is None:
         raise InputError(path, "labels must be a NIfTI, NRRD or MetaImage file")
     volume = read_volume_file(path, "label")
-    rounded = np.rint(volume.array)
-    if not np.allclose(volume.array, rounded):
+    if not np.array_equal(volume.array, np.rint(volume.array)):
         raise InputError(path, "label map has non-integer values")
-    labels = to_canonical(Volume(rounded.astype(np.int32), volume.affine, "label", volume.meta))
+    labels = _as_labels(volume)
     return labels if like is None else labels_on_grid(labels, like, path)
 
 
-def _refuse_label_map(volume: Volume, path: Path) -> None:
-    """A CT always holds negative HU (air); small non-negative integers are a label map."""
-    values = volume.array
+def _as_labels(volume: Volume) -> Volume:
+    values = np.rint(volume.array).astype(np.int32)
+    return to_canonical(Volume(values, volume.affine, "label", volume.meta))
+
+
+def is_label_map(values: np.ndarray) -> bool:
+    """A CT always holds negative HU (air); non-negative integers up to 255 make a label map."""
     low, high = float(values.min()), float(values.max())
-    if low >= 0 and high <= 255 and np.array_equal(values, np.rint(values)):
-        raise InputError(path, f"looks like a label map (integers {low:.0f}..{high:.0f}), not a CT")
+    return low >= 0 and high <= _MAX_LABEL and bool(np.array_equal(values, np.rint(values)))
+
+
+def _refuse_label_map(volume: Volume, path: Path) -> None:
+    if is_label_map(volume.array):
+        high = float(volume.array.max())
+        raise InputError(path, f"looks like a label map (integers 0..{high:.0f}), not a CT")
+
+
+def read_volume(path: str | Path) -> Volume:
+    """Read a volume file once and return it as labels or as a CT, whichever it holds."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    volume = read_volume_file(path, "HU")
+    if is_label_map(volume.array):
+        return _as_labels(volume)
+    return to_canonical(volume)
 
 
 def _refuse_non_volume(path: Path) -> None:

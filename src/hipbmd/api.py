@@ -1,0 +1,68 @@
+"""The hipbmd Python API; each function mirrors a CLI command one to one.
+
+>>> from hipbmd import api
+>>> api.info(["ct_folder/", "hip.dcm"])        # same as: hipbmd info ct_folder/ hip.dcm --json
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hipbmd.errors import InputError
+from hipbmd.io.ct import read_ct, read_labels, read_volume
+from hipbmd.io.radiograph import read_radiograph
+from hipbmd.summary import detect_kind, radiograph_summary, volume_summary
+
+__all__ = ["info", "info_one", "read_ct", "read_labels", "read_radiograph"]
+
+
+def info_one(
+    path: str | Path,
+    series_uid: str | None = None,
+    spacing_mm: float | None = None,
+) -> dict[str, Any]:
+    """Read one CT folder/volume, label map or radiograph and summarise what was read.
+
+    Args:
+        path: a DICOM series folder, a NIfTI/NRRD/MetaImage volume, a DICOM radiograph or an image file.
+        series_uid: the series to read from a folder that holds several.
+        spacing_mm: detector pixel spacing to assume for a radiograph, mm.
+
+    Returns:
+        A JSON-ready dict (see :mod:`hipbmd.summary`) with ``path`` and the ``warnings`` raised on reading.
+
+    Raises:
+        InputError: the path cannot be read; the message names it and the problem.
+    """
+    path = Path(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kind = detect_kind(path)
+        if kind == "radiograph":
+            summary = radiograph_summary(read_radiograph(path, spacing_mm))
+        elif kind == "volume":
+            summary = volume_summary(read_volume(path))
+        else:
+            summary = volume_summary(read_ct(path, series_uid))
+    return {"path": str(path), **summary, "warnings": [str(w.message) for w in caught]}
+
+
+def info(
+    paths: Sequence[str | Path],
+    series_uid: str | None = None,
+    spacing_mm: float | None = None,
+) -> list[dict[str, Any]]:
+    """Summarise several inputs; an unreadable one yields ``{"path", "error"}`` instead of stopping.
+
+    Mirrors ``hipbmd info PATH... [--series UID] [--spacing-mm S] --json``.
+    """
+    results = []
+    for path in paths:
+        try:
+            results.append(info_one(path, series_uid, spacing_mm))
+        except InputError as error:
+            results.append({"path": str(path), "error": error.problem})
+    return results

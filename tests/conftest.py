@@ -1,0 +1,24 @@
+"""Shared fixtures: paths of the bundled real data and a seeded random generator."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
+
+
+@pytest.fixture
+def real() -> Path:
+    """Folder of the bundled real files (see data/real/README.md)."""
+    return REAL
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)

@@ -126,7 +126,7 @@ def modality_lut_sequence(table: Sequence[int], first_input: int = 0, bits: int 
     item = Dataset()
     item.LUTDescriptor = [len(table), first_input, bits]
     item.ModalityLUTType = "US"
-    item.LUTData = [int(v) for v in table]
+    item.LUTData = np.asarray(table, dtype="<u2").tobytes()
     return DicomSequence([item])
 
 

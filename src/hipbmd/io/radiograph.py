@@ -124,13 +124,12 @@ def _modality_output_range(dataset: Dataset) -> tuple[float, float]:
     bits = int(dataset.get("BitsStored", dataset.get("BitsAllocated", 16)))
     signed = int(dataset.get("PixelRepresentation", 0)) == 1
     low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
-    if "ModalityLUTSequence" in dataset:
-        lut = dataset.ModalityLUTSequence[0]
-        descriptor = [int(v) for v in lut.LUTDescriptor]
+    inputs = np.asarray([low, high], dtype=np.int64)  # a linear rescale maps ends to ends
+    if "ModalityLUTSequence" in dataset:  # a table need not be monotonic: map all of its inputs
+        descriptor = [int(v) for v in dataset.ModalityLUTSequence[0].LUTDescriptor]
         first, entries = descriptor[1], descriptor[0] or 65536
-        low, high = first, first + entries - 1
-    ends = np.asarray([low, high], dtype=np.int64)
-    mapped = np.asarray(apply_modality_lut(ends, dataset), dtype=np.float64)
+        inputs = np.arange(first, first + entries, dtype=np.int64)
+    mapped = np.asarray(apply_modality_lut(inputs, dataset), dtype=np.float64)
     return float(mapped.min()), float(mapped.max())
 
 

@@ -10,14 +10,23 @@ TORCH := torch==2.13.0
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet $(TORCH) -e ".[dev,torch]"
+	$(PY) -m pip install --quiet --progress-bar off $(TORCH)
+	$(PY) -m pip install --quiet --progress-bar off $(TORCH) -e ".[dev,torch]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# Until the estimation pipeline lands, the demo shows what hipbmd reads from the bundled real data.
+DEMO_INPUTS := data/real/totalsegmentator_example_ct/example_ct.nii.gz \
+	data/real/totalsegmentator_example_ct/example_seg_v1.nii.gz \
+	data/real/totalsegmentator_example_ct_dicom/dicom \
+	data/real/fodicom_cr/CR-MONO1-10-chest \
+	data/real/fodicom_cr/CR-ModalitySequenceLUT.dcm \
+	data/real/deid_data_dx/cat_DX.dcm.gz \
+	data/real/radoss_ddh_xray/331_DDH_1.dcm
+
 demo: $(STAMP)
-	$(VENV)/bin/hipbmd demo
+	$(VENV)/bin/hipbmd info $(DEMO_INPUTS)
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -9,12 +9,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hipbmd.errors import InputError
 from hipbmd.io.ct import read_ct, read_labels, read_volume
 from hipbmd.io.radiograph import read_radiograph
 from hipbmd.summary import detect_kind, radiograph_summary, volume_summary
+
+InputKind = Literal["auto", "ct", "labels", "radiograph"]
 
 __all__ = ["info", "info_one", "read_ct", "read_labels", "read_radiograph"]
 
@@ -23,6 +25,7 @@ def info_one(
     path: str | Path,
     series_uid: str | None = None,
     spacing_mm: float | None = None,
+    kind: InputKind = "auto",
 ) -> dict[str, Any]:
     """Read one CT folder/volume, label map or radiograph and summarise what was read.
 
@@ -30,6 +33,7 @@ def info_one(
         path: a DICOM series folder, a NIfTI/NRRD/MetaImage volume, a DICOM radiograph or an image file.
         series_uid: the series to read from a folder that holds several.
         spacing_mm: detector pixel spacing to assume for a radiograph, mm.
+        kind: "auto" to detect, or what the input must be: "ct", "labels" or "radiograph".
 
     Returns:
         A JSON-ready dict (see :mod:`hipbmd.summary`) with ``path`` and the ``warnings`` raised on reading.
@@ -40,11 +44,13 @@ def info_one(
     path = Path(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        kind = detect_kind(path)
-        if kind == "radiograph":
+        detected = detect_kind(path) if kind == "auto" else kind
+        if detected == "radiograph":
             summary = radiograph_summary(read_radiograph(path, spacing_mm))
-        elif kind == "volume":
+        elif detected == "volume":
             summary = volume_summary(read_volume(path))
+        elif detected == "labels":
+            summary = volume_summary(read_labels(path))
         else:
             summary = volume_summary(read_ct(path, series_uid))
     return {"path": str(path), **summary, "warnings": [str(w.message) for w in caught]}
@@ -54,15 +60,16 @@ def info(
     paths: Sequence[str | Path],
     series_uid: str | None = None,
     spacing_mm: float | None = None,
+    kind: InputKind = "auto",
 ) -> list[dict[str, Any]]:
     """Summarise several inputs; an unreadable one yields ``{"path", "error"}`` instead of stopping.
 
-    Mirrors ``hipbmd info PATH... [--series UID] [--spacing-mm S] --json``.
+    Mirrors ``hipbmd info PATH... [--series UID] [--spacing-mm S] [--kind K] --json``.
     """
     results = []
     for path in paths:
         try:
-            results.append(info_one(path, series_uid, spacing_mm))
+            results.append(info_one(path, series_uid, spacing_mm, kind))
         except InputError as error:
             results.append({"path": str(path), "error": error.problem})
     return results

@@ -11,6 +11,7 @@ import json
 import sys
 import traceback
 import warnings
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +31,15 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 _state = {"debug": False}
+
+
+class InputKindOption(str, Enum):
+    """Values of ``--kind``."""
+
+    auto = "auto"
+    ct = "ct"
+    labels = "labels"
+    radiograph = "radiograph"
 
 
 def _version(value: bool) -> None:
@@ -64,6 +74,10 @@ def info(
         float | None,
         typer.Option("--spacing-mm", min=1e-6, help="Pixel spacing (mm) to assume for radiographs."),
     ] = None,
+    kind: Annotated[
+        InputKindOption,
+        typer.Option("--kind", help="What the inputs are; 'auto' detects it.", case_sensitive=False),
+    ] = InputKindOption.auto,
 ) -> None:
     """Show what hipbmd reads from each input: kind, shape, spacing and its source, orientation, ranges."""
     from hipbmd import api
@@ -71,7 +85,7 @@ def info(
     results = []
     for path in paths:
         try:
-            results.append(api.info_one(path, series, spacing_mm))
+            results.append(api.info_one(path, series, spacing_mm, kind.value))
         except Exception as error:
             results.append(_report_failure(path, error))
     for result in results:

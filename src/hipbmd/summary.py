@@ -56,7 +56,10 @@ def volume_summary(volume: Volume) -> dict[str, Any]:
         "orientation": volume.orientation,
         "source_orientation": volume.meta.get("source_orientation"),
         "unit": volume.unit,
-        "extent_ras_mm": {"min": _rounded(world.min(axis=0), 2), "max": _rounded(world.max(axis=0), 2)},
+        "extent_ras_mm": {
+            "min": _rounded(world.min(axis=0), 2),
+            "max": _rounded(world.max(axis=0), 2),
+        },
     }
     if volume.unit == "label":
         values, counts = np.unique(volume.array, return_counts=True)
@@ -64,8 +67,16 @@ def volume_summary(volume: Volume) -> dict[str, Any]:
     else:
         summary["value_range"] = _rounded([volume.array.min(), volume.array.max()], 2)
         summary["value_percentiles_1_50_99"] = _rounded(np.percentile(volume.array, [1, 50, 99]), 2)
-    keys = ("series_uid", "series_description", "manufacturer", "transfer_syntax", "slice_count",
-            "slice_step_mm", "gantry_tilt_deg", "resampling")
+    keys = (
+        "series_uid",
+        "series_description",
+        "manufacturer",
+        "transfer_syntax",
+        "slice_count",
+        "slice_step_mm",
+        "gantry_tilt_deg",
+        "resampling",
+    )
     summary.update({key: volume.meta[key] for key in keys if key in volume.meta})
     return summary
 

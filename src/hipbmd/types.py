@@ -76,7 +76,7 @@ class Volume:
         """Map world RAS+ mm, shape (..., 3), to fractional voxel indices, shape (..., 3)."""
         inverse = np.linalg.inv(self.affine)
         points = np.asarray(xyz_mm, dtype=np.float64)
-        return points @ inverse[:3, :3].T + inverse[:3, 3]
+        return np.asarray(points @ inverse[:3, :3].T + inverse[:3, 3], dtype=np.float64)
 
 
 def axis_codes(affine: npt.ArrayLike) -> str:
@@ -165,7 +165,10 @@ class Radiograph:
 
 @dataclass
 class Pose:
-    """A rigid transform from world RAS+ mm to the camera frame: x_cam = rotation @ x_world + translation_mm."""
+    """A rigid transform from world RAS+ mm to the camera frame.
+
+    x_cam = rotation @ x_world + translation_mm.
+    """
 
     rotation: npt.NDArray[np.float64] = field(default_factory=lambda: np.eye(3))
     translation_mm: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))

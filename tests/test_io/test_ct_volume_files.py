@@ -90,7 +90,7 @@ def test_two_dimensional_nifti_is_not_a_ct(tmp_path: Path, shape: tuple[int, ...
 def test_corrupt_nifti_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.nii.gz"
     path.write_bytes(b"\x1f\x8b not really gzip")
-    with pytest.raises(InputError, match="broken.nii.gz: cannot read NIfTI"):
+    with pytest.raises(InputError, match=r"broken\.nii\.gz: cannot read NIfTI"):
         read_ct(path)
 
 

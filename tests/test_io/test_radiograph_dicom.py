@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dicom_factory import ct_slice, modality_lut_sequence, radiograph, save
 from pydicom.uid import (
     ComputedRadiographyImageStorage,
     DigitalXRayImageStorageForProcessing,
@@ -16,6 +15,7 @@ from pydicom.uid import (
     SecondaryCaptureImageStorage,
 )
 
+from dicom_factory import ct_slice, modality_lut_sequence, radiograph, save
 from hipbmd.errors import InputError
 from hipbmd.io import read_radiograph
 
@@ -49,8 +49,13 @@ def test_rescale_slope_intercept_is_applied(tmp_path: Path) -> None:
 def test_modality_lut_sequence_then_monochrome1_inversion(tmp_path: Path) -> None:
     stored = (np.arange(16, dtype=np.uint16).reshape(4, 4)) % 8
     table = np.array([400, 900, 1000, 800, 700, 600, 500, 300])  # not monotonic; range 300..1000
-    image = _read(tmp_path, stored=stored, bits_stored=3, photometric="MONOCHROME1",
-                  ModalityLUTSequence=modality_lut_sequence(table.tolist()))
+    image = _read(
+        tmp_path,
+        stored=stored,
+        bits_stored=3,
+        photometric="MONOCHROME1",
+        ModalityLUTSequence=modality_lut_sequence(table.tolist()),
+    )
     assert image.meta["modality_lut"] == "ModalityLUTSequence"
     assert np.array_equal(image.array, 300.0 + 1000.0 - table[stored])
 
@@ -79,39 +84,63 @@ def test_uncalibrated_pixel_spacing_is_taken_as_detector_spacing(tmp_path: Path)
 
 
 def test_calibrated_pixel_spacing_is_at_the_patient_plane(tmp_path: Path) -> None:
-    image = _read(tmp_path, PixelSpacing=[0.12, 0.12], PixelSpacingCalibrationType="GEOMETRY",
-                  EstimatedRadiographicMagnificationFactor=1.25)
+    image = _read(
+        tmp_path,
+        PixelSpacing=[0.12, 0.12],
+        PixelSpacingCalibrationType="GEOMETRY",
+        EstimatedRadiographicMagnificationFactor=1.25,
+    )
     assert image.spacing_source == "calibrated"
     assert image.calibrated_spacing_mm == (0.12, 0.12) == image.object_spacing_mm
     assert image.pixel_spacing_mm == pytest.approx((0.15, 0.15))
 
 
 def test_calibrated_spacing_beside_imager_spacing(tmp_path: Path) -> None:
-    image = _read(tmp_path, ImagerPixelSpacing=[0.15, 0.15], PixelSpacing=[0.125, 0.125],
-                  PixelSpacingCalibrationType="FIDUCIAL")
+    image = _read(
+        tmp_path,
+        ImagerPixelSpacing=[0.15, 0.15],
+        PixelSpacing=[0.125, 0.125],
+        PixelSpacingCalibrationType="FIDUCIAL",
+    )
     assert image.spacing_source == "calibrated"
     assert image.pixel_spacing_mm == (0.15, 0.15) and image.object_spacing_mm == (0.125, 0.125)
 
 
 def test_magnification_from_ermf_wins_over_sid_sod(tmp_path: Path) -> None:
-    image = _read(tmp_path, ImagerPixelSpacing=[0.15, 0.15], DistanceSourceToDetector=1150.0,
-                  DistanceSourceToPatient=1000.0, EstimatedRadiographicMagnificationFactor=1.2)
+    image = _read(
+        tmp_path,
+        ImagerPixelSpacing=[0.15, 0.15],
+        DistanceSourceToDetector=1150.0,
+        DistanceSourceToPatient=1000.0,
+        EstimatedRadiographicMagnificationFactor=1.2,
+    )
     assert (image.sid_mm, image.sod_mm, image.magnification) == (1150.0, 1000.0, 1.2)
     assert image.object_spacing_mm == pytest.approx((0.125, 0.125))
 
 
 def test_magnification_from_sid_and_sod(tmp_path: Path) -> None:
-    image = _read(tmp_path, ImagerPixelSpacing=[0.15, 0.15], DistanceSourceToDetector=1150.0,
-                  DistanceSourceToPatient=1000.0)
+    image = _read(
+        tmp_path,
+        ImagerPixelSpacing=[0.15, 0.15],
+        DistanceSourceToDetector=1150.0,
+        DistanceSourceToPatient=1000.0,
+    )
     assert image.magnification == pytest.approx(1.15)
     assert image.meta["magnification_source"].startswith("DistanceSourceToDetector")
     assert image.object_spacing_mm == pytest.approx((0.15 / 1.15, 0.15 / 1.15))
 
 
 def test_log_intensity_relationship_presentation_and_patient_tags(tmp_path: Path) -> None:
-    image = _read(tmp_path, sop_class=DigitalXRayImageStorageForProcessing,
-                  PixelIntensityRelationship="LOG", PixelIntensityRelationshipSign=-1,
-                  ViewPosition="AP", ImageLaterality="L", PatientAge="067Y", PatientSex="F")
+    image = _read(
+        tmp_path,
+        sop_class=DigitalXRayImageStorageForProcessing,
+        PixelIntensityRelationship="LOG",
+        PixelIntensityRelationshipSign=-1,
+        ViewPosition="AP",
+        ImageLaterality="L",
+        PatientAge="067Y",
+        PatientSex="F",
+    )
     assert image.meta["pixel_intensity_relationship"] == "LOG"
     assert image.meta["pixel_intensity_relationship_sign"] == -1
     assert image.presentation == "FOR PROCESSING"
@@ -119,9 +148,15 @@ def test_log_intensity_relationship_presentation_and_patient_tags(tmp_path: Path
 
 
 def test_stated_presentation_intent_and_age_from_dates(tmp_path: Path) -> None:
-    image = _read(tmp_path, sop_class=ComputedRadiographyImageStorage, modality="CR",
-                  PresentationIntentType="FOR PRESENTATION", PatientBirthDate="19500101",
-                  StudyDate="20200101", Laterality="R")
+    image = _read(
+        tmp_path,
+        sop_class=ComputedRadiographyImageStorage,
+        modality="CR",
+        PresentationIntentType="FOR PRESENTATION",
+        PatientBirthDate="19500101",
+        StudyDate="20200101",
+        Laterality="R",
+    )
     assert image.presentation == "FOR PRESENTATION"
     assert image.age_years == pytest.approx(70.0, abs=0.01)
     assert image.laterality == "right"
@@ -149,8 +184,9 @@ def test_file_without_preamble_and_gzip_wrapped_file(tmp_path: Path) -> None:
 
 
 def test_spacing_given_by_the_user_overrides_the_file(tmp_path: Path) -> None:
-    image = read_radiograph(save(radiograph(RAMP, ImagerPixelSpacing=[0.1, 0.1]), tmp_path / "a.dcm"),
-                            spacing_mm=0.2)
+    image = read_radiograph(
+        save(radiograph(RAMP, ImagerPixelSpacing=[0.1, 0.1]), tmp_path / "a.dcm"), spacing_mm=0.2
+    )
     assert image.spacing_source == "assumed" and image.pixel_spacing_mm == (0.2, 0.2)
     assert "overridden" in image.meta["notes"][-1]
 
@@ -209,7 +245,7 @@ def test_real_dx_flat_panel(real: Path) -> None:
     assert image.presentation == "FOR PRESENTATION"
     assert image.meta["photometric_handling"] == "MONOCHROME2 kept (bone bright)"
     assert image.meta["pixel_intensity_relationship"] == "LIN"
-    assert 0 <= image.array.min() and image.array.max() <= 4095
+    assert image.array.min() >= 0 and image.array.max() <= 4095
 
 
 @pytest.mark.parametrize("case", ["331_DDH_1", "331_DDH_10", "331_DDH_115"])

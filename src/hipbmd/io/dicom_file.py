@@ -56,7 +56,7 @@ def read_dicom(path: str | Path, *, stop_before_pixels: bool = False) -> Dataset
         raise InputError(path, "no such file" if not path.exists() else "not a file")
     buffer = _open_bytes(path)
     try:
-        dataset = pydicom.dcmread(buffer, stop_before_pixels=stop_before_pixels)
+        dataset: Dataset = pydicom.dcmread(buffer, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError:
         dataset = _read_without_preamble(path, buffer, stop_before_pixels)
     except Exception as error:  # pydicom raises many types on damaged files

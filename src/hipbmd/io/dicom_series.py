@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_modality_lut
+from pydicom.pixels.processing import apply_modality_lut
 
 from hipbmd.errors import InputError, InputWarning
 from hipbmd.io.dicom_file import number_of_frames, pixel_array, read_dicom
@@ -28,7 +28,6 @@ from hipbmd.io.slice_geometry import (
 )
 from hipbmd.io.slice_resampling import remove_tilt, resample_slices_uniform
 from hipbmd.types import Volume
-
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 RADIOGRAPH_MODALITIES = {"CR", "DX", "RG", "MG", "IO", "PX", "XA", "RF"}
@@ -82,7 +81,8 @@ def select_series(
         return series_uid, groups[series_uid]
     if len(groups) > 1:
         raise InputError(
-            folder, f"{len(groups)} series in folder, choose one with --series UID: {_choices(groups)}"
+            folder,
+            f"{len(groups)} series in folder, choose one with --series UID: {_choices(groups)}",
         )
     uid, slices = next(iter(groups.items()))
     return uid, slices
@@ -120,7 +120,7 @@ def _shared_value(slices: list[_Slice], keyword: str, source: Path) -> npt.NDArr
     stacked = np.stack(values)
     if not np.allclose(stacked, stacked[0], atol=1e-4):
         raise InputError(source, f"slices differ in {keyword}; the series is not one volume")
-    return stacked[0]
+    return np.asarray(stacked[0], dtype=np.float64)
 
 
 def read_ct_series(folder: str | Path, series_uid: str | None = None) -> Volume:

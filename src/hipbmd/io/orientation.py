@@ -64,7 +64,7 @@ def labels_on_grid(labels: Volume, reference: Volume, source: str | Path = "labe
 def _resample_nearest(labels: Volume, reference: Volume) -> np.ndarray:
     """Sample labels at the reference's voxel centres (nearest neighbour, outside = 0)."""
     voxel_to_voxel = np.linalg.inv(labels.affine) @ reference.affine
-    return ndimage.affine_transform(
+    resampled = ndimage.affine_transform(
         labels.array,
         voxel_to_voxel[:3, :3],
         offset=voxel_to_voxel[:3, 3],
@@ -73,3 +73,4 @@ def _resample_nearest(labels: Volume, reference: Volume) -> np.ndarray:
         mode="constant",
         cval=0,
     )
+    return np.asarray(resampled)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_modality_lut
+from pydicom.pixels.processing import apply_modality_lut
 
 from hipbmd.errors import InputError, InputWarning
 from hipbmd.io import radiograph_tags as tags
@@ -26,9 +26,7 @@ from hipbmd.types import Radiograph
 VOLUME_MODALITIES = {"CT", "MR", "PT", "NM", "US", "SEG", "RTSTRUCT"}
 
 
-def read_radiograph(
-    path: str | Path, spacing_mm: float | tuple[float, float] | None = None
-) -> Radiograph:
+def read_radiograph(path: str | Path, spacing_mm: float | tuple[float, float] | None = None) -> Radiograph:
     """Read one radiograph file.
 
     Args:
@@ -137,8 +135,12 @@ def _dicom_meta(
     dataset: Dataset, path: Path, modality: str, photometric: str, spacing: tags.SpacingInfo
 ) -> dict[str, Any]:
     syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
-    modality_lut = "ModalityLUTSequence" if "ModalityLUTSequence" in dataset else (
-        "RescaleSlopeIntercept" if "RescaleSlope" in dataset or "RescaleIntercept" in dataset else "none"
+    modality_lut = (
+        "ModalityLUTSequence"
+        if "ModalityLUTSequence" in dataset
+        else (
+            "RescaleSlopeIntercept" if "RescaleSlope" in dataset or "RescaleIntercept" in dataset else "none"
+        )
     )
     return {
         "source": str(path),

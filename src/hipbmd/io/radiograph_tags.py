@@ -68,7 +68,10 @@ def read_spacing(dataset: Dataset) -> SpacingInfo:
     imager = _pair(dataset, "ImagerPixelSpacing")
     pixel = _pair(dataset, "PixelSpacing")
     calibration = str(dataset.get("PixelSpacingCalibrationType", "")).strip().upper()
-    sid, sod = _positive(dataset, "DistanceSourceToDetector"), _positive(dataset, "DistanceSourceToPatient")
+    sid, sod = (
+        _positive(dataset, "DistanceSourceToDetector"),
+        _positive(dataset, "DistanceSourceToPatient"),
+    )
     info = SpacingInfo(None, "unknown", sid_mm=sid, sod_mm=sod)
     _set_magnification(info, _positive(dataset, "EstimatedRadiographicMagnificationFactor"))
     if pixel is not None and calibration:
@@ -89,7 +92,10 @@ def read_spacing(dataset: Dataset) -> SpacingInfo:
 
 def _set_magnification(info: SpacingInfo, ermf: float | None) -> None:
     if ermf is not None:
-        info.magnification, info.magnification_source = ermf, "EstimatedRadiographicMagnificationFactor"
+        info.magnification, info.magnification_source = (
+            ermf,
+            "EstimatedRadiographicMagnificationFactor",
+        )
     elif info.sid_mm is not None and info.sod_mm is not None:
         info.magnification = info.sid_mm / info.sod_mm
         info.magnification_source = "DistanceSourceToDetector / DistanceSourceToPatient"
@@ -170,9 +176,7 @@ def display_attributes(dataset: Dataset) -> dict[str, Any]:
         "voi_lut_sequence": "VOILUTSequence" in dataset,
         "voi_applied": False,
         "pixel_intensity_relationship": str(dataset.get("PixelIntensityRelationship", "")) or None,
-        "pixel_intensity_relationship_sign": _int_or_none(
-            dataset.get("PixelIntensityRelationshipSign")
-        ),
+        "pixel_intensity_relationship_sign": _int_or_none(dataset.get("PixelIntensityRelationshipSign")),
     }
 
 
@@ -181,7 +185,7 @@ def _multi(value: object) -> list[float] | None:
         return None
     items = list(value) if isinstance(value, MultiValue | list | tuple) else [value]
     try:
-        return [float(v) for v in items]
+        return [float(v) for v in items]  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
 

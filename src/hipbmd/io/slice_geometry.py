@@ -55,9 +55,7 @@ def slice_normal(orientation: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return normal / np.linalg.norm(normal)
 
 
-def stack_geometry(
-    positions_mm: npt.ArrayLike, orientation: npt.ArrayLike
-) -> StackGeometry:
+def stack_geometry(positions_mm: npt.ArrayLike, orientation: npt.ArrayLike) -> StackGeometry:
     """Sort slices along the normal and describe their spacing and tilt.
 
     Args:

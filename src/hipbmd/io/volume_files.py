@@ -48,6 +48,8 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
     import nibabel as nib
 
     image = nib.load(str(path))
+    if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
+        raise InputError(path, f"not a NIfTI image ({type(image).__name__})")
     return np.asarray(image.get_fdata(dtype=np.float32)), np.asarray(image.affine, dtype=np.float64)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-VolumeUnit = Literal["HU", "mg/cm3", "label"]
+VolumeUnit = Literal["HU", "mg/cm3", "1/mm", "label"]
 SpacingSource = Literal["imager", "pixel", "calibrated", "assumed", "unknown"]
 Presentation = Literal["FOR PROCESSING", "FOR PRESENTATION", "unknown"]
 Side = Literal["left", "right"]
@@ -34,7 +34,8 @@ class Volume:
     Attributes:
         array: voxel values, float32 (labels may be any integer dtype), shape (I, J, K).
         affine: 4×4 matrix mapping voxel indices (i, j, k, 1) to world RAS+ millimetres.
-        unit: "HU" (CT numbers), "mg/cm3" (calibrated density) or "label" (segmentation).
+        unit: "HU" (CT numbers), "mg/cm3" (calibrated density), "1/mm" (linear attenuation) or
+            "label" (segmentation).
         meta: provenance (source file, series UID, calibration applied, resampling done, …).
     """
 

@@ -1,0 +1,159 @@
+"""Exact line integrals through a voxel grid (Siddon's method, traversed incrementally), compiled with numba.
+
+Each voxel is a box of constant value; a ray's integral is Σ value × (length of the ray inside the voxel).
+The traversal follows Amanatides & Woo (Eurographics 1987), which visits the same voxel crossings as
+Siddon (Med Phys 1985;12:252) without sorting. Rays are integrated only between their start and end
+points (they stop at the detector). Rays run in parallel over all cores. The volume is first laid out
+so that the axis the rays mostly follow is contiguous in memory, which keeps the traversal in cache.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _clip(start: float, delta: float, size: int, t_enter: float, t_exit: float):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Narrow [t_enter, t_exit] to where start + t·delta lies in [0, size)."""
+    if delta == 0.0:
+        if start < 0.0 or start >= size:
+            return 1.0, 0.0
+        return t_enter, t_exit
+    t0 = -start / delta
+    t1 = (size - start) / delta
+    if t0 > t1:
+        t0, t1 = t1, t0
+    return max(t_enter, t0), min(t_exit, t1)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _axis_start(start: float, delta: float, t_first: float, size: int):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Entry voxel index, step direction, parameter of the next boundary and parameter per voxel."""
+    index = min(max(int(math.floor(start + t_first * delta)), 0), size - 1)
+    if delta > 0.0:
+        return index, 1, (index + 1 - start) / delta, 1.0 / delta
+    if delta < 0.0:
+        return index, -1, (index - start) / delta, -1.0 / delta
+    return index, 0, np.inf, np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def _ray_integral(volume, s0, s1, s2, d0, d1, d2):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """∫_0^1 volume(s + t·d) dt in voxel index space, where voxel (i, j, k) spans [i, i+1) × …"""
+    n0, n1, n2 = volume.shape
+    t_enter, t_exit = _clip(s0, d0, n0, 0.0, 1.0)
+    t_enter, t_exit = _clip(s1, d1, n1, t_enter, t_exit)
+    t_enter, t_exit = _clip(s2, d2, n2, t_enter, t_exit)
+    if t_enter >= t_exit:
+        return 0.0
+    t_first = t_enter + 1e-9 * (t_exit - t_enter)  # a point just inside: robust on voxel boundaries
+    i0, step0, next0, per0 = _axis_start(s0, d0, t_first, n0)
+    i1, step1, next1, per1 = _axis_start(s1, d1, t_first, n1)
+    i2, step2, next2, per2 = _axis_start(s2, d2, t_first, n2)
+    total = 0.0
+    t = t_enter
+    while t < t_exit:
+        if next0 <= next1 and next0 <= next2:
+            t_leave = min(next0, t_exit)
+            total += volume[i0, i1, i2] * (t_leave - t)
+            i0 += step0
+            next0 += per0
+            if i0 < 0 or i0 >= n0:
+                break
+        elif next1 <= next2:
+            t_leave = min(next1, t_exit)
+            total += volume[i0, i1, i2] * (t_leave - t)
+            i1 += step1
+            next1 += per1
+            if i1 < 0 or i1 >= n1:
+                break
+        else:
+            t_leave = min(next2, t_exit)
+            total += volume[i0, i1, i2] * (t_leave - t)
+            i2 += step2
+            next2 += per2
+            if i2 < 0 or i2 >= n2:
+                break
+        t = t_leave
+    return total
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _integrate_many(volume, starts, deltas, lengths, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    for ray in numba.prange(starts.shape[0]):
+        integral = _ray_integral(
+            volume, starts[ray, 0], starts[ray, 1], starts[ray, 2], deltas[ray, 0], deltas[ray, 1], deltas[ray, 2]
+        )
+        out[ray] = integral * lengths[ray]
+
+
+def memory_order(deltas: npt.NDArray[np.float64]) -> tuple[int, int, int]:
+    """Axis permutation that puts the rays' dominant direction last (contiguous in memory)."""
+    dominant = int(np.argmax(np.abs(deltas).sum(axis=0)))
+    first, second = (axis for axis in range(3) if axis != dominant)
+    return first, second, dominant
+
+
+def lay_out(volume: npt.NDArray[np.floating], order: tuple[int, int, int]) -> npt.NDArray[np.float32]:
+    """A float32 copy of ``volume`` with its axes permuted to ``order`` and C-contiguous."""
+    return np.ascontiguousarray(np.transpose(volume, order), dtype=np.float32)
+
+
+def integrate_index_rays(
+    laid_out: npt.NDArray[np.float32],
+    order: tuple[int, int, int],
+    starts_index: npt.NDArray[np.float64],
+    deltas_index: npt.NDArray[np.float64],
+    lengths_mm: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Integrals of rays given in voxel index space (voxel i spans [i, i+1)) through a laid-out volume.
+
+    Args:
+        laid_out: the volume permuted by ``order`` (see :func:`lay_out`).
+        order: the permutation used.
+        starts_index, deltas_index: (N, 3) ray start and end − start, in the volume's own index axes.
+        lengths_mm: (N,) physical ray lengths.
+
+    Returns:
+        (N,) integrals in volume-unit·mm.
+    """
+    out = np.zeros(len(starts_index), dtype=np.float64)
+    axes = list(order)
+    _integrate_many(laid_out, np.ascontiguousarray(starts_index[:, axes]),
+                    np.ascontiguousarray(deltas_index[:, axes]), np.ascontiguousarray(lengths_mm), out)
+    return out
+
+
+def integrate_rays(
+    volume: npt.NDArray[np.floating],
+    world_to_index: npt.NDArray[np.float64],
+    starts_mm: npt.NDArray[np.float64],
+    ends_mm: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Line integrals Σ value × length (value unit × mm) of rays from ``starts_mm`` to ``ends_mm``.
+
+    Args:
+        volume: (I, J, K) voxel values.
+        world_to_index: 4×4 map from world mm to voxel indices (inverse of the volume affine).
+        starts_mm, ends_mm: (N, 3) world points where each ray begins and ends.
+
+    Returns:
+        (N,) integrals in volume-unit·mm; zero for rays that miss the volume.
+    """
+    starts, deltas = to_index_rays(world_to_index, starts_mm, ends_mm)
+    order = memory_order(deltas)
+    lengths = np.linalg.norm(ends_mm - starts_mm, axis=1)
+    return integrate_index_rays(lay_out(volume, order), order, starts, deltas, lengths)
+
+
+def to_index_rays(
+    world_to_index: npt.NDArray[np.float64], starts_mm: npt.NDArray[np.float64], ends_mm: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Ray starts and (end − start) in index space where voxel i spans [i, i+1)."""
+    linear, offset = world_to_index[:3, :3], world_to_index[:3, 3] + 0.5
+    starts = starts_mm @ linear.T + offset
+    return starts, ends_mm @ linear.T + offset - starts

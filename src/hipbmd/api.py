@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from hipbmd.drr.geometry import PoseParameters
+from hipbmd.drr.project_ct import DRRRequest, drr_to_file
 from hipbmd.errors import InputError
 from hipbmd.io.ct import read_ct, read_labels, read_volume
 from hipbmd.io.radiograph import read_radiograph
@@ -18,7 +21,7 @@ from hipbmd.summary import detect_kind, radiograph_summary, volume_summary
 
 InputKind = Literal["auto", "ct", "labels", "radiograph"]
 
-__all__ = ["info", "info_one", "read_ct", "read_labels", "read_radiograph"]
+__all__ = ["drr", "info", "info_one", "read_ct", "read_labels", "read_pose", "read_radiograph"]
 
 
 def info_one(
@@ -73,3 +76,25 @@ def info(
         except InputError as error:
             results.append({"path": str(path), "error": error.problem})
     return results
+
+
+def read_pose(path: str | Path) -> PoseParameters:
+    """Pose parameters from a JSON file: a bare pose or the output of ``hipbmd register``."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(path, f"cannot read pose JSON ({error})") from error
+    try:
+        return PoseParameters.from_dict(record.get("pose", record))
+    except (TypeError, ValueError, AttributeError) as error:
+        raise InputError(path, f"not a pose ({error})") from error
+
+
+def drr(request: DRRRequest, output: str | Path) -> dict[str, Any]:
+    """Render a CT (optionally one labelled structure) as a quantitative DRR and write it.
+
+    Mirrors ``hipbmd drr CT -o OUT [--labels L --label NAME] [--pose P] [--parallel] ...``.
+    Returns the JSON sidecar record (unit, pose, value range, files written).
+    """
+    return drr_to_file(request, Path(output))

@@ -7,6 +7,7 @@ Label maps are read with :func:`read_labels`, optionally straight onto a CT's gr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -19,14 +20,17 @@ from hipbmd.io.volume_files import read_volume_file, volume_format
 from hipbmd.types import Volume
 
 _MAX_LABEL = 255
+CTUnit = Literal["HU", "mg/cm3"]
 
 
-def read_ct(path: str | Path, series_uid: str | None = None) -> Volume:
+def read_ct(path: str | Path, series_uid: str | None = None, unit: CTUnit = "HU") -> Volume:
     """Read a CT (DICOM series folder, NIfTI, NRRD or MetaImage) as HU in RAS index order.
 
     Args:
         path: a folder of DICOM files or a volume file.
         series_uid: SeriesInstanceUID to pick when a folder holds several series.
+        unit: what a volume file holds: "HU", or "mg/cm3" for a calibrated density volume (a DICOM
+            series is always HU).
 
     Raises:
         InputError: with the path and the problem, for anything that is not a readable CT volume.
@@ -37,8 +41,9 @@ def read_ct(path: str | Path, series_uid: str | None = None) -> Volume:
     elif not path.exists():
         raise InputError(path, "no such file or folder")
     elif volume_format(path) is not None:
-        volume = read_volume_file(path, "HU")
-        _refuse_label_map(volume, path)
+        volume = read_volume_file(path, unit)
+        if unit == "HU":
+            _refuse_label_map(volume, path)
     else:
         _refuse_non_volume(path)
         raise AssertionError("unreachable")  # pragma: no cover

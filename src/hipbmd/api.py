@@ -15,13 +15,14 @@ from typing import Any, Literal
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.project_ct import DRRRequest, drr_to_file
 from hipbmd.errors import InputError
+from hipbmd.labelmaps import resolve_labels
 from hipbmd.io.ct import read_ct, read_labels, read_volume
 from hipbmd.io.radiograph import read_radiograph
 from hipbmd.summary import detect_kind, radiograph_summary, volume_summary
 
 InputKind = Literal["auto", "ct", "labels", "radiograph"]
 
-__all__ = ["drr", "info", "info_one", "read_ct", "read_labels", "read_pose", "read_radiograph"]
+__all__ = ["drr", "info", "info_one", "read_ct", "read_labels", "read_pose", "read_radiograph", "register"]
 
 
 def info_one(
@@ -98,3 +99,38 @@ def drr(request: DRRRequest, output: str | Path) -> dict[str, Any]:
     Returns the JSON sidecar record (unit, pose, value range, files written).
     """
     return drr_to_file(request, Path(output))
+
+
+def register(
+    xray: str | Path,
+    ct: str | Path,
+    output: str | Path | None = None,
+    labels: str | Path | None = None,
+    structure: Sequence[str] = (),
+    label_table: str | None = None,
+    init_pose: str | Path | None = None,
+    spacing_mm: float | None = None,
+    measure: str = "combined",
+    series_uid: str | None = None,
+) -> dict[str, Any]:
+    """Find the pose of a CT in which its DRR matches a radiograph; optionally write it as JSON.
+
+    Mirrors ``hipbmd register --xray X --ct CT [--labels L --structure S] [--init P] -o pose.json``.
+    Returns {"pose", "report", "xray", "ct"}; the pose file can be given to ``hipbmd drr --pose``.
+    """
+    from hipbmd.registration import register as register_images
+
+    radiograph = read_radiograph(xray, spacing_mm)
+    volume = read_ct(ct, series_uid)
+    label_map = read_labels(labels, like=volume) if labels is not None else None
+    values = resolve_labels(list(structure), label_table) if structure else None
+    if values and label_map is None:
+        raise InputError(str(ct), "--structure needs --labels")
+    start = read_pose(init_pose) if init_pose is not None else None
+    pose, report = register_images(radiograph, volume, start, label_map, values, measure)
+    record = {"pose": pose.to_dict(), "report": report.to_dict(), "xray": str(xray), "ct": str(ct),
+              "structure": values}
+    if output is not None:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(json.dumps(record, indent=2))
+    return record

@@ -191,6 +191,33 @@ def drr(
     typer.echo(f"wrote {', '.join(record['files'])} (unit {record['unit']}, max {record['value_range'][1]:.4g})")
 
 
+@app.command()
+def register(
+    xray: Annotated[Path, typer.Option(help="The radiograph (DICOM or image with --spacing-mm).")],
+    ct: Annotated[Path, typer.Option(help="The CT: DICOM folder or volume file (HU).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Pose JSON to write.")],
+    labels: Annotated[Path | None, typer.Option(help="Label map on the CT's grid.")] = None,
+    structure: Annotated[
+        list[str] | None, typer.Option(help="Label value or name to register on (repeatable).")
+    ] = None,
+    label_table: Annotated[str | None, typer.Option(help="Label names: totalsegmentator_v1/v2 or a TSV.")] = None,
+    init: Annotated[Path | None, typer.Option(help="Starting pose JSON (default: AP, centred).")] = None,
+    spacing_mm: Annotated[float | None, typer.Option(help="Radiograph pixel spacing if the file lacks it.")] = None,
+    measure: Annotated[str, typer.Option(help="Similarity: combined, ncc or gc.")] = "combined",
+    series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
+) -> None:
+    """Rigid 2D/3D registration of a radiograph to a CT; writes the pose and a report as JSON."""
+    from hipbmd import api
+
+    record = _run_reporting_errors(lambda: api.register(
+        xray, ct, output, labels, list(structure or []), label_table, init, spacing_mm, measure, series))
+    report = record["report"]
+    state = "converged" if report["converged"] else "NOT converged"
+    typer.echo(f"wrote {output}: similarity {report['similarity']:.4f} ({state}), {report['seconds']:.1f} s")
+    if not report["converged"]:
+        raise typer.Exit(1)
+
+
 def _run_reporting_errors(work: Any) -> Any:
     """Run a command's work; input and value errors end with one line and exit code 2."""
     from hipbmd.errors import InputError

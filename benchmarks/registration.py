@@ -51,10 +51,14 @@ def simulate(ct: Volume, pose: PoseParameters, rng: np.random.Generator) -> Radi
     counts = rng.poisson(2000.0 * transmitted) + 1.0
     image = ndimage.gaussian_filter(-np.log(counts / 2000.0), 0.7)  # bone bright, log-processed
     image = np.sign(image) * np.abs(image) ** 0.8  # a vendor-like tone curve
-    return Radiograph(image.astype(np.float32), (SPACING_MM, SPACING_MM), "imager", sid_mm=SDD_MM, sod_mm=SOD_MM)
+    return Radiograph(
+        image.astype(np.float32), (SPACING_MM, SPACING_MM), "imager", sid_mm=SDD_MM, sod_mm=SOD_MM
+    )
 
 
-def landmark_errors(truth: PoseParameters, estimate: PoseParameters, landmarks: np.ndarray) -> tuple[float, float]:
+def landmark_errors(
+    truth: PoseParameters, estimate: PoseParameters, landmarks: np.ndarray
+) -> tuple[float, float]:
     """(mTRE mm, mPD mm at the patient plane) between the landmarks under the two poses."""
     true_pose, est_pose = truth.to_pose(), estimate.to_pose()
     true_cam = landmarks @ true_pose.rotation.T + true_pose.translation_mm
@@ -67,7 +71,9 @@ def landmark_errors(truth: PoseParameters, estimate: PoseParameters, landmarks: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -76,13 +82,21 @@ def main() -> None:
     landmarks = femur_landmarks(ct, labels)
     hips = ct.voxel_to_world_mm(np.argwhere(np.isin(labels.array, [88, 89, 90, 91])).mean(axis=0))
     rng = np.random.default_rng(args.seed)
-    print(f"{'case':>4} {'start mTRE':>10} {'mTRE mm':>8} {'mPD mm':>7} {'similarity':>10} {'conv':>5} {'s':>6}")
+    print(
+        f"{'case':>4} {'start mTRE':>10} {'mTRE mm':>8} {'mPD mm':>7} {'similarity':>10} {'conv':>5} {'s':>6}"
+    )
     rows = []
     for case in range(args.cases):
-        truth = PoseParameters(tuple(rng.uniform(-5, 5, 3)), tuple(rng.uniform(-10, 10, 3)), tuple(hips), SOD_MM)
+        truth = PoseParameters(
+            tuple(rng.uniform(-5, 5, 3)), tuple(rng.uniform(-10, 10, 3)), tuple(hips), SOD_MM
+        )
         offset = rng.uniform(-1, 1, 6) * [10, 10, 10, 20, 20, 20]
-        start = PoseParameters(tuple(np.add(truth.rotation_deg, offset[:3])),
-                               tuple(np.add(truth.translation_mm, offset[3:])), truth.isocenter_mm, SOD_MM)
+        start = PoseParameters(
+            tuple(np.add(truth.rotation_deg, offset[:3])),
+            tuple(np.add(truth.translation_mm, offset[3:])),
+            truth.isocenter_mm,
+            SOD_MM,
+        )
         radiograph = simulate(ct, truth, rng)
         began = time.perf_counter()
         estimate, report = register(radiograph, ct, start)
@@ -90,19 +104,31 @@ def main() -> None:
         start_mtre, _ = landmark_errors(truth, start, landmarks)
         mtre, mpd = landmark_errors(truth, estimate, landmarks)
         rows.append((mtre, mpd, seconds, report.converged))
-        print(f"{case:4d} {start_mtre:10.1f} {mtre:8.2f} {mpd:7.2f} {report.similarity:10.4f} "
-              f"{'yes' if report.converged else 'no':>5} {seconds:6.1f}", flush=True)
+        print(
+            f"{case:4d} {start_mtre:10.1f} {mtre:8.2f} {mpd:7.2f} {report.similarity:10.4f} "
+            f"{'yes' if report.converged else 'no':>5} {seconds:6.1f}",
+            flush=True,
+        )
     mtres, mpds, times, converged = (np.array(column) for column in zip(*rows, strict=True))
     success = mtres < SUCCESS_MTRE_MM
     print()
-    print(f"cases {len(rows)}; success (mTRE < {SUCCESS_MTRE_MM} mm) {100 * success.mean():.0f} % (target >= 90 %)")
-    print(f"mTRE mm: median {np.median(mtres):.2f} (target < 1), mean over successes "
-          f"{mtres[success].mean() if success.any() else float('nan'):.2f} (target < 2), max {mtres.max():.2f}")
+    print(
+        f"cases {len(rows)}; success (mTRE < {SUCCESS_MTRE_MM} mm) {100 * success.mean():.0f} % "
+        "(target >= 90 %)"
+    )
+    print(
+        f"mTRE mm: median {np.median(mtres):.2f} (target < 1), mean over successes "
+        f"{mtres[success].mean() if success.any() else float('nan'):.2f} (target < 2), max {mtres.max():.2f}"
+    )
     print(f"mPD mm (in-plane): median {np.median(mpds):.2f}, max {mpds.max():.2f}")
-    print(f"seconds per registration on this machine: median {np.median(times):.1f}, max {times.max():.1f} "
-          f"(target <= 30)")
-    print(f"flagged converged: {100 * converged.mean():.0f} %; of those, successful: "
-          f"{100 * success[converged].mean() if converged.any() else float('nan'):.0f} %")
+    print(
+        f"seconds per registration on this machine: median {np.median(times):.1f}, max {times.max():.1f} "
+        f"(target <= 30)"
+    )
+    print(
+        f"flagged converged: {100 * converged.mean():.0f} %; of those, successful: "
+        f"{100 * success[converged].mean() if converged.any() else float('nan'):.0f} %"
+    )
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ from typing import Any, Literal
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.project_ct import DRRRequest, drr_to_file
 from hipbmd.errors import InputError
-from hipbmd.labelmaps import resolve_labels
 from hipbmd.io.ct import read_ct, read_labels, read_volume
 from hipbmd.io.radiograph import read_radiograph
+from hipbmd.labelmaps import resolve_labels
 from hipbmd.summary import detect_kind, radiograph_summary, volume_summary
 
 InputKind = Literal["auto", "ct", "labels", "radiograph"]
@@ -128,8 +128,13 @@ def register(
         raise InputError(str(ct), "--structure needs --labels")
     start = read_pose(init_pose) if init_pose is not None else None
     pose, report = register_images(radiograph, volume, start, label_map, values, measure)
-    record = {"pose": pose.to_dict(), "report": report.to_dict(), "xray": str(xray), "ct": str(ct),
-              "structure": values}
+    record = {
+        "pose": pose.to_dict(),
+        "report": report.to_dict(),
+        "xray": str(xray),
+        "ct": str(ct),
+        "structure": values,
+    }
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(json.dumps(record, indent=2))

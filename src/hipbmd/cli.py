@@ -155,7 +155,9 @@ def drr(
         bool, typer.Option("--density", help="The volume holds mg/cm3 (output g/cm2), not HU (output mu*l).")
     ] = False,
     series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
-    pose: Annotated[Path | None, typer.Option(help="Pose JSON (from 'hipbmd register' or written by hand).")] = None,
+    pose: Annotated[
+        Path | None, typer.Option(help="Pose JSON (from 'hipbmd register' or written by hand).")
+    ] = None,
     rotation_deg: Annotated[
         tuple[float, float, float], typer.Option(help="Rotation about world x (L-R), y (A-P), z (S-I), deg.")
     ] = (0.0, 0.0, 0.0),
@@ -163,22 +165,35 @@ def drr(
         tuple[float, float, float], typer.Option(help="Patient shift in world RAS mm.")
     ] = (0.0, 0.0, 0.0),
     isocenter_mm: Annotated[
-        tuple[float, float, float] | None, typer.Option(help="World point on the central ray (default: centre).")
+        tuple[float, float, float] | None,
+        typer.Option(help="World point on the central ray (default: centre)."),
     ] = None,
-    sod_mm: Annotated[float | None, typer.Option(help="Source to isocenter distance (default SDD - 150).")] = None,
+    sod_mm: Annotated[
+        float | None, typer.Option(help="Source to isocenter distance (default SDD - 150).")
+    ] = None,
     sdd_mm: Annotated[float, typer.Option(help="Source to detector distance.")] = 1100.0,
     size: Annotated[tuple[int, int], typer.Option(help="Detector rows and columns.")] = (256, 256),
     spacing_mm: Annotated[float, typer.Option(help="Detector pixel spacing, mm.")] = 1.6,
-    parallel: Annotated[bool, typer.Option(help="Parallel projection (as in DXA) instead of a point source.")] = False,
+    parallel: Annotated[
+        bool, typer.Option(help="Parallel projection (as in DXA) instead of a point source.")
+    ] = False,
 ) -> None:
     """Render a quantitative DRR of a CT: attenuation mu*l from HU, or g/cm2 from a density volume."""
     from hipbmd import api
     from hipbmd.drr.project_ct import DRRRequest
 
     request = DRRRequest(
-        ct=ct, input_unit="mg/cm3" if density else "HU", series_uid=series, labels=labels,
-        label=list(label or []), label_table=label_table, per_label=per_label, size=size,
-        spacing_mm=(spacing_mm, spacing_mm), sdd_mm=sdd_mm, parallel=parallel,
+        ct=ct,
+        input_unit="mg/cm3" if density else "HU",
+        series_uid=series,
+        labels=labels,
+        label=list(label or []),
+        label_table=label_table,
+        per_label=per_label,
+        size=size,
+        spacing_mm=(spacing_mm, spacing_mm),
+        sdd_mm=sdd_mm,
+        parallel=parallel,
     )
     if pose is not None:
         given = api.read_pose(pose)
@@ -188,7 +203,9 @@ def drr(
         request.rotation_deg, request.translation_mm = rotation_deg, translation_mm
         request.isocenter_mm, request.sod_mm = isocenter_mm, sod_mm
     record = _run_reporting_errors(lambda: api.drr(request, output))
-    typer.echo(f"wrote {', '.join(record['files'])} (unit {record['unit']}, max {record['value_range'][1]:.4g})")
+    typer.echo(
+        f"wrote {', '.join(record['files'])} (unit {record['unit']}, max {record['value_range'][1]:.4g})"
+    )
 
 
 @app.command()
@@ -200,17 +217,24 @@ def register(
     structure: Annotated[
         list[str] | None, typer.Option(help="Label value or name to register on (repeatable).")
     ] = None,
-    label_table: Annotated[str | None, typer.Option(help="Label names: totalsegmentator_v1/v2 or a TSV.")] = None,
+    label_table: Annotated[
+        str | None, typer.Option(help="Label names: totalsegmentator_v1/v2 or a TSV.")
+    ] = None,
     init: Annotated[Path | None, typer.Option(help="Starting pose JSON (default: AP, centred).")] = None,
-    spacing_mm: Annotated[float | None, typer.Option(help="Radiograph pixel spacing if the file lacks it.")] = None,
+    spacing_mm: Annotated[
+        float | None, typer.Option(help="Radiograph pixel spacing if the file lacks it.")
+    ] = None,
     measure: Annotated[str, typer.Option(help="Similarity: combined, ncc or gc.")] = "combined",
     series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
 ) -> None:
     """Rigid 2D/3D registration of a radiograph to a CT; writes the pose and a report as JSON."""
     from hipbmd import api
 
-    record = _run_reporting_errors(lambda: api.register(
-        xray, ct, output, labels, list(structure or []), label_table, init, spacing_mm, measure, series))
+    record = _run_reporting_errors(
+        lambda: api.register(
+            xray, ct, output, labels, list(structure or []), label_table, init, spacing_mm, measure, series
+        )
+    )
     report = record["report"]
     state = "converged" if report["converged"] else "NOT converged"
     typer.echo(f"wrote {output}: similarity {report['similarity']:.4f} ({state}), {report['seconds']:.1f} s")

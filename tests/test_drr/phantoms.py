@@ -32,7 +32,7 @@ def sphere(radius_mm: float, spacing_mm: float, density: float = 1000.0) -> Volu
 def cylinder_z(radius_mm: float, height_mm: float, spacing_mm: float, density: float = 1000.0) -> Volume:
     """A uniform cylinder along world z (superior–inferior), centred at the origin."""
     size_xy = _odd(2 * radius_mm / spacing_mm + 4)
-    size_z = int(round(height_mm / spacing_mm))
+    size_z = round(height_mm / spacing_mm)
     affine, centres = grid((size_xy, size_xy, size_z), spacing_mm)
     inside = np.hypot(centres[..., 0], centres[..., 1]) <= radius_mm
     return Volume((inside * density).astype(np.float32), affine, "mg/cm3")

@@ -28,8 +28,10 @@ def _ct(real: Path) -> Path:
 
 
 def test_ap_png_of_the_real_ct(real: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    code = _run(["drr", str(_ct(real)), "--size", "64", "64", "--spacing-mm", "6", "-o", str(tmp_path / "ap.png")],
-                monkeypatch)
+    code = _run(
+        ["drr", str(_ct(real)), "--size", "64", "64", "--spacing-mm", "6", "-o", str(tmp_path / "ap.png")],
+        monkeypatch,
+    )
     sidecar = json.loads((tmp_path / "ap.json").read_text())
     picture = np.asarray(Image.open(tmp_path / "ap.png"))
     assert code == 0 and picture.shape == (64, 64) and picture.dtype == np.uint16
@@ -40,8 +42,15 @@ def test_ap_png_of_the_real_ct(real: Path, tmp_path: Path, monkeypatch: pytest.M
 
 def test_femur_only_npy_sits_on_the_viewers_left(real: Path, tmp_path: Path) -> None:
     folder = real / "totalsegmentator_example_ct"
-    request = DRRRequest(ct=_ct(real), labels=folder / "example_seg_v1.nii.gz", label=["femur_right", "88"],
-                         label_table="totalsegmentator_v1", per_label=True, size=(48, 96), spacing_mm=(4.0, 4.0))
+    request = DRRRequest(
+        ct=_ct(real),
+        labels=folder / "example_seg_v1.nii.gz",
+        label=["femur_right", "88"],
+        label_table="totalsegmentator_v1",
+        per_label=True,
+        size=(48, 96),
+        spacing_mm=(4.0, 4.0),
+    )
     isocenter = tuple(float(v) for v in (0.0, 140.0, 110.0))
     request.isocenter_mm = isocenter
     record = api.drr(request, tmp_path / "femurs.npy")
@@ -53,11 +62,31 @@ def test_femur_only_npy_sits_on_the_viewers_left(real: Path, tmp_path: Path) -> 
 
 
 def test_pose_file_from_register_output(real: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pose = {"pose": {"rotation_deg": [0, 0, 90], "translation_mm": [0, 0, 0],
-                     "isocenter_mm": [0, 150, 200], "sod_mm": 900}}
+    pose = {
+        "pose": {
+            "rotation_deg": [0, 0, 90],
+            "translation_mm": [0, 0, 0],
+            "isocenter_mm": [0, 150, 200],
+            "sod_mm": 900,
+        }
+    }
     (tmp_path / "pose.json").write_text(json.dumps(pose))
-    code = _run(["drr", str(_ct(real)), "--pose", str(tmp_path / "pose.json"), "--size", "32", "32",
-                 "--spacing-mm", "8", "-o", str(tmp_path / "lateral.nii.gz")], monkeypatch)
+    code = _run(
+        [
+            "drr",
+            str(_ct(real)),
+            "--pose",
+            str(tmp_path / "pose.json"),
+            "--size",
+            "32",
+            "32",
+            "--spacing-mm",
+            "8",
+            "-o",
+            str(tmp_path / "lateral.nii.gz"),
+        ],
+        monkeypatch,
+    )
     sidecar = json.loads((tmp_path / "lateral.json").read_text())
     assert code == 0 and sidecar["pose"]["rotation_deg"] == [0.0, 0.0, 90.0]
     assert (tmp_path / "lateral.nii.gz").exists()
@@ -69,8 +98,13 @@ def test_parallel_density_projection_gives_g_per_cm2(tmp_path: Path) -> None:
     density = np.zeros((20, 20, 20), np.float32)
     density[5:15, 5:15, 5:15] = 1000.0  # mg/cm³, 10 mm thick
     nib.save(nib.Nifti1Image(density, np.eye(4)), tmp_path / "density.nii.gz")
-    request = DRRRequest(ct=tmp_path / "density.nii.gz", input_unit="mg/cm3", size=(20, 20), parallel=True,
-                         isocenter_mm=(9.5, 9.5, 9.5))
+    request = DRRRequest(
+        ct=tmp_path / "density.nii.gz",
+        input_unit="mg/cm3",
+        size=(20, 20),
+        parallel=True,
+        isocenter_mm=(9.5, 9.5, 9.5),
+    )
     record = api.drr(request, tmp_path / "abmd.npy")
     image = np.load(tmp_path / "abmd.npy")
     assert record["unit"] == "g/cm2"

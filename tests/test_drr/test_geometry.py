@@ -64,7 +64,8 @@ def test_rays_pass_through_the_points_that_project_to_their_pixels(projection: s
     distance = np.linalg.norm(offset - (offset * direction).sum(1, keepdims=True) * direction, axis=1)
     assert distance.max() < 1e-9
     assert np.linalg.norm(ends - starts, axis=1) == pytest.approx(
-        1200.0 if projection == "parallel" else np.linalg.norm(ends - starts, axis=1))
+        1200.0 if projection == "parallel" else np.linalg.norm(ends - starts, axis=1)
+    )
 
 
 def test_perspective_rays_start_at_the_source_and_end_on_the_detector() -> None:
@@ -83,9 +84,15 @@ def test_camera_from_radiograph_geometry() -> None:
     known = Radiograph(image, (0.15, 0.15), "imager", sid_mm=1150.0, sod_mm=1000.0)
     camera, sod, notes = camera_from_radiograph(known)
     assert (camera.shape, camera.pixel_spacing_mm, camera.sdd_mm, sod, notes) == (
-        (300, 200), (0.15, 0.15), 1150.0, 1000.0, [])
+        (300, 200),
+        (0.15, 0.15),
+        1150.0,
+        1000.0,
+        [],
+    )
     _, sod_from_magnification, _ = camera_from_radiograph(
-        Radiograph(image, (0.15, 0.15), "imager", sid_mm=1200.0, magnification=1.2))
+        Radiograph(image, (0.15, 0.15), "imager", sid_mm=1200.0, magnification=1.2)
+    )
     assert sod_from_magnification == pytest.approx(1000.0)
     _, _, assumed = camera_from_radiograph(Radiograph(image, (0.15, 0.15), "imager"))
     assert any("SID unknown" in n for n in assumed) and any("SOD unknown" in n for n in assumed)

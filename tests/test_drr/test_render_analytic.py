@@ -14,8 +14,9 @@ from hipbmd.types import Camera, Volume
 
 
 def _ap(shape=(64, 64), spacing=(1.0, 1.0), sdd=1200.0, sod=1000.0, projection="perspective", **pose):  # type: ignore[no-untyped-def]
-    return Camera(shape, spacing, sdd, projection=projection,
-                  pose=PoseParameters(sod_mm=sod, **pose).to_pose())
+    return Camera(
+        shape, spacing, sdd, projection=projection, pose=PoseParameters(sod_mm=sod, **pose).to_pose()
+    )
 
 
 def test_one_unit_voxel_integrates_to_its_path_length() -> None:
@@ -111,8 +112,14 @@ def test_a_bead_renders_where_its_centre_projects(seed: int) -> None:
     values = np.zeros((41, 41, 41), np.float32)
     values[bead_index] = 1.0
     bead = Volume(values, affine, "1/mm")
-    camera = _ap(shape=(400, 400), spacing=(0.1, 0.1), sdd=1100.0, sod=900.0,
-                 rotation_deg=tuple(rng.uniform(-15, 15, 3)), translation_mm=tuple(rng.uniform(-5, 5, 3)))
+    camera = _ap(
+        shape=(400, 400),
+        spacing=(0.1, 0.1),
+        sdd=1100.0,
+        sod=900.0,
+        rotation_deg=tuple(rng.uniform(-15, 15, 3)),
+        translation_mm=tuple(rng.uniform(-5, 5, 3)),
+    )
     image = render(bead, camera).images[0]
     rows, cols = np.indices(image.shape)
     centroid = np.array([(rows * image).sum(), (cols * image).sum()]) / image.sum()
@@ -122,7 +129,7 @@ def test_a_bead_renders_where_its_centre_projects(seed: int) -> None:
 
 
 def test_label_restriction_and_per_label_images() -> None:
-    affine, centres = grid((30, 30, 30), 1.0)
+    affine, _centres = grid((30, 30, 30), 1.0)
     values = np.full((30, 30, 30), 500.0, np.float32)
     labels = np.zeros((30, 30, 30), np.int32)
     labels[18:25, 5:25, 5:25] = 89  # +x: the patient's right
@@ -142,8 +149,9 @@ def test_label_restriction_and_per_label_images() -> None:
 
 def test_hu_is_refused_and_converted_to_attenuation() -> None:
     affine, _ = grid((4, 4, 4), 1.0)
-    ct = Volume(np.array([-1000.0, 0.0, 1000.0, -2000.0]).repeat(16).reshape(4, 4, 4).astype(np.float32),
-                affine, "HU")
+    ct = Volume(
+        np.array([-1000.0, 0.0, 1000.0, -2000.0]).repeat(16).reshape(4, 4, 4).astype(np.float32), affine, "HU"
+    )
     with pytest.raises(ValueError, match="hu_to_attenuation"):
         Projector(ct)
     mu = hu_to_attenuation(ct, mu_water_per_mm=0.02)

@@ -9,8 +9,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from dicom_factory import radiograph, save
 
+from dicom_factory import radiograph, save
 from hipbmd.cli import main
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.render import hu_to_attenuation, render
@@ -30,7 +30,7 @@ def _phantom() -> tuple[Volume, Volume]:
     hu = np.full(shape, -1000.0, np.float32)
     labels = np.zeros(shape, np.int32)
     hu[(x / 45) ** 2 + (y / 35) ** 2 + (z / 50) ** 2 <= 1] = 40.0
-    for side, label, sign in (("right", 1, 1.0), ("left", 2, -1.0)):
+    for _side, label, sign in (("right", 1, 1.0), ("left", 2, -1.0)):
         rod = ((x - sign * 20) ** 2 + (y - 3) ** 2 <= 36) & (z < 10 + sign * 4) & (z > -40)
         hu[rod], labels[rod] = 800.0, label
     plate = (np.abs(z - 22) < 5) & (np.abs(x) < 35) & (np.abs(y + 5) < 6)
@@ -84,13 +84,33 @@ def test_register_command_writes_a_pose_for_drr(tmp_path: Path, monkeypatch: pyt
     nib.save(nib.Nifti1Image(volume.array, volume.affine), tmp_path / "ct.nii.gz")
     image = _radiograph(volume).array
     stored = np.round(image / image.max() * 4000).astype(np.uint16)
-    save(radiograph(stored, ImagerPixelSpacing=[2.4, 2.4], DistanceSourceToDetector=1100.0,
-                    DistanceSourceToPatient=950.0), tmp_path / "xray.dcm")
+    save(
+        radiograph(
+            stored,
+            ImagerPixelSpacing=[2.4, 2.4],
+            DistanceSourceToDetector=1100.0,
+            DistanceSourceToPatient=950.0,
+        ),
+        tmp_path / "xray.dcm",
+    )
     start = {"rotation_deg": [0, 0, 0], "translation_mm": [0, 0, 0], "isocenter_mm": [0, 0, 0], "sod_mm": 950}
     (tmp_path / "start.json").write_text(json.dumps(start))
-    monkeypatch.setattr(sys, "argv", ["hipbmd", "register", "--xray", str(tmp_path / "xray.dcm"), "--ct",
-                                      str(tmp_path / "ct.nii.gz"), "--init", str(tmp_path / "start.json"),
-                                      "-o", str(tmp_path / "pose.json")])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "hipbmd",
+            "register",
+            "--xray",
+            str(tmp_path / "xray.dcm"),
+            "--ct",
+            str(tmp_path / "ct.nii.gz"),
+            "--init",
+            str(tmp_path / "start.json"),
+            "-o",
+            str(tmp_path / "pose.json"),
+        ],
+    )
     with pytest.raises(SystemExit) as stopped:
         main()
     record = json.loads((tmp_path / "pose.json").read_text())

@@ -45,3 +45,13 @@ def test_similarity_falls_as_the_image_shifts(image: np.ndarray) -> None:
     assert values[0] == pytest.approx(1.0)
     assert values == sorted(values, reverse=True)
     assert multiscale(ncc, image, image, sigmas_px=(0.0, 2.0)) == pytest.approx(1.0)
+
+
+def test_polynomial_correlation_absorbs_a_tone_curve(image: np.ndarray) -> None:
+    from hipbmd.registration.similarity import polynomial_correlation
+
+    positive = image - image.min() + 0.1
+    toned = positive**0.8
+    assert polynomial_correlation(toned, positive) > ncc(toned, positive)
+    assert polynomial_correlation(toned, positive) == pytest.approx(1.0, abs=1e-3)
+    assert polynomial_correlation(image, np.zeros_like(image)) == 0.0

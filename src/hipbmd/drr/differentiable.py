@@ -51,7 +51,9 @@ def camera_to_world_torch(
     return rotation, translation
 
 
-def detector_points(camera: Camera, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def detector_points(
+    camera: Camera, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Ray starts and ends (H·W, 3) in the camera frame, row-major."""
     import torch
 
@@ -62,7 +64,9 @@ def detector_points(camera: Camera, dtype: torch.dtype, device: torch.device) ->
     x = (grid_cols.reshape(-1) - col0) * camera.pixel_spacing_mm[1]
     y = (grid_rows.reshape(-1) - row0) * camera.pixel_spacing_mm[0]
     ends = torch.stack([x, y, torch.full_like(x, camera.sdd_mm)], dim=1)
-    starts = torch.zeros_like(ends) if camera.projection == "perspective" else ends * ends.new_tensor([1, 1, 0])
+    starts = (
+        torch.zeros_like(ends) if camera.projection == "perspective" else ends * ends.new_tensor([1, 1, 0])
+    )
     return starts, ends
 
 
@@ -88,7 +92,8 @@ def integrate_trilinear(
         volume[None, None], normalised[None, None], mode="bilinear", padding_mode="zeros", align_corners=True
     )[0, 0, 0]
     step_fraction = (t_exit - t_enter).clamp(min=0) / count
-    return samples.sum(dim=1) * step_fraction * lengths_mm
+    integrals: torch.Tensor = samples.sum(dim=1) * step_fraction * lengths_mm
+    return integrals
 
 
 def _clip_to_box(
@@ -127,7 +132,9 @@ def render_differentiable(
     starts = (starts_cam - translation) @ rotation
     ends = (ends_cam - translation) @ rotation
     chunks = [
-        integrate_trilinear(volume, affine, starts[i : i + RAYS_PER_CHUNK], ends[i : i + RAYS_PER_CHUNK], step_mm)
+        integrate_trilinear(
+            volume, affine, starts[i : i + RAYS_PER_CHUNK], ends[i : i + RAYS_PER_CHUNK], step_mm
+        )
         for i in range(0, len(starts), RAYS_PER_CHUNK)
     ]
     return torch.cat(chunks).view(camera.shape)

@@ -39,11 +39,18 @@ DEFAULT_TABLE_TO_DETECTOR_MM = 150.0
 def rotation_matrix_deg(rotation_deg: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """R_z · R_y · R_x for rotations (about x, about y, about z) in degrees, right-handed."""
     rx, ry, rz = (math.radians(float(a)) for a in np.asarray(rotation_deg, dtype=np.float64))
-    cx, sx, cy, sy, cz, sz = math.cos(rx), math.sin(rx), math.cos(ry), math.sin(ry), math.cos(rz), math.sin(rz)
+    cx, sx, cy, sy, cz, sz = (
+        math.cos(rx),
+        math.sin(rx),
+        math.cos(ry),
+        math.sin(ry),
+        math.cos(rz),
+        math.sin(rz),
+    )
     about_x = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
     about_y = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     about_z = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    return about_z @ about_y @ about_x
+    return np.asarray(about_z @ about_y @ about_x, dtype=np.float64)
 
 
 def rotation_to_deg(rotation: npt.ArrayLike) -> tuple[float, float, float]:
@@ -109,11 +116,19 @@ def _triple(value: object) -> tuple[float, float, float]:
 
 def camera_with_pose(camera: Camera, pose: Pose) -> Camera:
     """A copy of ``camera`` with another pose."""
-    return Camera(camera.shape, camera.pixel_spacing_mm, camera.sdd_mm, camera.principal_point_px,
-                  camera.projection, pose)
+    return Camera(
+        camera.shape,
+        camera.pixel_spacing_mm,
+        camera.sdd_mm,
+        camera.principal_point_px,
+        camera.projection,
+        pose,
+    )
 
 
-def camera_from_radiograph(radiograph: Radiograph, source: str = "radiograph") -> tuple[Camera, float, list[str]]:
+def camera_from_radiograph(
+    radiograph: Radiograph, source: str = "radiograph"
+) -> tuple[Camera, float, list[str]]:
     """Camera matching a radiograph's detector, plus the source–object distance to use and notes.
 
     SID comes from DistanceSourceToDetector, else 1100 mm (assumed); SOD from DistanceSourceToPatient,
@@ -152,10 +167,7 @@ def project_points(camera: Camera, points_mm: npt.ArrayLike) -> npt.NDArray[np.f
     local = world_to_camera(camera, points_mm)
     row0, col0 = camera.principal_point_px  # type: ignore[misc]
     row_spacing, col_spacing = camera.pixel_spacing_mm
-    if camera.projection == "parallel":
-        scale = np.ones(len(local))
-    else:
-        scale = camera.sdd_mm / local[:, 2]
+    scale = np.ones(len(local)) if camera.projection == "parallel" else camera.sdd_mm / local[:, 2]
     rows = row0 + local[:, 1] * scale / row_spacing
     cols = col0 + local[:, 0] * scale / col_spacing
     return np.stack([rows, cols], axis=1)
@@ -170,8 +182,9 @@ def pixel_rays(
     source; parallel rays start on the plane z = 0 of the camera frame.
     """
     if rows is None or cols is None:
-        grid_rows, grid_cols = np.meshgrid(np.arange(camera.shape[0]), np.arange(camera.shape[1]),
-                                           indexing="ij")
+        grid_rows, grid_cols = np.meshgrid(
+            np.arange(camera.shape[0]), np.arange(camera.shape[1]), indexing="ij"
+        )
         rows, cols = grid_rows.ravel(), grid_cols.ravel()
     row_array = np.asarray(rows, dtype=np.float64).ravel()
     col_array = np.asarray(cols, dtype=np.float64).ravel()

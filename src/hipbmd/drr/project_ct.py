@@ -66,13 +66,20 @@ def render_request(request: DRRRequest) -> tuple[DRR, PoseParameters]:
         isocenter_mm=request.isocenter_mm or _default_isocenter(ct, labels, values),
         sod_mm=request.sod_mm or request.sdd_mm - DEFAULT_TABLE_TO_DETECTOR_MM,
     )
-    camera = Camera(request.size, request.spacing_mm, request.sdd_mm,
-                    projection="parallel" if request.parallel else "perspective", pose=pose.to_pose())
+    camera = Camera(
+        request.size,
+        request.spacing_mm,
+        request.sdd_mm,
+        projection="parallel" if request.parallel else "perspective",
+        pose=pose.to_pose(),
+    )
     projector = Projector(volume, labels, values, per_label=request.per_label)
     return projector.render(camera), pose
 
 
-def _default_isocenter(ct: Volume, labels: Volume | None, values: list[int] | None) -> tuple[float, float, float]:
+def _default_isocenter(
+    ct: Volume, labels: Volume | None, values: list[int] | None
+) -> tuple[float, float, float]:
     """Centroid of the selected labels, else the centre of the volume (world mm)."""
     if labels is not None and values:
         selected = np.argwhere(np.isin(labels.array, values))

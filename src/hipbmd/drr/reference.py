@@ -7,6 +7,8 @@ The integral is Σ value(voxel) · (α_{m+1} − α_m) · |e − s|.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -30,7 +32,7 @@ def siddon_reference(
     alphas = np.unique(np.clip(np.concatenate(crossings), 0.0, 1.0))
     length_mm = float(np.linalg.norm(np.asarray(end_mm, float) - np.asarray(start_mm, float)))
     total = 0.0
-    for low, high in zip(alphas[:-1], alphas[1:], strict=True):
+    for low, high in itertools.pairwise(alphas):
         middle = start + 0.5 * (low + high) * delta
         index = np.floor(middle).astype(int)
         if np.all(index >= 0) and np.all(index < volume.shape):

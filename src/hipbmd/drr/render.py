@@ -80,21 +80,26 @@ class Projector:
         """
         if volume.unit not in _OUTPUT_UNIT:
             raise ValueError(
-                f"cannot render a {volume.unit} volume: convert HU with hu_to_attenuation or calibrate to mg/cm3"
+                f"cannot render a {volume.unit} volume: "
+                "convert HU with hu_to_attenuation or calibrate to mg/cm3"
             )
         self.unit = _OUTPUT_UNIT[volume.unit]
         self._scale = _SCALE[volume.unit]
         self.label_values = None if label_values is None else [int(v) for v in label_values]
         # Each part is kept only in its bricked layout, with the affine of its (cropped) grid.
-        self._parts = [(BrickedVolume(values), affine)
-                       for values, affine in _masked_parts(volume, labels, self.label_values, per_label)]
+        self._parts = [
+            (BrickedVolume(values), affine)
+            for values, affine in _masked_parts(volume, labels, self.label_values, per_label)
+        ]
         self._per_label = per_label
 
     def render(self, cameras: Camera | Sequence[Camera]) -> DRR:
         """Render every camera; images are (B, H, W) or (B, L, H, W) in :attr:`unit`."""
         camera_list = [cameras] if isinstance(cameras, Camera) else list(cameras)
-        stacks = [np.stack([self._render_part(i, camera) for i in range(len(self._parts))])
-                  for camera in camera_list]
+        stacks = [
+            np.stack([self._render_part(i, camera) for i in range(len(self._parts))])
+            for camera in camera_list
+        ]
         images = np.stack(stacks).astype(np.float32)
         if not self._per_label:
             images = images[:, 0]
@@ -103,7 +108,7 @@ class Projector:
     def _render_part(self, part: int, camera: Camera) -> npt.NDArray[np.float64]:
         bricked, affine = self._parts[part]
         starts_mm, ends_mm = pixel_rays(camera)
-        starts, deltas = to_index_rays(np.linalg.inv(affine), starts_mm, ends_mm)
+        starts, deltas = to_index_rays(np.linalg.inv(np.asarray(affine, np.float64)), starts_mm, ends_mm)
         lengths = np.linalg.norm(ends_mm - starts_mm, axis=1)
         sequence = tile_sequence(camera.shape)
         out = np.empty(len(starts_mm), dtype=np.float64)
@@ -114,7 +119,7 @@ class Projector:
 
 
 def tile_sequence(shape: tuple[int, int], tile: int = 8) -> npt.NDArray[np.intp]:
-    """Row-major pixel indices visited tile by tile (tile × tile pixels), so neighbouring rays run together."""
+    """Row-major pixel indices visited tile by tile (tile × tile pixels): neighbouring rays run together."""
     rows, cols = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
     tiles_per_row = -(-shape[1] // tile)
     key = ((rows // tile) * tiles_per_row + cols // tile) * tile * tile + (rows % tile) * tile + cols % tile
@@ -143,7 +148,9 @@ def _masked_parts(
     if labels is None or labels.shape != volume.shape:
         raise ValueError("label_values need a label map on the volume's grid")
     groups = [[value] for value in label_values] if per_label else [label_values]
-    return [_crop(np.where(np.isin(labels.array, group), volume.array, 0.0), volume.affine) for group in groups]
+    return [
+        _crop(np.where(np.isin(labels.array, group), volume.array, 0.0), volume.affine) for group in groups
+    ]
 
 
 def _crop(
@@ -156,5 +163,5 @@ def _crop(
     low, high = nonzero.min(axis=0), nonzero.max(axis=0) + 1
     shifted = affine.copy()
     shifted[:3, 3] = affine[:3, :3] @ low + affine[:3, 3]
-    box = values[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
+    box = values[low[0] : high[0], low[1] : high[1], low[2] : high[2]]
     return np.ascontiguousarray(box, dtype=np.float32), shifted

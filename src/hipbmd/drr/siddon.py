@@ -36,7 +36,7 @@ def _clip(start: float, delta: float, size: int, t_enter: float, t_exit: float):
 @numba.njit(cache=True, nogil=True, inline="always")
 def _axis_start(start: float, delta: float, t_first: float, size: int):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Entry voxel index, step direction, parameter of the next boundary and parameter per voxel."""
-    index = min(max(int(math.floor(start + t_first * delta)), 0), size - 1)
+    index = min(max(math.floor(start + t_first * delta), 0), size - 1)
     if delta > 0.0:
         return index, 1, (index + 1 - start) / delta, 1.0 / delta
     if delta < 0.0:
@@ -100,8 +100,17 @@ def _ray_integral(bricks, bricks_per_axis, shape, s0, s1, s2, d0, d1, d2):  # ty
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _integrate_many(bricks, bricks_per_axis, shape, starts, deltas, lengths, out):  # type: ignore[no-untyped-def]  # pragma: no cover
     for ray in numba.prange(starts.shape[0]):
-        integral = _ray_integral(bricks, bricks_per_axis, shape, starts[ray, 0], starts[ray, 1], starts[ray, 2],
-                                 deltas[ray, 0], deltas[ray, 1], deltas[ray, 2])
+        integral = _ray_integral(
+            bricks,
+            bricks_per_axis,
+            shape,
+            starts[ray, 0],
+            starts[ray, 1],
+            starts[ray, 2],
+            deltas[ray, 0],
+            deltas[ray, 1],
+            deltas[ray, 2],
+        )
         out[ray] = integral * lengths[ray]
 
 
@@ -120,10 +129,15 @@ class BrickedVolume:
             slab[:] = 0.0
             slab[: part.shape[0], : part.shape[1], : part.shape[2]] = part
             blocks = slab.reshape(BRICK, counts[1], BRICK, counts[2], BRICK).transpose(1, 3, 0, 2, 4)
-            self.bricks[index * per_slab : (index + 1) * per_slab] = blocks.reshape(per_slab, BRICK, BRICK, BRICK)
+            self.bricks[index * per_slab : (index + 1) * per_slab] = blocks.reshape(
+                per_slab, BRICK, BRICK, BRICK
+            )
 
     def integrate(
-        self, starts_index: npt.NDArray[np.float64], deltas_index: npt.NDArray[np.float64], lengths_mm: npt.NDArray[np.float64]
+        self,
+        starts_index: npt.NDArray[np.float64],
+        deltas_index: npt.NDArray[np.float64],
+        lengths_mm: npt.NDArray[np.float64],
     ) -> npt.NDArray[np.float64]:
         """Integrals (N,) in value·mm of rays given in index space (voxel i spans [i, i+1)).
 
@@ -132,8 +146,15 @@ class BrickedVolume:
             lengths_mm: (N,) physical ray lengths.
         """
         out = np.zeros(len(starts_index), dtype=np.float64)
-        _integrate_many(self.bricks, self.bricks_per_axis, self.shape, np.ascontiguousarray(starts_index),
-                        np.ascontiguousarray(deltas_index), np.ascontiguousarray(lengths_mm), out)
+        _integrate_many(
+            self.bricks,
+            self.bricks_per_axis,
+            self.shape,
+            np.ascontiguousarray(starts_index),
+            np.ascontiguousarray(deltas_index),
+            np.ascontiguousarray(lengths_mm),
+            out,
+        )
         return out
 
 
@@ -159,7 +180,9 @@ def integrate_rays(
 
 
 def to_index_rays(
-    world_to_index: npt.NDArray[np.float64], starts_mm: npt.NDArray[np.float64], ends_mm: npt.NDArray[np.float64]
+    world_to_index: npt.NDArray[np.float64],
+    starts_mm: npt.NDArray[np.float64],
+    ends_mm: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Ray starts and (end − start) in index space where voxel i spans [i, i+1)."""
     linear, offset = world_to_index[:3, :3], world_to_index[:3, 3] + 0.5

@@ -119,7 +119,9 @@ def automatic_levels(camera: Camera) -> list[int]:
     return factors or [1]
 
 
-def _centre(volume: Volume, labels: Volume | None, structure: Sequence[int] | None) -> tuple[float, float, float]:
+def _centre(
+    volume: Volume, labels: Volume | None, structure: Sequence[int] | None
+) -> tuple[float, float, float]:
     if labels is not None and structure:
         selected = np.argwhere(np.isin(labels.array, list(structure)))
         if len(selected):
@@ -144,16 +146,25 @@ class _Level:
         self.factor = factor
         self.fixed = block_mean(image, factor)
         row0, col0 = camera.principal_point_px  # type: ignore[misc]
-        self.camera = Camera(self.fixed.shape, (camera.pixel_spacing_mm[0] * factor, camera.pixel_spacing_mm[1] * factor),
-                             camera.sdd_mm, ((row0 + 0.5) / factor - 0.5, (col0 + 0.5) / factor - 0.5))
+        self.camera = Camera(
+            self.fixed.shape,
+            (camera.pixel_spacing_mm[0] * factor, camera.pixel_spacing_mm[1] * factor),
+            camera.sdd_mm,
+            ((row0 + 0.5) / factor - 0.5, (col0 + 0.5) / factor - 0.5),
+        )
         self.projector, self.footprint, self.measure = projector, footprint, measure
         self.mask: npt.NDArray[np.bool_] | None = None
         self.evaluations = 0
 
     def render(self, pose: PoseParameters) -> npt.NDArray[np.float32]:
-        camera = Camera(self.camera.shape, self.camera.pixel_spacing_mm, self.camera.sdd_mm,
-                        self.camera.principal_point_px, pose=pose.to_pose())
-        return self.projector.render(camera).images[0]
+        camera = Camera(
+            self.camera.shape,
+            self.camera.pixel_spacing_mm,
+            self.camera.sdd_mm,
+            self.camera.principal_point_px,
+            pose=pose.to_pose(),
+        )
+        return np.asarray(self.projector.render(camera).images[0], dtype=np.float32)
 
     def similarity(self, pose: PoseParameters) -> float:
         self.evaluations += 1
@@ -163,30 +174,46 @@ class _Level:
         """Restrict the similarity to the structure's projection at ``pose``, dilated by a margin."""
         if self.footprint is None:
             return
-        camera = Camera(self.camera.shape, self.camera.pixel_spacing_mm, self.camera.sdd_mm,
-                        self.camera.principal_point_px, pose=pose.to_pose())
+        camera = Camera(
+            self.camera.shape,
+            self.camera.pixel_spacing_mm,
+            self.camera.sdd_mm,
+            self.camera.principal_point_px,
+            pose=pose.to_pose(),
+        )
         shadow = self.footprint.render(camera).images[0] > 0
-        margin_px = max(1, int(round(MASK_MARGIN_MM / self.camera.pixel_spacing_mm[0])))
+        margin_px = max(1, round(MASK_MARGIN_MM / self.camera.pixel_spacing_mm[0]))
         self.mask = ndimage.binary_dilation(shadow, iterations=margin_px)
 
-    def optimise(self, start: PoseParameters, max_evaluations: int) -> tuple[PoseParameters, dict[str, float]]:
+    def optimise(
+        self, start: PoseParameters, max_evaluations: int
+    ) -> tuple[PoseParameters, dict[str, float]]:
         """Powell's method from ``start``; returns the best pose and a summary."""
         began = time.perf_counter()
         self.set_mask(start)
         origin = np.array([*start.rotation_deg, *start.translation_mm])
 
         def pose_of(x: npt.NDArray[np.float64]) -> PoseParameters:
-            return PoseParameters(tuple(x[:3]), tuple(x[3:]), start.isocenter_mm, start.sod_mm)  # type: ignore[arg-type]
+            return PoseParameters(tuple(x[:3]), tuple(x[3:]), start.isocenter_mm, start.sod_mm)
 
         result = optimize.minimize(
             lambda x: -self.similarity(pose_of(x)),
             origin,
             method="Powell",
-            options={"direc": np.diag(_STEP * self.factor), "xtol": 1e-2, "ftol": 1e-5, "maxfev": max_evaluations},
+            options={
+                "direc": np.diag(_STEP * self.factor),
+                "xtol": 1e-2,
+                "ftol": 1e-5,
+                "maxfev": max_evaluations,
+            },
         )
-        summary = {"factor": float(self.factor), "evaluations": float(self.evaluations),
-                   "similarity": float(-result.fun), "seconds": time.perf_counter() - began,
-                   "optimiser_success": float(bool(result.success))}
+        summary = {
+            "factor": float(self.factor),
+            "evaluations": float(self.evaluations),
+            "similarity": float(-result.fun),
+            "seconds": time.perf_counter() - began,
+            "optimiser_success": float(bool(result.success)),
+        }
         return pose_of(result.x), summary
 
 
@@ -195,5 +222,7 @@ def block_mean(image: npt.NDArray[np.floating], factor: int) -> npt.NDArray[np.f
     if factor == 1:
         return np.asarray(image, np.float32)
     rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
-    blocks = np.asarray(image[:rows, :cols], np.float64).reshape(rows // factor, factor, cols // factor, factor)
-    return blocks.mean(axis=(1, 3)).astype(np.float32)
+    blocks = np.asarray(image[:rows, :cols], np.float64).reshape(
+        rows // factor, factor, cols // factor, factor
+    )
+    return np.asarray(blocks.mean(axis=(1, 3)), dtype=np.float32)

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Benchmarks print their figures (DiffDRR is installed only here, with torch pinned in the same command).
+bench: $(STAMP)
+	$(PY) -m pip install --quiet --progress-bar off $(TORCH) -e ".[dev,torch,benchmark]"
+	$(PY) benchmarks/drr_speed.py
+	$(PY) benchmarks/registration.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -80,7 +80,14 @@ def test_cuda_matches_cpu() -> None:
     rotation = torch.tensor([3.0, -2.0, 5.0], dtype=torch.float64)
     translation = torch.tensor([1.0, 2.0, -1.0], dtype=torch.float64)
     cpu = _torch_image(volume, rotation, translation)
-    cuda = render_differentiable(torch.as_tensor(volume.array, dtype=torch.float64, device="cuda"), volume.affine,
-                                 CAMERA, rotation.cuda(), translation.cuda(),
-                                 torch.zeros(3, dtype=torch.float64, device="cuda"), 950.0, step_mm=0.25)
+    cuda = render_differentiable(
+        torch.as_tensor(volume.array, dtype=torch.float64, device="cuda"),
+        volume.affine,
+        CAMERA,
+        rotation.cuda(),
+        translation.cuda(),
+        torch.zeros(3, dtype=torch.float64, device="cuda"),
+        950.0,
+        step_mm=0.25,
+    )
     assert cuda.cpu().numpy() == pytest.approx(cpu.numpy(), rel=1e-6, abs=1e-9)

@@ -22,13 +22,14 @@ So x_cam = R_ap · (R_z R_y R_x · (x − isocenter) + translation) + (0, 0, sod
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from hipbmd.errors import InputError
-from hipbmd.types import Camera, Pose, Radiograph
+from hipbmd.types import Camera, Pose, Radiograph, Volume
 
 # World RAS+ axes seen from the reference AP camera (rows are the camera axes in world coordinates).
 AP_VIEW_ROTATION = np.array([[-1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, -1.0, 0.0]])
@@ -199,3 +200,16 @@ def pixel_rays(
 def _camera_to_world(camera: Camera, points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     rotation, translation = camera.pose.rotation, camera.pose.translation_mm
     return np.asarray((points - translation) @ rotation, dtype=np.float64)
+
+
+def structure_centre_mm(
+    volume: Volume, labels: Volume | None = None, values: Sequence[int] | None = None
+) -> tuple[float, float, float]:
+    """World centroid (mm) of the voxels labelled ``values``, else the centre of the volume's grid."""
+    if labels is not None and values:
+        selected = np.argwhere(np.isin(labels.array, list(values)))
+        if len(selected):
+            x, y, z = volume.voxel_to_world_mm(selected.mean(axis=0))
+            return float(x), float(y), float(z)
+    x, y, z = volume.voxel_to_world_mm((np.array(volume.shape) - 1) / 2.0)
+    return float(x), float(y), float(z)

@@ -6,15 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from hipbmd import __version__
-from hipbmd.drr.geometry import DEFAULT_SID_MM, DEFAULT_TABLE_TO_DETECTOR_MM, PoseParameters
+from hipbmd.drr.geometry import (
+    DEFAULT_SID_MM,
+    DEFAULT_TABLE_TO_DETECTOR_MM,
+    PoseParameters,
+    structure_centre_mm,
+)
 from hipbmd.drr.render import DRR, Projector, hu_to_attenuation
 from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.io.writers import output_kind, write_projection
 from hipbmd.labelmaps import resolve_labels
-from hipbmd.types import Camera, Volume
+from hipbmd.types import Camera
 
 
 @dataclass
@@ -63,7 +66,7 @@ def render_request(request: DRRRequest) -> tuple[DRR, PoseParameters]:
     pose = PoseParameters(
         rotation_deg=request.rotation_deg,
         translation_mm=request.translation_mm,
-        isocenter_mm=request.isocenter_mm or _default_isocenter(ct, labels, values),
+        isocenter_mm=request.isocenter_mm or structure_centre_mm(ct, labels, values),
         sod_mm=request.sod_mm or request.sdd_mm - DEFAULT_TABLE_TO_DETECTOR_MM,
     )
     camera = Camera(
@@ -75,19 +78,6 @@ def render_request(request: DRRRequest) -> tuple[DRR, PoseParameters]:
     )
     projector = Projector(volume, labels, values, per_label=request.per_label)
     return projector.render(camera), pose
-
-
-def _default_isocenter(
-    ct: Volume, labels: Volume | None, values: list[int] | None
-) -> tuple[float, float, float]:
-    """Centroid of the selected labels, else the centre of the volume (world mm)."""
-    if labels is not None and values:
-        selected = np.argwhere(np.isin(labels.array, values))
-        if len(selected):
-            x, y, z = ct.voxel_to_world_mm(selected.mean(axis=0))
-            return float(x), float(y), float(z)
-    x, y, z = ct.voxel_to_world_mm((np.array(ct.shape) - 1) / 2.0)
-    return float(x), float(y), float(z)
 
 
 def drr_to_file(request: DRRRequest, output: Path) -> dict[str, Any]:

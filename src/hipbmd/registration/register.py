@@ -18,7 +18,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, optimize
 
-from hipbmd.drr.geometry import PoseParameters, camera_from_radiograph
+from hipbmd.drr.geometry import (
+    PoseParameters,
+    camera_from_radiograph,
+    camera_with_pose,
+    structure_centre_mm,
+)
 from hipbmd.drr.render import Projector, hu_to_attenuation
 from hipbmd.registration.similarity import MEASURES, combined
 from hipbmd.types import Camera, Radiograph, Volume
@@ -87,7 +92,9 @@ def register(
     camera, sod_mm, notes = camera_from_radiograph(radiograph)
     levels = list(levels) if levels else automatic_levels(camera)
     attenuation = hu_to_attenuation(volume) if volume.unit == "HU" else volume
-    start = init_pose or PoseParameters(isocenter_mm=_centre(volume, labels, structure), sod_mm=sod_mm)
+    start = init_pose or PoseParameters(
+        isocenter_mm=structure_centre_mm(volume, labels, structure), sod_mm=sod_mm
+    )
     similarity = combined if measure == "combined" else MEASURES[measure]
     projector = Projector(attenuation)
     footprint = Projector(attenuation, labels, structure) if structure else None
@@ -119,18 +126,6 @@ def automatic_levels(camera: Camera) -> list[int]:
     return factors or [1]
 
 
-def _centre(
-    volume: Volume, labels: Volume | None, structure: Sequence[int] | None
-) -> tuple[float, float, float]:
-    if labels is not None and structure:
-        selected = np.argwhere(np.isin(labels.array, list(structure)))
-        if len(selected):
-            x, y, z = volume.voxel_to_world_mm(selected.mean(axis=0))
-            return float(x), float(y), float(z)
-    x, y, z = volume.voxel_to_world_mm((np.array(volume.shape) - 1) / 2.0)
-    return float(x), float(y), float(z)
-
-
 class _Level:
     """One resolution level: the block-averaged radiograph, its detector and the objective."""
 
@@ -157,13 +152,7 @@ class _Level:
         self.evaluations = 0
 
     def render(self, pose: PoseParameters) -> npt.NDArray[np.float32]:
-        camera = Camera(
-            self.camera.shape,
-            self.camera.pixel_spacing_mm,
-            self.camera.sdd_mm,
-            self.camera.principal_point_px,
-            pose=pose.to_pose(),
-        )
+        camera = camera_with_pose(self.camera, pose.to_pose())
         return np.asarray(self.projector.render(camera).images[0], dtype=np.float32)
 
     def similarity(self, pose: PoseParameters) -> float:
@@ -174,13 +163,7 @@ class _Level:
         """Restrict the similarity to the structure's projection at ``pose``, dilated by a margin."""
         if self.footprint is None:
             return
-        camera = Camera(
-            self.camera.shape,
-            self.camera.pixel_spacing_mm,
-            self.camera.sdd_mm,
-            self.camera.principal_point_px,
-            pose=pose.to_pose(),
-        )
+        camera = camera_with_pose(self.camera, pose.to_pose())
         shadow = self.footprint.render(camera).images[0] > 0
         margin_px = max(1, round(MASK_MARGIN_MM / self.camera.pixel_spacing_mm[0]))
         self.mask = ndimage.binary_dilation(shadow, iterations=margin_px)

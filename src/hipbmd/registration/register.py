@@ -4,6 +4,11 @@ Multi-resolution: the radiograph is block-averaged by each factor in ``levels`` 
 is coarsened to match, and at each level Powell's derivative-free method maximises the similarity between
 the radiograph and the exact DRR of the CT's attenuation (:mod:`hipbmd.drr.render`). With a ``structure``
 (label values, e.g. the femur), the similarity is computed only around that structure's projection.
+Optionally (``interior_fraction``) the similarity is restricted to the interior of the patient's shadow (where
+the DRR exceeds a fraction of its maximum): the body outline's look depends on each site's tone curve, and on
+simulated radiographs with a vendor-like tone curve it biased the depth (magnification) by 1–2 mm. The
+region then moves with the pose, which can stall the optimiser on small or simple volumes, so it is off by
+default.
 Parameters are those of :class:`~hipbmd.drr.geometry.PoseParameters` (degrees and mm).
 """
 
@@ -34,6 +39,7 @@ MIN_LEVEL_PIXELS = 16
 # Powell's first search directions per level, in (deg, deg, deg, mm, mm, mm) for a factor-1 level.
 _STEP = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 3.0])
 MASK_MARGIN_MM = 15.0
+INTERIOR_EROSION_PX = 2
 
 
 @dataclass
@@ -72,6 +78,7 @@ def register(
     levels: Sequence[int] | None = None,
     min_similarity: float = 0.5,
     max_evaluations_per_level: int = 400,
+    interior_fraction: float = 0.0,
 ) -> tuple[PoseParameters, RegistrationReport]:
     """Register ``radiograph`` to the CT ``volume`` (HU or 1/mm), starting from ``init_pose``.
 
@@ -84,6 +91,8 @@ def register(
         levels: downsampling factors of the radiograph, coarse to fine; default from the pixel size
             (aiming at about 12, 6, 3 and 1.5 mm pixels, never finer than the radiograph's own).
         min_similarity: below this final similarity the result is flagged as not converged.
+        interior_fraction: compare only where the DRR exceeds this fraction of its maximum; 0 for
+            the whole image.
 
     Returns:
         The estimated pose and a :class:`RegistrationReport`.
@@ -100,7 +109,7 @@ def register(
     footprint = Projector(attenuation, labels, structure) if structure else None
 
     def level(factor: int) -> _Level:
-        return _Level(radiograph.array, camera, factor, projector, footprint, similarity)
+        return _Level(radiograph.array, camera, factor, projector, footprint, similarity, interior_fraction)
 
     finest = level(min(levels))
     finest.set_mask(start)
@@ -137,6 +146,7 @@ class _Level:
         projector: Projector,
         footprint: Projector | None,
         measure: Callable[..., float],
+        interior_fraction: float = 0.0,
     ) -> None:
         self.factor = factor
         self.fixed = block_mean(image, factor)
@@ -149,6 +159,7 @@ class _Level:
         )
         self.projector, self.footprint, self.measure = projector, footprint, measure
         self.mask: npt.NDArray[np.bool_] | None = None
+        self.interior_fraction = interior_fraction
         self.evaluations = 0
 
     def render(self, pose: PoseParameters) -> npt.NDArray[np.float32]:
@@ -157,7 +168,20 @@ class _Level:
 
     def similarity(self, pose: PoseParameters) -> float:
         self.evaluations += 1
-        return self.measure(self.fixed, self.render(pose), self.mask)
+        moving = self.render(pose)
+        return self.measure(self.fixed, moving, self._compared_region(moving))
+
+    def _compared_region(self, moving: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_] | None:
+        """The structure mask (if any) intersected with the interior of the DRR's shadow."""
+        if self.interior_fraction <= 0:
+            return self.mask
+        interior = ndimage.binary_erosion(
+            moving > self.interior_fraction * float(moving.max()), iterations=INTERIOR_EROSION_PX
+        )
+        if interior.sum() < 16:  # too little to compare: fall back to the whole image
+            return self.mask
+        region: npt.NDArray[np.bool_] = interior if self.mask is None else interior & self.mask
+        return region
 
     def set_mask(self, pose: PoseParameters) -> None:
         """Restrict the similarity to the structure's projection at ``pose``, dilated by a margin."""

@@ -112,6 +112,7 @@ def register(
     spacing_mm: float | None = None,
     measure: str = "combined",
     series_uid: str | None = None,
+    interior_fraction: float = 0.0,
 ) -> dict[str, Any]:
     """Find the pose of a CT in which its DRR matches a radiograph; optionally write it as JSON.
 
@@ -127,7 +128,9 @@ def register(
     if values and label_map is None:
         raise InputError(str(ct), "--structure needs --labels")
     start = read_pose(init_pose) if init_pose is not None else None
-    pose, report = register_images(radiograph, volume, start, label_map, values, measure)
+    pose, report = register_images(
+        radiograph, volume, start, label_map, values, measure, interior_fraction=interior_fraction
+    )
     record = {
         "pose": pose.to_dict(),
         "report": report.to_dict(),

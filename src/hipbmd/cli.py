@@ -226,13 +226,26 @@ def register(
     ] = None,
     measure: Annotated[str, typer.Option(help="Similarity: combined, ncc or gc.")] = "combined",
     series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
+    interior_fraction: Annotated[
+        float, typer.Option(help="Compare only where the DRR exceeds this fraction of its maximum (0: all).")
+    ] = 0.0,
 ) -> None:
     """Rigid 2D/3D registration of a radiograph to a CT; writes the pose and a report as JSON."""
     from hipbmd import api
 
     record = _run_reporting_errors(
         lambda: api.register(
-            xray, ct, output, labels, list(structure or []), label_table, init, spacing_mm, measure, series
+            xray,
+            ct,
+            output,
+            labels,
+            list(structure or []),
+            label_table,
+            init,
+            spacing_mm,
+            measure,
+            series,
+            interior_fraction,
         )
     )
     report = record["report"]

@@ -117,3 +117,17 @@ def test_register_command_writes_a_pose_for_drr(tmp_path: Path, monkeypatch: pyt
     assert stopped.value.code in (0, None) and record["report"]["converged"]
     estimate = PoseParameters.from_dict(record["pose"])
     assert _errors(estimate)[0] < 1.5 and _errors(estimate)[1] < 3.0
+
+
+def test_interior_region_excludes_the_outline() -> None:
+    from hipbmd.registration.register import _Level
+    from hipbmd.registration.similarity import ncc
+
+    moving = np.zeros((20, 20), np.float32)
+    moving[2:18, 2:18] = 1.0  # body
+    moving[6:14, 6:14] = 3.0  # dense interior
+    camera = Camera((20, 20), (1.0, 1.0), 1000.0)
+    level = _Level(moving, camera, 1, None, None, ncc, interior_fraction=0.5)  # type: ignore[arg-type]
+    region = level._compared_region(moving)
+    assert region is not None and region.sum() == 4 * 4  # 8×8 core eroded by 2 px on each side
+    assert not region[2:6, :].any()

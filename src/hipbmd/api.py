@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -113,6 +113,7 @@ def register(
     measure: str = "combined",
     series_uid: str | None = None,
     interior_fraction: float = 0.0,
+    on_level: Callable[[int, int, dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
     """Find the pose of a CT in which its DRR matches a radiograph; optionally write it as JSON.
 
@@ -129,7 +130,14 @@ def register(
         raise InputError(str(ct), "--structure needs --labels")
     start = read_pose(init_pose) if init_pose is not None else None
     pose, report = register_images(
-        radiograph, volume, start, label_map, values, measure, interior_fraction=interior_fraction
+        radiograph,
+        volume,
+        start,
+        label_map,
+        values,
+        measure,
+        interior_fraction=interior_fraction,
+        on_level=on_level,
     )
     record = {
         "pose": pose.to_dict(),

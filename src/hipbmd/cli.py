@@ -224,35 +224,51 @@ def register(
     spacing_mm: Annotated[
         float | None, typer.Option(help="Radiograph pixel spacing if the file lacks it.")
     ] = None,
-    measure: Annotated[str, typer.Option(help="Similarity: combined, ncc or gc.")] = "combined",
+    measure: Annotated[str, typer.Option(help="Similarity: combined, ncc, gc or poly.")] = "combined",
     series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
     interior_fraction: Annotated[
         float, typer.Option(help="Compare only where the DRR exceeds this fraction of its maximum (0: all).")
     ] = 0.0,
 ) -> None:
     """Rigid 2D/3D registration of a radiograph to a CT; writes the pose and a report as JSON."""
+    from rich.progress import Progress
+
     from hipbmd import api
 
-    record = _run_reporting_errors(
-        lambda: api.register(
-            xray,
-            ct,
-            output,
-            labels,
-            list(structure or []),
-            label_table,
-            init,
-            spacing_mm,
-            measure,
-            series,
-            interior_fraction,
+    with Progress(transient=True, console=_stderr_console()) as progress:
+        task = progress.add_task("registering (coarse to fine)", total=None)
+
+        def advance(done: int, total: int, summary: dict[str, float]) -> None:
+            description = f"level {done}/{total}: similarity {summary['similarity']:.4f}"
+            progress.update(task, total=total, completed=done, description=description)
+
+        record = _run_reporting_errors(
+            lambda: api.register(
+                xray,
+                ct,
+                output,
+                labels,
+                list(structure or []),
+                label_table,
+                init,
+                spacing_mm,
+                measure,
+                series,
+                interior_fraction,
+                advance,
+            )
         )
-    )
     report = record["report"]
     state = "converged" if report["converged"] else "NOT converged"
     typer.echo(f"wrote {output}: similarity {report['similarity']:.4f} ({state}), {report['seconds']:.1f} s")
     if not report["converged"]:
         raise typer.Exit(1)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _run_reporting_errors(work: Any) -> Any:

@@ -79,6 +79,7 @@ def register(
     min_similarity: float = 0.5,
     max_evaluations_per_level: int = 400,
     interior_fraction: float = 0.0,
+    on_level: Callable[[int, int, dict[str, float]], None] | None = None,
 ) -> tuple[PoseParameters, RegistrationReport]:
     """Register ``radiograph`` to the CT ``volume`` (HU or 1/mm), starting from ``init_pose``.
 
@@ -93,6 +94,8 @@ def register(
         min_similarity: below this final similarity the result is flagged as not converged.
         interior_fraction: compare only where the DRR exceeds this fraction of its maximum; 0 for
             the whole image.
+        on_level: called after each level with (levels done, levels in all, that level's summary),
+            e.g. to drive a progress bar.
 
     Returns:
         The estimated pose and a :class:`RegistrationReport`.
@@ -115,9 +118,11 @@ def register(
     finest.set_mask(start)
     report = RegistrationReport(0.0, finest.similarity(start), False, measure, notes=notes)
     pose = start
-    for factor in levels:
+    for done, factor in enumerate(levels, start=1):
         pose, summary = level(factor).optimise(pose, max_evaluations_per_level)
         report.levels.append(summary)
+        if on_level is not None:
+            on_level(done, len(levels), summary)
     report.similarity = finest.similarity(pose)
     report.converged = bool(report.levels[-1]["optimiser_success"]) and report.similarity >= min_similarity
     report.seconds = time.perf_counter() - started

@@ -131,3 +131,9 @@ def test_interior_region_excludes_the_outline() -> None:
     region = level._compared_region(moving)
     assert region is not None and region.sum() == 4 * 4  # 8×8 core eroded by 2 px on each side
     assert not region[2:6, :].any()
+
+
+def test_unknown_measure_is_refused() -> None:
+    volume, _ = _phantom()
+    with pytest.raises(ValueError, match="unknown similarity measure 'mi'"):
+        register(_radiograph(volume), volume, measure="mi")

@@ -100,6 +100,8 @@ def register(
     Returns:
         The estimated pose and a :class:`RegistrationReport`.
     """
+    if measure != "combined" and measure not in MEASURES:
+        raise ValueError(f"unknown similarity measure {measure!r}; use combined, {', '.join(MEASURES)}")
     started = time.perf_counter()
     camera, sod_mm, notes = camera_from_radiograph(radiograph)
     levels = list(levels) if levels else automatic_levels(camera)

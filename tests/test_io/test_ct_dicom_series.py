@@ -202,3 +202,38 @@ def test_real_las_labels_land_on_the_dicom_voxels(real: Path, tmp_path: Path) ->
     for index, path in enumerate(sorted(shuffled.iterdir())):
         path.rename(shuffled / f"{(index * 7) % 20:02d}_{index}.dcm")
     assert np.array_equal(read_ct(shuffled).array, ct.array)
+
+
+def test_slice_cut_inside_its_header_is_named(tmp_path: Path) -> None:
+    paths = write_ct_series(tmp_path, _stored(), _positions())
+    paths[0].write_bytes(paths[0].read_bytes()[:300])  # keeps the DICM prefix, loses the rest
+    with pytest.raises(InputError, match=paths[0].name):
+        read_ct(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "message"),
+    [
+        ("PixelSpacing", [0.5], "PixelSpacing must hold 2"),
+        ("PixelSpacing", [0.0, 0.5], "must be positive"),
+        ("ImageOrientationPatient", [1, 0, 0, 1, 0, 0], "degenerate"),
+    ],
+)
+def test_malformed_geometry_tags_are_named(
+    tmp_path: Path, keyword: str, value: list[float], message: str
+) -> None:
+    paths = write_ct_series(tmp_path, _stored(), _positions())
+    import pydicom
+
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        setattr(ds, keyword, value)
+        ds.save_as(path)
+    with pytest.raises(InputError, match=message):
+        read_ct(tmp_path)
+
+
+def test_density_flag_on_a_dicom_series_is_refused(tmp_path: Path) -> None:
+    write_ct_series(tmp_path, _stored(), _positions())
+    with pytest.raises(InputError, match="calibrate"):
+        read_ct(tmp_path, unit="mg/cm3")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,3 +50,17 @@ def test_truncated_png_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match=r"cut\.png: cannot read image"):
         read_radiograph(tmp_path / "cut.png")
+
+
+@pytest.mark.parametrize("mode", ["P", "CMYK", "LA"])
+def test_palette_cmyk_and_alpha_images_read_as_displayed(tmp_path: Path, mode: str) -> None:
+    grey = (np.arange(32 * 32).reshape(32, 32) % 250).astype(np.uint8)
+    picture = Image.fromarray(np.stack([grey] * 3, axis=-1)).convert(mode)
+    suffix = ".tif" if mode == "CMYK" else ".png"
+    picture.save(tmp_path / f"hip{suffix}")
+    displayed = np.asarray(picture.convert("L"), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = read_radiograph(tmp_path / f"hip{suffix}")
+    assert image.shape == (32, 32)
+    assert np.corrcoef(image.array.ravel(), displayed.ravel())[0, 1] > 0.99

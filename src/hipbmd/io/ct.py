@@ -37,6 +37,8 @@ def read_ct(path: str | Path, series_uid: str | None = None, unit: CTUnit = "HU"
     """
     path = Path(path)
     if path.is_dir():
+        if unit != "HU":
+            raise InputError(path, "a DICOM series holds HU; calibrate it to mg/cm3 first")
         volume = read_ct_series(path, series_uid)
     elif not path.exists():
         raise InputError(path, "no such file or folder")

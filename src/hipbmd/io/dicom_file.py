@@ -55,9 +55,12 @@ def read_dicom(path: str | Path, *, stop_before_pixels: bool = False) -> Dataset
     if not path.is_file():
         raise InputError(path, "no such file" if not path.exists() else "not a file")
     buffer = _open_bytes(path)
+    has_prefix = buffer.getbuffer()[128:132].tobytes() == b"DICM"
     try:
         dataset: Dataset = pydicom.dcmread(buffer, stop_before_pixels=stop_before_pixels)
-    except InvalidDicomError:
+    except InvalidDicomError as error:
+        if has_prefix:
+            raise InputError(path, f"damaged DICOM file ({_short(error)})") from error
         dataset = _read_without_preamble(path, buffer, stop_before_pixels)
     except Exception as error:  # pydicom raises many types on damaged files
         raise InputError(path, f"damaged DICOM file ({_short(error)})") from error

@@ -58,9 +58,20 @@ def list_series(folder: str | Path) -> dict[str, list[_Slice]]:
             raise
         if "PixelData" in header:
             groups[str(header.get("SeriesInstanceUID", "")) or "unknown"].append(_Slice(path, header))
+        elif _is_image(header):
+            raise InputError(path, "image header without pixel data (truncated file?)")
     if not groups:
         raise InputError(folder, "no DICOM images in folder")
     return dict(groups)
+
+
+def _is_image(header: Dataset) -> bool:
+    """The file claims to be an image (by its attributes or its storage class), not e.g. a DICOMDIR."""
+    if "Rows" in header or "ImagePositionPatient" in header:
+        return True
+    meta = getattr(header, "file_meta", None)
+    storage = getattr(meta, "MediaStorageSOPClassUID", None) if meta is not None else None
+    return "Image Storage" in str(getattr(storage, "name", ""))
 
 
 def describe_series(slices: list[_Slice]) -> str:
@@ -116,7 +127,7 @@ def _shared_value(slices: list[_Slice], keyword: str, source: Path) -> npt.NDArr
     for item in slices:
         if keyword not in item.header:
             raise InputError(item.path, f"CT slice without {keyword}")
-        values.append(np.asarray(item.header.get(keyword), dtype=np.float64).ravel())
+        values.append(_numbers(item, keyword, _SHARED_LENGTHS[keyword]))
     stacked = np.stack(values)
     if not np.allclose(stacked, stacked[0], atol=1e-4):
         raise InputError(source, f"slices differ in {keyword}; the series is not one volume")
@@ -157,7 +168,30 @@ def read_ct_series(folder: str | Path, series_uid: str | None = None) -> Volume:
 def _position(item: _Slice) -> npt.NDArray[np.float64]:
     if "ImagePositionPatient" not in item.header:
         raise InputError(item.path, "CT slice without ImagePositionPatient")
-    return np.asarray(item.header.ImagePositionPatient, dtype=np.float64)
+    return _numbers(item, "ImagePositionPatient", 3)
+
+
+_SHARED_LENGTHS = {"ImageOrientationPatient": 6, "PixelSpacing": 2, "Rows": 1, "Columns": 1}
+
+
+def _numbers(item: _Slice, keyword: str, length: int) -> npt.NDArray[np.float64]:
+    """A numeric attribute with the expected number of finite values (and sane geometry)."""
+    try:
+        values = np.asarray(item.header.get(keyword), dtype=np.float64).ravel()
+    except (TypeError, ValueError) as error:
+        raise InputError(item.path, f"{keyword} is not numeric") from error
+    if values.size != length or not np.all(np.isfinite(values)):
+        raise InputError(item.path, f"{keyword} must hold {length} finite number(s), got {values.tolist()}")
+    if keyword in ("PixelSpacing", "Rows", "Columns") and np.any(values <= 0):
+        raise InputError(item.path, f"{keyword} must be positive, got {values.tolist()}")
+    if keyword == "ImageOrientationPatient":
+        row, column = values[:3], values[3:]
+        if (
+            min(np.linalg.norm(row), np.linalg.norm(column)) < 0.5
+            or np.linalg.norm(np.cross(row, column)) < 0.5
+        ):
+            raise InputError(item.path, f"ImageOrientationPatient is degenerate: {values.tolist()}")
+    return values
 
 
 def _hu_slice(item: _Slice) -> npt.NDArray[np.float32]:

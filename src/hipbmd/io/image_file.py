@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from hipbmd.errors import InputError, InputWarning
 from hipbmd.types import Radiograph
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 # ITU-R BT.601 luma weights.
@@ -23,6 +27,20 @@ _LUMA_WEIGHTS = np.asarray([0.299, 0.587, 0.114], dtype=np.float32)
 def rgb_to_grey(rgb: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
     """Luma (BT.601) of an (H, W, 3) or (H, W, 4) colour image; alpha is dropped."""
     return np.asarray(rgb[..., :3], dtype=np.float32) @ _LUMA_WEIGHTS
+
+
+GREY_MODES = {"L", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+def _displayable(image: Image.Image) -> Image.Image:
+    """Grey modes as stored; bilevel and grey+alpha to L; palette, CMYK, YCbCr, … to RGB (as displayed)."""
+    if image.mode in GREY_MODES:
+        return image
+    if image.mode in ("1", "LA", "La"):
+        return image.convert("L")
+    if image.mode == "P" and image.palette is not None and image.palette.mode in ("L", "LA"):
+        return image.convert("L")
+    return image.convert("RGB")
 
 
 def read_image_file(path: Path) -> Radiograph:
@@ -36,7 +54,7 @@ def read_image_file(path: Path) -> Radiograph:
                 raise InputError(path, f"multi-page image ({frames} pages); a radiograph has one")
             image.load()
             mode = image.mode
-            values = np.asarray(image)
+            values = np.asarray(_displayable(image))
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:

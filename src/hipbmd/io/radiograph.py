@@ -56,7 +56,9 @@ def read_radiograph(path: str | Path, spacing_mm: float | tuple[float, float] | 
 def _assume_spacing(radiograph: Radiograph, spacing_mm: float | tuple[float, float]) -> None:
     row, col = (spacing_mm, spacing_mm) if isinstance(spacing_mm, int | float) else spacing_mm
     if row <= 0 or col <= 0:
-        raise ValueError(f"spacing must be positive, got {spacing_mm}")
+        raise InputError(
+            radiograph.meta.get("source", "radiograph"), f"spacing must be positive, got {spacing_mm}"
+        )
     if radiograph.spacing_source != "unknown":
         radiograph.meta.setdefault("notes", []).append(
             f"file spacing {radiograph.pixel_spacing_mm} ({radiograph.spacing_source}) overridden"

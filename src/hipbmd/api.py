@@ -92,6 +92,17 @@ def read_pose(path: str | Path) -> PoseParameters:
         raise InputError(path, f"not a pose ({error})") from error
 
 
+def read_pose_camera(path: str | Path) -> dict[str, Any] | None:
+    """The detector geometry saved beside a pose (by ``hipbmd register`` or ``hipbmd drr``), if any."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(path, f"cannot read pose JSON ({error})") from error
+    camera = record.get("camera") if isinstance(record, dict) else None
+    return camera if isinstance(camera, dict) else None
+
+
 def drr(request: DRRRequest, output: str | Path) -> dict[str, Any]:
     """Render a CT (optionally one labelled structure) as a quantitative DRR and write it.
 
@@ -120,15 +131,20 @@ def register(
     Mirrors ``hipbmd register --xray X --ct CT [--labels L --structure S] [--init P] -o pose.json``.
     Returns {"pose", "report", "xray", "ct"}; the pose file can be given to ``hipbmd drr --pose``.
     """
+    from hipbmd.drr.geometry import camera_from_radiograph
+    from hipbmd.drr.project_ct import camera_record
     from hipbmd.registration import register as register_images
 
-    radiograph = read_radiograph(xray, spacing_mm)
-    volume = read_ct(ct, series_uid)
-    label_map = read_labels(labels, like=volume) if labels is not None else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        radiograph = read_radiograph(xray, spacing_mm)
+        volume = read_ct(ct, series_uid)
+        label_map = read_labels(labels, like=volume) if labels is not None else None
     values = resolve_labels(list(structure), label_table) if structure else None
     if values and label_map is None:
         raise InputError(str(ct), "--structure needs --labels")
     start = read_pose(init_pose) if init_pose is not None else None
+    camera, _, _ = camera_from_radiograph(radiograph, str(xray))
     pose, report = register_images(
         radiograph,
         volume,
@@ -141,10 +157,12 @@ def register(
     )
     record = {
         "pose": pose.to_dict(),
+        "camera": camera_record(camera),
         "report": report.to_dict(),
         "xray": str(xray),
         "ct": str(ct),
         "structure": values,
+        "warnings": [str(w.message) for w in caught],
     }
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)

@@ -171,9 +171,16 @@ def drr(
     sod_mm: Annotated[
         float | None, typer.Option(help="Source to isocenter distance (default SDD - 150).")
     ] = None,
-    sdd_mm: Annotated[float, typer.Option(help="Source to detector distance.")] = 1100.0,
-    size: Annotated[tuple[int, int], typer.Option(help="Detector rows and columns.")] = (256, 256),
-    spacing_mm: Annotated[float, typer.Option(help="Detector pixel spacing, mm.")] = 1.6,
+    sdd_mm: Annotated[
+        float | None, typer.Option(help="Source to detector distance (default: the pose file's, else 1100).")
+    ] = None,
+    size: Annotated[
+        tuple[int, int] | None,
+        typer.Option(help="Detector rows and columns (default: pose file's, else 256 256)."),
+    ] = None,
+    spacing_mm: Annotated[
+        float | None, typer.Option(help="Detector pixel spacing, mm (default: pose file's, else 1.6).")
+    ] = None,
     parallel: Annotated[
         bool, typer.Option(help="Parallel projection (as in DXA) instead of a point source.")
     ] = False,
@@ -190,11 +197,10 @@ def drr(
         label=list(label or []),
         label_table=label_table,
         per_label=per_label,
-        size=size,
-        spacing_mm=(spacing_mm, spacing_mm),
-        sdd_mm=sdd_mm,
         parallel=parallel,
     )
+    saved = api.read_pose_camera(pose) if pose is not None else None
+    _set_detector(request, saved, size, spacing_mm, sdd_mm)
     if pose is not None:
         given = api.read_pose(pose)
         request.rotation_deg, request.translation_mm = given.rotation_deg, given.translation_mm
@@ -203,6 +209,7 @@ def drr(
         request.rotation_deg, request.translation_mm = rotation_deg, translation_mm
         request.isocenter_mm, request.sod_mm = isocenter_mm, sod_mm
     record = _run_reporting_errors(lambda: api.drr(request, output))
+    _print_warnings(record)
     typer.echo(
         f"wrote {', '.join(record['files'])} (unit {record['unit']}, max {record['value_range'][1]:.4g})"
     )
@@ -258,11 +265,34 @@ def register(
                 advance,
             )
         )
+    _print_warnings(record)
     report = record["report"]
     state = "converged" if report["converged"] else "NOT converged"
     typer.echo(f"wrote {output}: similarity {report['similarity']:.4f} ({state}), {report['seconds']:.1f} s")
     if not report["converged"]:
         raise typer.Exit(1)
+
+
+def _set_detector(
+    request: Any,
+    saved: dict[str, Any] | None,
+    size: tuple[int, int] | None,
+    spacing_mm: float | None,
+    sdd_mm: float | None,
+) -> None:
+    """Detector geometry: the options given, else the one saved with the pose, else the defaults."""
+    saved = saved or {}
+    request.size = size or tuple(saved.get("shape", (256, 256)))
+    spacing = (spacing_mm, spacing_mm) if spacing_mm else tuple(saved.get("pixel_spacing_mm", (1.6, 1.6)))
+    request.spacing_mm = spacing
+    request.sdd_mm = sdd_mm or float(saved.get("sdd_mm", 1100.0))
+    if size is None and spacing_mm is None and saved.get("principal_point_px"):
+        request.principal_point_px = tuple(saved["principal_point_px"])
+
+
+def _print_warnings(record: dict[str, Any]) -> None:
+    for message in record.get("warnings", []):
+        typer.echo(f"hipbmd: warning: {message}", err=True)
 
 
 def _stderr_console() -> Any:

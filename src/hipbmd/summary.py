@@ -108,6 +108,7 @@ def radiograph_summary(radiograph: Radiograph) -> dict[str, Any]:
         "window_center": meta.get("window_center"),
         "window_width": meta.get("window_width"),
         "view": radiograph.view,
+        "patient_orientation": meta.get("patient_orientation"),
         "laterality": radiograph.laterality,
         "age_years": _rounded(radiograph.age_years, 1),
         "sex": radiograph.sex,

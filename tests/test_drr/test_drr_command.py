@@ -133,3 +133,30 @@ def test_label_tables() -> None:
     assert load_label_table("totalsegmentator_v1")["femur_right"] == 89
     assert load_label_table("totalsegmentator_v2")["femur_right"] == 76
     assert resolve_labels(["femur_left", "3"], "totalsegmentator_v2") == [75, 3]
+
+
+def test_missing_label_value_and_resampling_warning(real: Path, tmp_path: Path) -> None:
+    import nibabel as nib
+
+    folder = real / "totalsegmentator_example_ct"
+    with pytest.raises(ValueError, match=r"label value\(s\) \[7777\] not present"):
+        api.drr(
+            DRRRequest(ct=_ct(real), labels=folder / "example_seg_v1.nii.gz", label=["7777"], size=(8, 8)),
+            tmp_path / "none.npy",
+        )
+    labels = nib.load(str(folder / "example_seg_v1.nii.gz"))
+    shifted = labels.affine.copy()
+    shifted[0, 3] += 1.0  # one millimetre off the CT grid: resampled, with a warning
+    nib.save(nib.Nifti1Image(np.asarray(labels.dataobj), shifted), tmp_path / "shifted.nii.gz")
+    record = api.drr(
+        DRRRequest(
+            ct=_ct(real),
+            labels=tmp_path / "shifted.nii.gz",
+            label=["89"],
+            size=(16, 16),
+            spacing_mm=(4.0, 4.0),
+        ),
+        tmp_path / "femur.npy",
+    )
+    assert any("resampled" in message for message in record["warnings"])
+    assert json.loads((tmp_path / "femur.json").read_text())["warnings"] == record["warnings"]

@@ -255,3 +255,10 @@ def test_real_rgb_infant_pelvis(real: Path, case: str) -> None:
     assert image.shape == (331, 331)
     assert image.spacing_source == "pixel"
     assert any("placeholder" in note for note in image.meta["notes"])
+
+
+def test_patient_orientation_is_recorded_and_a_mirrored_image_noted(tmp_path: Path) -> None:
+    usual = _read(tmp_path, "ap.dcm", PatientOrientation=["L", "F"])
+    mirrored = _read(tmp_path, "mirrored.dcm", PatientOrientation=["R", "F"])
+    assert usual.meta["patient_orientation"] == ["L", "F"] and usual.meta["notes"] == []
+    assert any("mirrored" in note for note in mirrored.meta["notes"])

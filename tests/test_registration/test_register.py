@@ -117,6 +117,26 @@ def test_register_command_writes_a_pose_for_drr(tmp_path: Path, monkeypatch: pyt
     assert stopped.value.code in (0, None) and record["report"]["converged"]
     estimate = PoseParameters.from_dict(record["pose"])
     assert _errors(estimate)[0] < 1.5 and _errors(estimate)[1] < 3.0
+    assert record["camera"]["shape"] == [64, 64] and record["camera"]["pixel_spacing_mm"] == [2.4, 2.4]
+    # The DRR in the registered pose uses the radiograph's detector and matches it.
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "hipbmd",
+            "drr",
+            str(tmp_path / "ct.nii.gz"),
+            "--pose",
+            str(tmp_path / "pose.json"),
+            "-o",
+            str(tmp_path / "matched.npy"),
+        ],
+    )
+    with pytest.raises(SystemExit):
+        main()
+    matched = np.load(tmp_path / "matched.npy")
+    assert matched.shape == (64, 64)
+    assert np.corrcoef(matched.ravel(), image.ravel())[0, 1] > 0.99
 
 
 def test_interior_region_excludes_the_outline() -> None:

@@ -3,7 +3,8 @@
 The integral ∫ f(s + t(e − s)) |e − s| dt over the part of the ray inside the volume is approximated by the
 midpoint rule with samples about ``step_mm`` apart, f being the trilinear interpolant of the voxel values.
 Gradients flow to the pose parameters (rotation in degrees, translation in mm) through the ray geometry,
-which is what intensity-based 2D/3D registration needs. Same geometry and units as :mod:`hipbmd.drr.render`.
+which is what intensity-based 2D/3D registration needs. Same geometry as :mod:`hipbmd.drr.render`; the output
+is the raw integral in volume-unit·mm (multiply by 1e-4 for g/cm² from mg/cm³, as render does).
 """
 
 from __future__ import annotations

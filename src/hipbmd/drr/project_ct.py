@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +54,7 @@ class DRRRequest:
     translation_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
     isocenter_mm: tuple[float, float, float] | None = None
     sod_mm: float | None = None
+    principal_point_px: tuple[float, float] | None = None
 
 
 def render_request(request: DRRRequest) -> tuple[DRR, PoseParameters]:
@@ -73,6 +75,7 @@ def render_request(request: DRRRequest) -> tuple[DRR, PoseParameters]:
         request.size,
         request.spacing_mm,
         request.sdd_mm,
+        request.principal_point_px,
         projection="parallel" if request.parallel else "perspective",
         pose=pose.to_pose(),
     )
@@ -80,10 +83,23 @@ def render_request(request: DRRRequest) -> tuple[DRR, PoseParameters]:
     return projector.render(camera), pose
 
 
+def camera_record(camera: Camera) -> dict[str, Any]:
+    """The detector geometry of a camera, JSON-ready (the pose is recorded separately)."""
+    return {
+        "shape": list(camera.shape),
+        "pixel_spacing_mm": [float(v) for v in camera.pixel_spacing_mm],
+        "sdd_mm": float(camera.sdd_mm),
+        "principal_point_px": [float(v) for v in camera.principal_point_px or ()],
+        "projection": camera.projection,
+    }
+
+
 def drr_to_file(request: DRRRequest, output: Path) -> dict[str, Any]:
     """Render and write ``output`` (.npy, .nii.gz or .png) with a JSON sidecar; returns the sidecar record."""
     output_kind(output)  # fail on an unsupported name before any work
-    drr, pose = render_request(request)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drr, pose = render_request(request)
     images = drr.images[0]
     metadata = {
         "hipbmd_version": __version__,
@@ -94,6 +110,8 @@ def drr_to_file(request: DRRRequest, output: Path) -> dict[str, Any]:
         "sdd_mm": request.sdd_mm,
         "pose": pose.to_dict(),
         "value_range": [float(images.min()), float(images.max())],
+        "camera": camera_record(drr.cameras[0]),
+        "warnings": [str(w.message) for w in caught],
     }
     written = write_projection(images, output, request.spacing_mm, metadata)
     return dict(metadata, files=[str(p) for p in written])

@@ -147,6 +147,9 @@ def _masked_parts(
         return [(volume.array.astype(np.float32, copy=False), volume.affine)]
     if labels is None or labels.shape != volume.shape:
         raise ValueError("label_values need a label map on the volume's grid")
+    missing = sorted(set(label_values) - set(np.unique(labels.array).tolist()))
+    if missing:
+        raise ValueError(f"label value(s) {missing} not present in the label map")
     groups = [[value] for value in label_values] if per_label else [label_values]
     return [
         _crop(np.where(np.isin(labels.array, group), volume.array, 0.0), volume.affine) for group in groups

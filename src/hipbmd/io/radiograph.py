@@ -144,9 +144,11 @@ def _dicom_meta(
             "RescaleSlopeIntercept" if "RescaleSlope" in dataset or "RescaleIntercept" in dataset else "none"
         )
     )
+    orientation, orientation_notes = tags.orientation_notes(dataset)
     return {
         "source": str(path),
         "format": "DICOM",
+        "patient_orientation": orientation,
         "modality": modality or None,
         "sop_class": getattr(dataset.get("SOPClassUID"), "name", None),
         "transfer_syntax": getattr(syntax, "name", None),
@@ -157,6 +159,6 @@ def _dicom_meta(
         "modality_lut": modality_lut,
         "bits_stored": int(dataset.get("BitsStored", 0)) or None,
         "magnification_source": spacing.magnification_source,
-        "notes": list(spacing.notes),
+        "notes": [*spacing.notes, *orientation_notes],
         **tags.display_attributes(dataset),
     }

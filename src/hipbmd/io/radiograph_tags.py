@@ -125,6 +125,23 @@ def _set_nominal_scanned(info: SpacingInfo, dataset: Dataset) -> None:
         info.notes.append("spacing from NominalScannedPixelSpacing (digitised film)")
 
 
+def orientation_notes(dataset: Dataset) -> tuple[list[str] | None, list[str]]:
+    """PatientOrientation (0020,0020) as recorded, and a note when it departs from the AP display.
+
+    On an AP view shown as usual, columns run towards the patient's left (L) and rows towards the feet (F).
+    """
+    value = dataset.get("PatientOrientation")
+    codes = [str(v).strip().upper() for v in value] if value not in (None, "") else None
+    if codes is None or len(codes) != 2:
+        return codes, []
+    notes = []
+    if "R" in codes[0] and "L" not in codes[0]:
+        notes.append(f"image is mirrored left-right relative to an AP display (PatientOrientation {codes})")
+    if "H" in codes[1] and "F" not in codes[1]:
+        notes.append(f"image is upside down relative to an AP display (PatientOrientation {codes})")
+    return codes, notes
+
+
 def presentation_intent(dataset: Dataset) -> Presentation:
     """PresentationIntentType (0008,0068), else what the SOP class implies, else "unknown"."""
     stated = str(dataset.get("PresentationIntentType", "")).strip().upper()

@@ -103,7 +103,7 @@ def register(
     if measure != "combined" and measure not in MEASURES:
         raise ValueError(f"unknown similarity measure {measure!r}; use combined, {', '.join(MEASURES)}")
     started = time.perf_counter()
-    camera, sod_mm, notes = camera_from_radiograph(radiograph)
+    camera, sod_mm, notes = camera_from_radiograph(radiograph, radiograph.meta.get("source", "radiograph"))
     levels = list(levels) if levels else automatic_levels(camera)
     attenuation = hu_to_attenuation(volume) if volume.unit == "HU" else volume
     start = init_pose or PoseParameters(
@@ -125,6 +125,7 @@ def register(
         report.levels.append(summary)
         if on_level is not None:
             on_level(done, len(levels), summary)
+    finest.set_mask(pose)  # the structure's neighbourhood at the final pose, not the initial one
     report.similarity = finest.similarity(pose)
     report.converged = bool(report.levels[-1]["optimiser_success"]) and report.similarity >= min_similarity
     report.seconds = time.perf_counter() - started

@@ -121,7 +121,7 @@ def register(
     label_table: str | None = None,
     init_pose: str | Path | None = None,
     spacing_mm: float | None = None,
-    measure: str = "combined",
+    measure: str = "mapped",
     series_uid: str | None = None,
     interior_fraction: float = 0.0,
     on_level: Callable[[int, int, dict[str, float]], None] | None = None,

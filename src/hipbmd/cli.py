@@ -231,7 +231,7 @@ def register(
     spacing_mm: Annotated[
         float | None, typer.Option(help="Radiograph pixel spacing if the file lacks it.")
     ] = None,
-    measure: Annotated[str, typer.Option(help="Similarity: combined, ncc, gc or poly.")] = "combined",
+    measure: Annotated[str, typer.Option(help="Similarity: mapped, combined, ncc, gc or poly.")] = "mapped",
     series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
     interior_fraction: Annotated[
         float, typer.Option(help="Compare only where the DRR exceeds this fraction of its maximum (0: all).")

@@ -74,12 +74,13 @@ def register(
     init_pose: PoseParameters | None = None,
     labels: Volume | None = None,
     structure: Sequence[int] | None = None,
-    measure: str = "combined",
+    measure: str = "mapped",
     levels: Sequence[int] | None = None,
     min_similarity: float = 0.5,
     max_evaluations_per_level: int = 400,
     interior_fraction: float = 0.0,
     on_level: Callable[[int, int, dict[str, float]], None] | None = None,
+    coarse_starts: int = 5,
 ) -> tuple[PoseParameters, RegistrationReport]:
     """Register ``radiograph`` to the CT ``volume`` (HU or 1/mm), starting from ``init_pose``.
 
@@ -88,7 +89,8 @@ def register(
         volume: the CT, in HU (converted to attenuation) or as attenuation ("1/mm").
         init_pose: starting pose; default the AP view centred on the structure (or the volume).
         labels, structure: label map on the CT grid and the label values to register on.
-        measure: "combined" (NCC + gradient correlation, multi-scale), "ncc" or "gc".
+        measure: "mapped" (NCC + gradient correlation after fitting a quadratic tone map, multi-scale;
+            the default), "combined" (the same without the tone map), "ncc", "gc" or "poly".
         levels: downsampling factors of the radiograph, coarse to fine; default from the pixel size
             (aiming at about 12, 6, 3 and 1.5 mm pixels, never finer than the radiograph's own).
         min_similarity: below this final similarity the result is flagged as not converged.
@@ -96,6 +98,8 @@ def register(
             the whole image.
         on_level: called after each level with (levels done, levels in all, that level's summary),
             e.g. to drive a progress bar.
+        coarse_starts: at the coarsest level, also start from this many − 1 perturbed poses (flexion
+            ±6°, depth ±15 mm, …) and keep the best, against local optima.
 
     Returns:
         The estimated pose and a :class:`RegistrationReport`.
@@ -121,7 +125,10 @@ def register(
     report = RegistrationReport(0.0, finest.similarity(start), False, measure, notes=notes)
     pose = start
     for done, factor in enumerate(levels, start=1):
-        pose, summary = level(factor).optimise(pose, max_evaluations_per_level)
+        starts = _perturbed_starts(pose, coarse_starts if done == 1 else 1)
+        results = [level(factor).optimise(candidate, max_evaluations_per_level) for candidate in starts]
+        # Judge the candidates at the finest resolution: coarse similarities barely tell basins apart.
+        pose, summary = max(results, key=lambda result: finest.similarity(result[0]))
         report.levels.append(summary)
         if on_level is not None:
             on_level(done, len(levels), summary)
@@ -141,6 +148,32 @@ def automatic_levels(camera: Camera) -> list[int]:
         if min(camera.shape) // factor >= MIN_LEVEL_PIXELS and factor not in factors:
             factors.append(int(factor))
     return factors or [1]
+
+
+# Perturbations tried at the coarsest level: (rotation deg about x, y, z), (translation mm x, y, z).
+_PERTURBATIONS = (
+    ((6.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+    ((-6.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+    ((0.0, 0.0, 0.0), (0.0, 15.0, 0.0)),
+    ((0.0, 0.0, 0.0), (0.0, -15.0, 0.0)),
+    ((0.0, 0.0, 6.0), (0.0, 0.0, 0.0)),
+    ((0.0, 0.0, -6.0), (0.0, 0.0, 0.0)),
+)
+
+
+def _perturbed_starts(pose: PoseParameters, count: int) -> list[PoseParameters]:
+    """``pose`` and up to count − 1 perturbed copies of it."""
+    starts = [pose]
+    for rotation, translation in _PERTURBATIONS[: max(0, count - 1)]:
+        starts.append(
+            PoseParameters(
+                tuple(np.add(pose.rotation_deg, rotation)),
+                tuple(np.add(pose.translation_mm, translation)),
+                pose.isocenter_mm,
+                pose.sod_mm,
+            )
+        )
+    return starts
 
 
 class _Level:

@@ -79,13 +79,18 @@ def info(
     return results
 
 
-def read_pose(path: str | Path) -> PoseParameters:
-    """Pose parameters from a JSON file: a bare pose or the output of ``hipbmd register``."""
+def _pose_file(path: str | Path) -> tuple[Path, Any]:
+    """The parsed content of a pose JSON file."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text())
+        return path, json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(path, f"cannot read pose JSON ({error})") from error
+
+
+def read_pose(path: str | Path) -> PoseParameters:
+    """Pose parameters from a JSON file: a bare pose or the output of ``hipbmd register``."""
+    path, record = _pose_file(path)
     try:
         return PoseParameters.from_dict(record.get("pose", record))
     except (TypeError, ValueError, AttributeError) as error:
@@ -94,11 +99,7 @@ def read_pose(path: str | Path) -> PoseParameters:
 
 def read_pose_camera(path: str | Path) -> dict[str, Any] | None:
     """The detector geometry saved beside a pose (by ``hipbmd register`` or ``hipbmd drr``), if any."""
-    path = Path(path)
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise InputError(path, f"cannot read pose JSON ({error})") from error
+    _, record = _pose_file(path)
     camera = record.get("camera") if isinstance(record, dict) else None
     return camera if isinstance(camera, dict) else None
 

@@ -1,0 +1,1 @@
+"""Virtual hip cohort: anatomy, CT with a calibration phantom, radiographs of several sites, and DXA."""

@@ -1,0 +1,1 @@
+"""Femur geometry: landmarks, the DXA pose and the DXA-like regions of interest."""

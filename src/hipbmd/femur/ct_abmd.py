@@ -1,0 +1,166 @@
+"""CT-aBMD: the areal BMD a DXA scan would see, computed from a calibrated CT of the femur.
+
+Following the Osaka group's CT-aBMD (Uemura, Otake et al., Arch Osteoporos 2022): the femur-only
+density volume (mg/cm³ hydroxyapatite) is projected in parallel in the DXA position (neck axis parallel
+to the detector, shaft vertical; :mod:`hipbmd.femur.dxa_pose`), which gives an areal-density image in
+g/cm² (Σ ρ·Δl × 1e-4, exact line integrals, :mod:`hipbmd.drr.render`); the DXA-like regions
+(:mod:`hipbmd.femur.roi`) are placed on it and aBMD is the mean areal density over each region's bone
+pixels.
+
+vBMD of a region (mg/cm³) is the mean density of the femur voxels whose centre projects onto a bone
+pixel of the region — the volume the region's rays pass through. (A voxel centre is assigned to the
+pixel it falls in; partial voxels at a region's edge are not split.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hipbmd.drr.geometry import project_points
+from hipbmd.drr.render import Projector
+from hipbmd.femur.dxa_pose import DEFAULT_PIXEL_SPACING_MM, DXAView, dxa_view
+from hipbmd.femur.landmarks import FemurLandmarks
+from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, bone_mask, hip_rois, measure_rois
+from hipbmd.types import Volume
+
+NARROWEST_OFFSET_FLAG_MM = 5.0  # found vs landmark narrowest neck section: flag beyond this
+# The beam should run antero-posterior in a supine CT (RAS+): flag when it is more than 60° away.
+MIN_BEAM_POSTERIOR_COSINE = 0.5
+
+
+@dataclass
+class CTaBMDResult:
+    """CT-aBMD of one femur.
+
+    Attributes:
+        abmd_g_cm2: region → aBMD (g/cm²), NaN for a region without bone.
+        vbmd_mg_cm3: region → mean density (mg/cm³) of the femur voxels projecting onto its bone pixels.
+        measurements: region → {"abmd_g_cm2", "area_cm2", "bmc_g", "bone_pixels"}.
+        image_g_cm2: (H, W) areal-density image of the femur in the DXA position.
+        bone: (H, W) bone mask used.
+        rois: the regions and their placement.
+        view: camera, pose and landmark pixels of the DXA position.
+        flags: reasons to distrust the numbers (empty when none).
+    """
+
+    abmd_g_cm2: dict[str, float]
+    vbmd_mg_cm3: dict[str, float]
+    measurements: dict[str, dict[str, float]]
+    image_g_cm2: npt.NDArray[np.float32]
+    bone: npt.NDArray[np.bool_]
+    rois: HipROIs
+    view: DXAView
+    flags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no images)."""
+        return {
+            "side": self.view.side,
+            "abmd_g_cm2": {k: _rounded(v) for k, v in self.abmd_g_cm2.items()},
+            "vbmd_mg_cm3": {k: _rounded(v, 2) for k, v in self.vbmd_mg_cm3.items()},
+            "measurements": {
+                name: {key: _rounded(value) for key, value in values.items()}
+                for name, values in self.measurements.items()
+            },
+            "dxa_view": self.view.to_dict(),
+            "roi_geometry": self.rois.geometry_dict(),
+            "flags": list(self.flags),
+        }
+
+
+def _rounded(value: float, digits: int = 5) -> float | None:
+    return None if not np.isfinite(value) else round(float(value), digits)
+
+
+def femur_only(density: Volume, labels: Volume | None = None, label_value: int | None = None) -> Volume:
+    """The density of the femur alone, cropped to its bounding box (same world placement)."""
+    if density.unit != "mg/cm3":
+        raise ValueError(f"CT-aBMD needs a calibrated density volume (mg/cm3), got {density.unit}")
+    values = density.array
+    if labels is not None or label_value is not None:
+        if labels is None or label_value is None or labels.shape != density.shape:
+            raise ValueError("give a label map on the density grid together with the femur's label value")
+        values = np.where(labels.array == label_value, values, 0.0)
+    nonzero = np.argwhere(values != 0)
+    if len(nonzero) == 0:
+        raise ValueError("the femur is empty (no non-zero density voxel)")
+    low, high = nonzero.min(axis=0), nonzero.max(axis=0) + 1
+    affine = density.affine.copy()
+    affine[:3, 3] = density.affine[:3, :3] @ low + density.affine[:3, 3]
+    box = np.ascontiguousarray(values[low[0] : high[0], low[1] : high[1], low[2] : high[2]], np.float32)
+    return Volume(box, affine, "mg/cm3", dict(density.meta, cropped_to="femur"))
+
+
+def ct_abmd(
+    density: Volume,
+    landmarks: FemurLandmarks,
+    labels: Volume | None = None,
+    label_value: int | None = None,
+    pixel_spacing_mm: float = DEFAULT_PIXEL_SPACING_MM,
+    settings: ROISettings | None = None,
+    bone_threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+) -> CTaBMDResult:
+    """CT-aBMD (g/cm²) and vBMD (mg/cm³) of the neck, total hip and proximal femur regions.
+
+    Args:
+        density: calibrated density (mg/cm³); either the femur alone (zero elsewhere) or a whole CT
+            with ``labels`` and ``label_value`` selecting the femur.
+        landmarks: the femur's landmarks (world RAS+ mm).
+        labels, label_value: optional label map on the density grid and the femur's label.
+        pixel_spacing_mm: pixel size of the DXA-position image.
+        settings: region sizes (defaults: see :class:`~hipbmd.femur.roi.ROISettings`).
+        bone_threshold_g_cm2: areal density above which a pixel is bone.
+    """
+    femur = femur_only(density, labels, label_value)
+    voxels = np.argwhere(femur.array != 0)
+    values = femur.array[voxels[:, 0], voxels[:, 1], voxels[:, 2]].astype(np.float64)
+    centres_mm = femur.voxel_to_world_mm(voxels)
+    view = dxa_view(landmarks, pixel_spacing_mm, femur_points_mm=centres_mm)
+    image = Projector(femur).render(view.camera).images[0]
+    bone = bone_mask(image, bone_threshold_g_cm2)
+    rois = hip_rois(image, view, settings, bone)
+    measurements = measure_rois(image, rois.masks, bone, view.pixel_spacing_mm)
+    vbmd = _region_vbmd(view, rois, bone, centres_mm, values)
+    flags = list(rois.flags) + _flags(view, rois, bone, measurements)
+    abmd = {name: measured["abmd_g_cm2"] for name, measured in measurements.items()}
+    return CTaBMDResult(abmd, vbmd, measurements, image, bone, rois, view, flags)
+
+
+def _region_vbmd(
+    view: DXAView,
+    rois: HipROIs,
+    bone: npt.NDArray[np.bool_],
+    centres_mm: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+) -> dict[str, float]:
+    """Mean density of the voxels whose centre falls on a bone pixel of each region."""
+    pixels = np.rint(project_points(view.camera, centres_mm)).astype(np.int64)
+    rows, cols = bone.shape
+    inside = (pixels[:, 0] >= 0) & (pixels[:, 0] < rows) & (pixels[:, 1] >= 0) & (pixels[:, 1] < cols)
+    pixels, kept = pixels[inside], values[inside]
+    result = {}
+    for name, region in rois.masks.items():
+        hit = (region & bone)[pixels[:, 0], pixels[:, 1]]
+        result[name] = float(kept[hit].mean()) if hit.any() else float("nan")
+    return result
+
+
+def _flags(
+    view: DXAView,
+    rois: HipROIs,
+    bone: npt.NDArray[np.bool_],
+    measurements: dict[str, dict[str, float]],
+) -> list[str]:
+    flags = []
+    if bone[0].any() or bone[:, 0].any() or bone[:, -1].any():
+        flags.append("femur_cut_by_detector_edge")
+    if abs(rois.narrowest_offset_mm) > NARROWEST_OFFSET_FLAG_MM:
+        flags.append("neck_narrowest_far_from_landmark")
+    if float(view.beam_direction @ np.array([0.0, -1.0, 0.0])) < MIN_BEAM_POSTERIOR_COSINE:
+        flags.append("beam_not_anteroposterior")
+    flags += [f"empty_roi:{name}" for name, values in measurements.items() if not values["bone_pixels"]]
+    return flags

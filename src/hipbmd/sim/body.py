@@ -1,0 +1,105 @@
+"""The soft-tissue body around the hips: trunk, thighs, subcutaneous fat and bowel gas.
+
+World frame (RAS+, mm): the hip joint centres at (±hip_half_distance_mm, 0, 0). The trunk's cross-section
+is an ellipse; below the crotch it divides into two thighs. Subcutaneous fat is a layer of the body's
+surface whose thickness grows with body mass index; the rest is muscle-like soft tissue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from hipbmd.sim import shapes
+from hipbmd.sim.tissues import ADIPOSE_G_CM3, SOFT_TISSUE_G_CM3, Tissues
+
+Array = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class BodyShape:
+    """Soft-tissue dimensions (mm).
+
+    Attributes:
+        width_mm: trunk width at the hips (left–right).
+        depth_mm: trunk depth at the hips (antero-posterior).
+        fat_mm: subcutaneous fat thickness.
+        hip_half_distance_mm: distance of each hip joint centre from the midline.
+        crotch_mm: height of the crotch below the hip joint centres (negative: below).
+        centre_y_mm: antero-posterior position of the trunk's centre relative to the hip centres.
+    """
+
+    width_mm: float = 360.0
+    depth_mm: float = 240.0
+    fat_mm: float = 25.0
+    hip_half_distance_mm: float = 90.0
+    crotch_mm: float = -85.0
+    centre_y_mm: float = -10.0
+
+
+def _ellipse(points: Array, centre_x: float, centre_y: float, a: float, b: float) -> Array:
+    x = (points[..., 0] - centre_x) / a
+    y = (points[..., 1] - centre_y) / b
+    k0 = np.sqrt(x * x + y * y)
+    k1 = np.sqrt((x / a) ** 2 + (y / b) ** 2)
+    return np.asarray(k0 * (k0 - 1.0) / np.maximum(k1, 1e-6), np.float32)
+
+
+def body_surface(points: Array, body: BodyShape) -> Array:
+    """Signed distance (mm) to the skin at world points (..., 3)."""
+    trunk, thighs = _cross_sections(points, body)
+    return _join(trunk, thighs, points[..., 2], body)
+
+
+def _cross_sections(points: Array, body: BodyShape) -> tuple[Array, Array]:
+    """Distances to the trunk's and the thighs' cross-sections (2-D, ignoring height)."""
+    trunk = _ellipse(points, 0.0, body.centre_y_mm, body.width_mm / 2, body.depth_mm / 2)
+    thigh_x = body.width_mm / 4 + 8.0
+    thigh_a, thigh_b = body.width_mm / 4 + 4.0, 0.42 * body.depth_mm
+    thighs = np.minimum(
+        _ellipse(points, thigh_x, body.centre_y_mm + 10.0, thigh_a, thigh_b),
+        _ellipse(points, -thigh_x, body.centre_y_mm + 10.0, thigh_a, thigh_b),
+    )
+    return trunk, thighs
+
+
+def _join(trunk: Array, thighs: Array, z_mm: Array | np.float32, body: BodyShape) -> Array:
+    """The trunk ends at the crotch and melts into the thighs."""
+    below_crotch = np.asarray(np.float32(body.crotch_mm) - z_mm, np.float32)
+    return shapes.smooth_union(shapes.intersection(trunk, below_crotch), thighs, 40.0)
+
+
+def add_body(tissues: Tissues, body: BodyShape) -> None:
+    """Fill the grid with the body: fat under the skin, soft tissue inside, air outside.
+
+    The cross-sections are computed once on one slice and the height enters only through the crotch.
+    """
+    grid = tissues.grid
+    plane = (slice(0, grid.shape[0]), slice(0, grid.shape[1]), slice(0, 1))
+    trunk, thighs = _cross_sections(grid.points(plane)[:, :, 0], body)
+    z_mm = (np.arange(grid.shape[2]) * grid.spacing_mm[2] + grid.origin_mm[2]).astype(np.float32)
+    for k, z in enumerate(z_mm):
+        distance = _join(trunk, thighs, np.float32(z), body)
+        inside = shapes.occupancy(distance, grid.voxel_mm)
+        fat = inside - shapes.occupancy(distance + body.fat_mm, grid.voxel_mm)
+        tissues.fat_g_cm3[:, :, k] = fat * ADIPOSE_G_CM3
+        tissues.soft_g_cm3[:, :, k] = (inside - fat) * SOFT_TISSUE_G_CM3
+
+
+def add_bowel_gas(tissues: Tissues, body: BodyShape, rng: np.random.Generator, pockets: int) -> None:
+    """Scatter ``pockets`` small gas-filled ellipsoids in the lower abdomen, above and between the hips."""
+    grid = tissues.grid
+    half = body.hip_half_distance_mm
+    for _ in range(pockets):
+        centre = np.array([rng.uniform(-0.7, 0.7) * half, rng.uniform(-30.0, 50.0), rng.uniform(30.0, 140.0)])
+        semi = rng.uniform(6.0, 22.0, size=3) * np.array([1.3, 0.8, 1.0])
+        box = grid.box(centre - semi - 2, centre + semi + 2)
+        points = grid.points(box)
+        if points.size == 0:
+            continue
+        occupancy = shapes.occupancy(shapes.ellipsoid(points, centre, np.eye(3), semi), grid.voxel_mm)
+        index = np.nonzero(occupancy > 0)
+        shifted = tuple(i + s.start for i, s in zip(index, box, strict=True))
+        tissues.add_air(shifted, occupancy[index])

@@ -1,0 +1,165 @@
+"""The radiographic examination: how the patient lies, where tube and detector are, what the rays cross.
+
+The patient lies supine with the back on the tabletop; the detector is ``table_gap_mm`` below it and the
+tube ``sid_mm`` above the detector. An AP pelvis is centred between the hips, an AP hip on the femoral neck
+of the side examined. Real positioning is never perfect: the pelvis tilts (rotation about the left–right
+axis), the patient rolls (about the long axis) and lies askew (in-plane), the centring is off by a few
+millimetres, and each hip is flexed, abducted and rotated by its own small amount — external rotation of
+the leg being the commonest error on hip films. The ranges below are typical of clinical radiographs and
+cover the positioning effects the source group measured (flexion up to 30° changes aBMD by 17.7 %).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from hipbmd.drr.geometry import PoseParameters
+from hipbmd.drr.render import Projector
+from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.sim.anatomy import JointPose
+from hipbmd.sim.population import Patient
+from hipbmd.sim.sites import SiteProfile
+from hipbmd.sim.smoothing import upsample_bilinear
+from hipbmd.sim.tissues import Tissues
+from hipbmd.types import Camera, Volume
+
+RENDER_FACTOR = 2  # rays are traced on a grid this many times coarser than the stored pixels
+
+
+@dataclass(frozen=True)
+class Positioning:
+    """How the patient lies for one radiograph (degrees, mm).
+
+    Attributes:
+        pelvic_tilt_deg: rotation about the left–right axis (+: the pelvis tips forward).
+        roll_deg: rotation about the long axis (one side lifted off the table).
+        skew_deg: in-plane rotation on the table.
+        centring_mm: centring error (left–right, head–foot) of the central ray.
+        joints: hip flexion, abduction and rotation per side.
+    """
+
+    pelvic_tilt_deg: float
+    roll_deg: float
+    skew_deg: float
+    centring_mm: tuple[float, float]
+    joints: dict[Side, JointPose]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "pelvic_tilt_deg": self.pelvic_tilt_deg,
+            "roll_deg": self.roll_deg,
+            "skew_deg": self.skew_deg,
+            "centring_mm": list(self.centring_mm),
+            "joints": {side: vars(joint) for side, joint in self.joints.items()},
+        }
+
+
+def draw_joint(rng: np.random.Generator, spread: float = 1.0) -> JointPose:
+    """A hip's flexion, abduction and external rotation on the table."""
+    return JointPose(
+        flexion_deg=float(rng.normal(4.0, 5.0) * spread),
+        abduction_deg=float(rng.normal(2.0, 4.0) * spread),
+        external_rotation_deg=float(rng.normal(8.0, 9.0) * spread),
+    )
+
+
+def draw_positioning(rng: np.random.Generator) -> Positioning:
+    """A radiograph's positioning, with the spread seen on clinical hip films."""
+    return Positioning(
+        pelvic_tilt_deg=float(rng.normal(0.0, 5.0)),
+        roll_deg=float(rng.normal(0.0, 3.0)),
+        skew_deg=float(rng.normal(0.0, 2.5)),
+        centring_mm=(float(rng.normal(0.0, 10.0)), float(rng.normal(0.0, 12.0))),
+        joints={"right": draw_joint(rng), "left": draw_joint(rng)},
+    )
+
+
+def ct_joints(rng: np.random.Generator) -> dict[Side, JointPose]:
+    """Hip joint angles in the CT scanner (legs straight, feet often strapped together)."""
+    return {side: draw_joint(rng, spread=0.4) for side in ("right", "left")}
+
+
+@dataclass(frozen=True)
+class ExamGeometry:
+    """Where everything is for one radiograph.
+
+    Attributes:
+        sid_mm, sod_mm: source–detector and source–isocenter distances.
+        table_gap_mm: tabletop to detector.
+        pose: the patient's pose with respect to the reference AP camera (world = the X-ray anatomy's frame).
+        camera: the detector at the stored pixel spacing, with ``pose``.
+        side: the side examined (None for an AP pelvis, which shows both).
+    """
+
+    sid_mm: float
+    sod_mm: float
+    table_gap_mm: float
+    pose: PoseParameters
+    camera: Camera
+    side: Side | None
+
+
+def exam_geometry(
+    patient: Patient,
+    profile: SiteProfile,
+    positioning: Positioning,
+    landmarks: dict[Side, FemurLandmarks],
+    rng: np.random.Generator,
+) -> ExamGeometry:
+    """Tube, detector and patient pose for a site's view of the patient."""
+    sid = profile.draw_sid_mm(rng)
+    gap = profile.technique.table_gap_mm
+    back_y = patient.body.centre_y_mm - patient.body.depth_mm / 2
+    if profile.view == "AP pelvis":
+        side: Side | None = None
+        target = np.array([0.0, 0.0, 25.0])
+    else:
+        side = patient.index_side
+        marks = landmarks[side]
+        target = marks.neck_narrowest_mm + np.array([0.0, 0.0, -15.0])
+    isocenter = target + np.array([positioning.centring_mm[0], 0.0, positioning.centring_mm[1]])
+    sod = sid - gap - float(isocenter[1] - back_y)
+    pose = PoseParameters(
+        rotation_deg=(positioning.pelvic_tilt_deg, positioning.skew_deg, positioning.roll_deg),
+        isocenter_mm=(float(isocenter[0]), float(isocenter[1]), float(isocenter[2])),
+        sod_mm=sod,
+    )
+    pitch = profile.detector.pixel_pitch_mm
+    shape = (round(profile.field_mm[0] / pitch), round(profile.field_mm[1] / pitch))
+    camera = Camera(shape, (pitch, pitch), sid, pose=pose.to_pose())
+    return ExamGeometry(sid, sod, gap, pose, camera, side)
+
+
+def line_integrals(tissues: Tissues, camera: Camera) -> dict[str, npt.NDArray[np.float32]]:
+    """Mass per area (g/cm²) of each material along the rays to the camera's pixels.
+
+    Rays are traced on a grid ``RENDER_FACTOR`` times coarser than the detector and interpolated back:
+    the anatomy's voxels are about as large as the coarse pixels, so this loses little.
+    """
+    coarse = coarse_camera(camera, RENDER_FACTOR)
+    volumes = {
+        "ha": tissues.mineral_mg_cm3,
+        "soft": tissues.soft_g_cm3 * np.float32(1000.0),
+        "fat": tissues.fat_g_cm3 * np.float32(1000.0),
+        **{metal: values * np.float32(1000.0) for metal, values in tissues.metal_g_cm3.items()},
+    }
+    images = {}
+    for material, values in volumes.items():
+        image = Projector(Volume(values, tissues.grid.affine, "mg/cm3")).render(coarse).images[0]
+        # bilinear extrapolation at the outermost half-pixel can dip below zero: mass is never negative
+        images[material] = np.maximum(upsample_bilinear(image, RENDER_FACTOR, camera.shape), 0.0)
+    return images
+
+
+def coarse_camera(camera: Camera, factor: int) -> Camera:
+    """The same detector with pixels ``factor`` times larger (block centres of the fine grid)."""
+    rows, cols = (-(-n // factor) for n in camera.shape)
+    fine_row, fine_col = camera.principal_point_px or (0.0, 0.0)
+    centre = (factor - 1) / 2.0
+    principal = ((fine_row - centre) / factor, (fine_col - centre) / factor)
+    spacing = (camera.pixel_spacing_mm[0] * factor, camera.pixel_spacing_mm[1] * factor)
+    return Camera((rows, cols), spacing, camera.sdd_mm, principal, camera.projection, camera.pose)

@@ -1,0 +1,106 @@
+"""Voxel grids for the simulator: world RAS+ mm coordinates of a box of voxels, and sub-boxes of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class Grid:
+    """An axis-aligned RAS+ voxel grid.
+
+    Attributes:
+        shape: voxels along x (towards the patient's right), y (anterior), z (superior).
+        spacing_mm: voxel size along x, y, z in mm.
+        origin_mm: world position of the centre of voxel (0, 0, 0).
+    """
+
+    shape: tuple[int, int, int]
+    spacing_mm: tuple[float, float, float]
+    origin_mm: tuple[float, float, float]
+
+    @classmethod
+    def covering(
+        cls, low_mm: npt.ArrayLike, high_mm: npt.ArrayLike, spacing_mm: tuple[float, float, float]
+    ) -> Grid:
+        """The grid with the given spacing whose voxels cover the box [low, high] (mm)."""
+        low, high = np.asarray(low_mm, float), np.asarray(high_mm, float)
+        shape = np.maximum(np.ceil((high - low) / np.asarray(spacing_mm)).astype(int), 1)
+        x, y, z = (int(v) for v in shape)
+        ox, oy, oz = (float(v) for v in low + np.asarray(spacing_mm) / 2)
+        return cls((x, y, z), spacing_mm, (ox, oy, oz))
+
+    @property
+    def affine(self) -> npt.NDArray[np.float64]:
+        """Voxel index → world mm."""
+        affine = np.diag([*self.spacing_mm, 1.0])
+        affine[:3, 3] = self.origin_mm
+        return affine
+
+    @property
+    def voxel_mm(self) -> float:
+        """Geometric mean voxel size (mm), the scale of partial-volume smoothing."""
+        return float(np.prod(self.spacing_mm) ** (1.0 / 3.0))
+
+    def box(self, low_mm: npt.ArrayLike, high_mm: npt.ArrayLike) -> tuple[slice, slice, slice]:
+        """Index slices of the voxels whose centres fall inside [low, high] (clipped to the grid)."""
+        spacing, origin = np.asarray(self.spacing_mm), np.asarray(self.origin_mm)
+        first = np.clip(np.ceil((np.asarray(low_mm) - origin) / spacing), 0, self.shape).astype(int)
+        last = np.clip(np.floor((np.asarray(high_mm) - origin) / spacing) + 1, 0, self.shape).astype(int)
+        sx, sy, sz = (slice(int(a), int(max(a, b))) for a, b in zip(first, last, strict=True))
+        return sx, sy, sz
+
+    def points(self, box: tuple[slice, slice, slice]) -> npt.NDArray[np.float32]:
+        """World coordinates (mm) of the voxel centres in ``box``, shape (nx, ny, nz, 3)."""
+        axes = [
+            (np.arange(s.start, s.stop) * step + start).astype(np.float32)
+            for s, step, start in zip(box, self.spacing_mm, self.origin_mm, strict=True)
+        ]
+        x, y, z = np.meshgrid(*axes, indexing="ij")
+        return np.stack([x, y, z], axis=-1)
+
+
+def near_voxels(
+    grid: Grid,
+    box: tuple[slice, slice, slice],
+    distance_fn: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]],
+    reach_mm: float = 2.0,
+    block: int = 4,
+) -> tuple[npt.NDArray[np.intp], ...]:
+    """Grid indices of the voxels of ``box`` that a shape may reach, found on a coarse lattice first.
+
+    The signed distance is evaluated at the corners of blocks of ``block``³ voxels; a block is kept when
+    any corner is within the block's diagonal plus ``reach_mm`` of the inside. The shape then needs
+    evaluating only on the kept voxels, a few percent of a bone's bounding box.
+    """
+    size = np.array([s.stop - s.start for s in box])
+    start = np.array([s.start for s in box])
+    step = np.asarray(grid.spacing_mm)
+    counts = -(-size // block)
+    axes = [
+        ((np.arange(n + 1) * block + first) * d + o).astype(np.float32)
+        for n, first, d, o in zip(counts, start, step, grid.origin_mm, strict=True)
+    ]
+    x, y, z = np.meshgrid(*axes, indexing="ij")
+    near = distance_fn(np.stack([x, y, z], axis=-1)) < float(np.linalg.norm(step * block)) + reach_mm
+    keep = np.zeros(tuple(counts), dtype=np.bool_)
+    for dx in (0, 1):
+        for dy in (0, 1):
+            for dz in (0, 1):
+                keep |= near[dx : dx + counts[0], dy : dy + counts[1], dz : dz + counts[2]]
+    offsets = np.stack(np.meshgrid(*[np.arange(block)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    voxels = (np.argwhere(keep)[:, None, :] * block + offsets[None]).reshape(-1, 3)
+    voxels = voxels[np.all(voxels < size, axis=1)] + start
+    return tuple(voxels.T)
+
+
+def index_points(grid: Grid, index: tuple[npt.NDArray[np.intp], ...]) -> npt.NDArray[np.float32]:
+    """World coordinates (mm) of the voxels ``index``, shape (N, 3)."""
+    voxels = np.stack(index, axis=-1).astype(np.float32)
+    return np.asarray(
+        voxels * np.asarray(grid.spacing_mm, np.float32) + np.asarray(grid.origin_mm, np.float32), np.float32
+    )

@@ -1,0 +1,174 @@
+"""Who the virtual patients are: demographics, body and skeletal size, and bone density targets.
+
+Numbers and their sources:
+
+* Femoral-neck T-score by age for women, targeted through the osteoporosis prevalence at 50–59, 60–69,
+  70–79 and 80+ years of 6.8, 12.3, 25.7 and 34.9 % (NHANES 2005–2010, femoral neck or lumbar spine;
+  Wright NC et al., J Bone Miner Res 2014;29:2520–2526). With a T-score SD of 1.0 these give mean T-scores
+  of −1.01, −1.34, −1.85 and −2.11; younger ages rise linearly to 0 at 25 years. The site includes the
+  spine, so the simulated neck prevalence sits slightly above a neck-only survey — a cohort somewhat enriched
+  for osteoporosis, which a training set needs. Men (against the same white-female reference, as ISCD
+  advises) are modelled 0.7 SD higher at every age, giving about 4 % osteoporosis over 50 (4.3 % in Wright
+  et al.).
+* Femoral-neck aBMD = 0.858 + 0.120·T g/cm² (NHANES III young white women, Hologic; Looker AC et al.,
+  Osteoporos Int 1998;8:468–489).
+* Anthropometry: heights N(161, 7) cm for women and N(174, 7) cm for men; BMI N(26, 4.5) kg/m² clipped to
+  17–42 (typical of adult surveys). Skeletal sizes scale with height; femoral head radius, neck–shaft angle
+  (129 ± 5°) and anteversion (14 ± 7°) follow adult anatomy series.
+* Marrow fat fraction of trabecular bone rises with age from about 0.4 to 0.7 (chemical-shift MRI studies
+  of the proximal femur), which lowers CT numbers of trabecular bone as in real quantitative CT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+
+from hipbmd.femur.landmarks import Side
+from hipbmd.sim.body import BodyShape
+from hipbmd.sim.femur_bone import FemurDensity
+from hipbmd.sim.femur_shape import FemurShape
+from hipbmd.sim.pelvis import PelvisShape
+
+Sex = Literal["F", "M"]
+YOUNG_NECK_MEAN_G_CM2 = 0.858
+YOUNG_NECK_SD_G_CM2 = 0.120
+_WOMEN_MEAN_T = (
+    (25.0, 0.0),
+    (45.0, -0.45),
+    (55.0, -1.01),
+    (65.0, -1.34),
+    (75.0, -1.85),
+    (85.0, -2.11),
+    (95.0, -2.3),
+)
+MEN_T_OFFSET = 0.7
+
+
+@dataclass(frozen=True)
+class Patient:
+    """One virtual patient: demographics, anatomy and the bone density the cohort aims for.
+
+    Attributes:
+        age_years, sex, height_cm, bmi_kg_m2: demographics.
+        body, pelvis: soft-tissue and pelvic shapes.
+        femur_shapes, femur_densities: per side.
+        marrow_fat_fraction: fat share of trabecular marrow.
+        target_neck_t_score: femoral-neck T-score the index femur is scaled to (DXA scale).
+        index_side: the side measured by DXA (and imaged in a single-hip view).
+        texture_seed: seed of the femurs' and pelvis's trabecular grain.
+    """
+
+    age_years: float
+    sex: Sex
+    height_cm: float
+    bmi_kg_m2: float
+    body: BodyShape
+    pelvis: PelvisShape
+    femur_shapes: dict[Side, FemurShape]
+    femur_densities: dict[Side, FemurDensity]
+    marrow_fat_fraction: float
+    target_neck_t_score: float
+    index_side: Side
+    texture_seed: int
+
+    def with_density_scale(self, factor: float) -> Patient:
+        """The same patient with every femur's mineral density multiplied by ``factor``."""
+        scaled = {
+            side: replace(
+                d, cortical_mg_cm3=d.cortical_mg_cm3 * factor, trabecular_mg_cm3=d.trabecular_mg_cm3 * factor
+            )
+            for side, d in self.femur_densities.items()
+        }
+        return replace(self, femur_densities=scaled)
+
+
+def mean_neck_t_score(age_years: float, sex: Sex) -> float:
+    """Population mean femoral-neck T-score at an age (see module docstring)."""
+    ages, means = zip(*_WOMEN_MEAN_T, strict=True)
+    mean = float(np.interp(age_years, ages, means))
+    return mean + (MEN_T_OFFSET if sex == "M" else 0.0)
+
+
+def neck_abmd_from_t_score(t_score: float) -> float:
+    """Femoral-neck aBMD (g/cm², Hologic DXA scale) of a T-score."""
+    return YOUNG_NECK_MEAN_G_CM2 + YOUNG_NECK_SD_G_CM2 * t_score
+
+
+def sample_patient(rng: np.random.Generator, age_range: tuple[float, float] = (40.0, 92.0)) -> Patient:
+    """Draw one patient: 70 % women (as in densitometry referrals), ages peaking around 70."""
+    sex: Sex = "F" if rng.random() < 0.7 else "M"
+    low, high = age_range
+    age = float(np.clip(rng.triangular(low, 72.0, high), low, high))
+    height = float(rng.normal(161.0 if sex == "F" else 174.0, 7.0))
+    bmi = float(np.clip(rng.normal(26.0, 4.5), 17.0, 42.0))
+    scale = height / 165.0
+    body = _body(rng, sex, bmi, scale)
+    head = float(rng.normal(22.8 if sex == "F" else 25.3, 1.2)) * scale
+    pelvis = PelvisShape(body.hip_half_distance_mm, head, float(rng.uniform(2.5, 4.5)), scale)
+    shape = _femur_shape(rng, head, scale)
+    shapes = {side: _asymmetric(rng, shape) for side in ("right", "left")}
+    density = _femur_density(rng, age, sex)
+    return Patient(
+        age_years=round(age, 1),
+        sex=sex,
+        height_cm=round(height, 1),
+        bmi_kg_m2=round(bmi, 1),
+        body=body,
+        pelvis=pelvis,
+        femur_shapes=shapes,  # type: ignore[arg-type]
+        femur_densities={"right": density, "left": density},
+        marrow_fat_fraction=float(np.clip(0.3 + 0.006 * (age - 20.0) + rng.normal(0, 0.05), 0.2, 0.85)),
+        target_neck_t_score=float(rng.normal(mean_neck_t_score(age, sex), 1.0)),
+        index_side="right" if rng.random() < 0.5 else "left",
+        texture_seed=int(rng.integers(2**31)),
+    )
+
+
+def _body(rng: np.random.Generator, sex: Sex, bmi: float, scale: float) -> BodyShape:
+    extra = bmi - 24.0
+    width = (335.0 + (15.0 if sex == "F" else 0.0) + 7.0 * extra) * scale + rng.normal(0, 10)
+    depth = (215.0 + 7.0 * extra) * scale + rng.normal(0, 8)
+    fat = (22.0 + 3.2 * (bmi - 22.0)) if sex == "F" else (12.0 + 2.5 * (bmi - 22.0))
+    hip_half = (90.0 if sex == "F" else 87.0) * scale + rng.normal(0, 3)
+    return BodyShape(
+        width, depth, float(np.clip(fat + rng.normal(0, 4), 4.0, 90.0)), hip_half, -85.0 * scale, -10.0
+    )
+
+
+def _femur_shape(rng: np.random.Generator, head_radius_mm: float, scale: float) -> FemurShape:
+    return FemurShape(
+        head_radius_mm=head_radius_mm,
+        neck_length_mm=float(rng.normal(51.0, 3.5)) * scale,
+        neck_radius_mm=float(rng.normal(0.66, 0.04)) * head_radius_mm,
+        neck_flattening=float(rng.uniform(0.74, 0.86)),
+        neck_shaft_angle_deg=float(np.clip(rng.normal(129.0, 5.0), 115.0, 145.0)),
+        anteversion_deg=float(np.clip(rng.normal(14.0, 7.0), -5.0, 35.0)),
+        shaft_adduction_deg=float(rng.normal(8.0, 1.5)),
+        shaft_radius_mm=float(rng.normal(14.0, 1.0)) * scale,
+        trochanter_scale=float(rng.normal(1.0, 0.06)) * scale,
+    )
+
+
+def _asymmetric(rng: np.random.Generator, shape: FemurShape) -> FemurShape:
+    """The other side differs by a few percent and degrees, as left and right femurs do."""
+    return replace(
+        shape,
+        neck_shaft_angle_deg=shape.neck_shaft_angle_deg + float(rng.normal(0, 1.5)),
+        anteversion_deg=shape.anteversion_deg + float(rng.normal(0, 3.0)),
+        neck_length_mm=shape.neck_length_mm * float(rng.normal(1.0, 0.02)),
+    )
+
+
+def _femur_density(rng: np.random.Generator, age: float, sex: Sex) -> FemurDensity:
+    """Age shapes the cortex/trabecular balance; the cohort later scales the whole to the target aBMD."""
+    decline = max(age - 40.0, 0.0)
+    return FemurDensity(
+        cortical_mg_cm3=float(rng.normal(1050.0 - 2.0 * decline, 30.0)),
+        trabecular_mg_cm3=float(rng.normal(260.0 - 1.6 * decline, 25.0)),
+        shaft_cortex_mm=float(rng.normal(6.0 - 0.03 * decline + (0.4 if sex == "M" else 0.0), 0.5)),
+        neck_cortex_mm=float(np.clip(rng.normal(2.0 - 0.012 * decline, 0.25), 0.8, 3.0)),
+        texture_contrast=float(rng.uniform(0.3, 0.45)),
+    )

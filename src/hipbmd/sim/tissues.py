@@ -1,0 +1,106 @@
+"""Material make-up of a simulated body on a voxel grid: what the CT and the radiographs are made from.
+
+Each voxel holds the mass densities of a few basis materials, the two-component model of quantitative CT
+extended with fat and metal: hydroxyapatite mineral (mg/cm³), soft tissue (ICRU-44 muscle-like, g/cm³),
+adipose tissue (g/cm³), and metals (g/cm³). Bone is soft tissue and marrow fat plus its mineral. A label
+map says which structure each voxel belongs to (:data:`LABELS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from hipbmd.sim.grid import Grid
+from hipbmd.types import Volume, VolumeUnit
+
+Array = npt.NDArray[np.float32]
+Index = tuple[npt.NDArray[np.intp], ...]
+
+LABELS = {
+    "femur_right": 1,
+    "femur_left": 2,
+    "hip_right": 3,
+    "hip_left": 4,
+    "sacrum": 5,
+    "implant": 6,
+}
+SOFT_TISSUE_G_CM3 = 1.05  # ICRU-44 muscle (ICRU Report 44, 1989)
+ADIPOSE_G_CM3 = 0.95  # ICRU-44 adipose tissue
+MARROW_BASE_G_CM3 = 1.0  # bone's non-mineral part: collagen, water and marrow
+METAL_G_CM3 = {"titanium": 4.43, "cobalt_chrome": 8.3}  # Ti-6Al-4V; ASTM F75 CoCrMo
+
+
+@dataclass
+class Tissues:
+    """Basis-material densities and labels on one grid."""
+
+    grid: Grid
+    mineral_mg_cm3: Array
+    soft_g_cm3: Array
+    fat_g_cm3: Array
+    labels: npt.NDArray[np.uint8]
+    metal_g_cm3: dict[str, Array] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, grid: Grid) -> Tissues:
+        """Air everywhere."""
+        return cls(
+            grid,
+            np.zeros(grid.shape, np.float32),
+            np.zeros(grid.shape, np.float32),
+            np.zeros(grid.shape, np.float32),
+            np.zeros(grid.shape, np.uint8),
+        )
+
+    def copy(self) -> Tissues:
+        """An independent copy."""
+        return Tissues(
+            self.grid,
+            self.mineral_mg_cm3.copy(),
+            self.soft_g_cm3.copy(),
+            self.fat_g_cm3.copy(),
+            self.labels.copy(),
+            {name: values.copy() for name, values in self.metal_g_cm3.items()},
+        )
+
+    def add_bone(
+        self,
+        index: Index,
+        occupancy: Array,
+        mineral_mg_cm3: Array,
+        marrow_fat_fraction: Array | float,
+        label: int,
+    ) -> None:
+        """Put bone into the voxels ``index``: it displaces the soft tissue and fat it occupies."""
+        keep = 1.0 - occupancy
+        fat = occupancy * marrow_fat_fraction
+        self.soft_g_cm3[index] = self.soft_g_cm3[index] * keep + (occupancy - fat) * MARROW_BASE_G_CM3
+        self.fat_g_cm3[index] = self.fat_g_cm3[index] * keep + fat * ADIPOSE_G_CM3
+        self.mineral_mg_cm3[index] = self.mineral_mg_cm3[index] * keep + mineral_mg_cm3
+        self.labels[index] = np.where(occupancy >= 0.5, np.uint8(label), self.labels[index])
+
+    def add_metal(self, index: Index, occupancy: Array, metal: str) -> None:
+        """Put an implant of ``metal`` into the voxels ``index``, displacing everything else."""
+        keep = 1.0 - occupancy
+        for array in (self.soft_g_cm3, self.fat_g_cm3, self.mineral_mg_cm3, *self.metal_g_cm3.values()):
+            array[index] *= keep
+        values = self.metal_g_cm3.setdefault(metal, np.zeros(self.grid.shape, np.float32))
+        values[index] += occupancy * METAL_G_CM3[metal]
+        self.labels[index] = np.where(occupancy >= 0.5, np.uint8(LABELS["implant"]), self.labels[index])
+
+    def add_air(self, index: Index, occupancy: Array) -> None:
+        """Replace tissue by gas (bowel gas) in the voxels ``index``."""
+        keep = 1.0 - occupancy
+        self.soft_g_cm3[index] *= keep
+        self.fat_g_cm3[index] *= keep
+
+    def volume(self, values: Array, unit: VolumeUnit, name: str) -> Volume:
+        """One of the arrays as a Volume on the grid."""
+        return Volume(values, self.grid.affine, unit, {"material": name})
+
+    def label_volume(self) -> Volume:
+        """The label map as a Volume."""
+        return Volume(self.labels, self.grid.affine, "label", {"labels": dict(LABELS)})

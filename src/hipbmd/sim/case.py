@@ -94,7 +94,7 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
     drift = float(rng.normal(0.0, 0.005))
     ct, labels = simulate_ct(ct_tissues, slab, scanner, CT_RANGE_MM, patient.body.width_mm, rng, drift)
     del ct_tissues
-    ct_name = _write_ct(ct, labels, partial, scanner.file_format, request, patient)
+    _write_ct(ct, labels, partial, scanner.file_format, request, patient)
     xray_tissues, xray_landmarks = with_femurs(surroundings, patient, positioning.joints)
     del surroundings
     exam = exam_geometry(patient, profile, positioning, xray_landmarks, rng)
@@ -130,8 +130,8 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
         partial,
     )
     (partial / "truth.json").write_text(json.dumps(truth, indent=1))
-    os.replace(partial, folder) if not folder.exists() else _replace_folder(partial, folder)
-    return _manifest_row(request, patient, ct_name, dxa)
+    _replace_folder(partial, folder)
+    return manifest_row(truth, folder)
 
 
 def working_grid(patient: Patient) -> Grid:
@@ -342,24 +342,28 @@ def _patient_record(patient: Patient) -> dict[str, Any]:
 
 
 def _replace_folder(partial: Path, folder: Path) -> None:
+    """Move the finished case into place (replacing an older copy)."""
     import shutil
 
-    shutil.rmtree(folder)
+    if folder.exists():
+        shutil.rmtree(folder)
     os.replace(partial, folder)
 
 
-def _manifest_row(
-    request: CaseRequest, patient: Patient, ct_name: str, dxa: dict[str, float]
-) -> dict[str, Any]:
+def manifest_row(truth: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The manifest row of a finished case: what a site hands over (no truth beyond the DXA values)."""
+    case_id = truth["case_id"]
+    ct_name = "ct" if (folder / "ct").is_dir() else "ct.nii.gz"
+    patient, dxa = truth["patient"], truth["dxa_g_cm2"]
     return {
-        "case_id": request.case_id,
-        "site": request.site,
-        "age": patient.age_years,
-        "sex": patient.sex,
-        "side": patient.index_side,
-        "ct": f"cases/{request.case_id}/{ct_name}",
-        "labels": f"cases/{request.case_id}/labels.nii.gz",
-        "xray": f"cases/{request.case_id}/xray.dcm",
+        "case_id": case_id,
+        "site": truth["site"],
+        "age": patient["age_years"],
+        "sex": patient["sex"],
+        "side": dxa["side"],
+        "ct": f"cases/{case_id}/{ct_name}",
+        "labels": f"cases/{case_id}/labels.nii.gz",
+        "xray": f"cases/{case_id}/xray.dcm",
         "dxa_neck_g_cm2": round(dxa["neck"], 4),
         "dxa_total_hip_g_cm2": round(dxa["total_hip"], 4),
     }

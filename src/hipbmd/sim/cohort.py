@@ -1,0 +1,149 @@
+"""A virtual cohort: many cases over several sites, resumable, in parallel, with a manifest.
+
+Layout (DESIGN.md)::
+
+    cohort/cohort.json      the settings (seed, sites) and the hipbmd version that made it
+    cohort/manifest.csv     one row per finished case: case_id, site, age, sex, side, ct, labels, xray, DXA
+    cohort/cases/<case_id>/ one folder per case (see :mod:`hipbmd.sim.case`)
+
+Case k goes to site k mod (number of sites) and is seeded by (seed, k) alone, so a cohort can be extended
+(``n`` larger) or resumed after an interruption and every case comes out byte-for-byte the same. A case
+being written lives in ``<case_id>.partial`` until complete; leftovers are discarded on resume.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from hipbmd import __version__
+from hipbmd.errors import InputError
+from hipbmd.sim.case import CaseRequest, manifest_row, simulate_case
+from hipbmd.sim.sites import SITE_PROFILES, held_out_sites, training_sites
+
+MANIFEST_COLUMNS = (
+    "case_id", "site", "age", "sex", "side", "ct", "labels", "xray", "dxa_neck_g_cm2", "dxa_total_hip_g_cm2",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CohortSpec:
+    """What a cohort is: how many cases, from which sites, from which seed."""
+
+    n: int
+    sites: tuple[str, ...]
+    seed: int
+
+    def requests(self) -> list[CaseRequest]:
+        """One request per case, sites in turn."""
+        return [
+            CaseRequest(f"case_{k:05d}", k, self.sites[k % len(self.sites)], self.seed) for k in range(self.n)
+        ]
+
+
+def resolve_sites(names: str) -> tuple[str, ...]:
+    """Site names from a comma list; "training", "held-out" and "all" name groups."""
+    groups = {
+        "training": [p.name for p in training_sites()],
+        "held-out": [p.name for p in held_out_sites()],
+        "all": list(SITE_PROFILES),
+    }
+    chosen: list[str] = []
+    for name in (part.strip() for part in names.split(",") if part.strip()):
+        if name in groups:
+            chosen += groups[name]
+        elif name in SITE_PROFILES:
+            chosen.append(name)
+        else:
+            raise ValueError(
+                f"unknown site {name!r} (known: {', '.join(SITE_PROFILES)}, training, held-out, all)"
+            )
+    if not chosen:
+        raise ValueError("no sites given")
+    return tuple(dict.fromkeys(chosen))
+
+
+def check_settings(spec: CohortSpec, folder: Path) -> None:
+    """Record the settings in a new cohort folder, or check that they match an existing one."""
+    settings = folder / "cohort.json"
+    record = {"seed": spec.seed, "sites": list(spec.sites)}
+    if settings.exists():
+        try:
+            saved = json.loads(settings.read_text())
+        except json.JSONDecodeError as error:
+            raise InputError(settings, f"not a cohort settings file ({error})") from error
+        if {"seed": saved.get("seed"), "sites": saved.get("sites")} != record:
+            raise InputError(folder, f"holds a cohort with other settings {saved} (use a new folder)")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({**record, "hipbmd_version": __version__}, indent=1))
+
+
+def pending_cases(spec: CohortSpec, folder: Path) -> list[CaseRequest]:
+    """Cases not yet finished; half-written leftovers are removed."""
+    cases = folder / "cases"
+    for leftover in cases.glob("*.partial"):
+        shutil.rmtree(leftover)
+    return [request for request in spec.requests() if not (cases / request.case_id / "truth.json").exists()]
+
+
+def _simulate(request: CaseRequest, folder: str) -> str:
+    simulate_case(request, Path(folder) / "cases" / request.case_id)
+    return request.case_id
+
+
+def _single_threaded() -> None:
+    import numba
+
+    numba.set_num_threads(1)
+
+
+def run_cases(requests: list[CaseRequest], folder: Path, workers: int) -> Iterator[str]:
+    """Simulate the cases (in ``workers`` processes when > 1); yields each case id as it finishes."""
+    if workers <= 1:
+        for request in requests:
+            yield _simulate(request, str(folder))
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded) as pool:
+        yield from pool.map(_simulate, requests, [str(folder)] * len(requests))
+
+
+def simulate_cohort(
+    spec: CohortSpec, folder: Path, workers: int = 1, on_case: Callable[[str, int, int], None] | None = None
+) -> Path:
+    """Simulate (or finish) a cohort; returns the manifest written. ``on_case(id, done, total)`` reports."""
+    check_settings(spec, folder)
+    todo = pending_cases(spec, folder)
+    done = spec.n - len(todo)
+    for case_id in run_cases(todo, folder, workers):
+        done += 1
+        if on_case is not None:
+            on_case(case_id, done, spec.n)
+    return write_manifest(folder)
+
+
+def write_manifest(folder: Path) -> Path:
+    """Rebuild ``manifest.csv`` from the finished cases."""
+    rows: list[dict[str, Any]] = []
+    for truth in sorted((folder / "cases").glob("*/truth.json")):
+        rows.append(manifest_row(json.loads(truth.read_text()), truth.parent))
+    path = folder / "manifest.csv"
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(partial, path)
+    return path
+
+
+def spec_record(spec: CohortSpec) -> dict[str, Any]:
+    """JSON-ready form of the settings."""
+    return asdict(spec)

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
+    UID,
     DigitalXRayImageStorageForPresentation,
     DigitalXRayImageStorageForProcessing,
     ExplicitVRLittleEndian,
@@ -46,6 +47,8 @@ class DXAcquisition:
         manufacturer, institution: free text.
         bits_stored: bit depth of the stored integers (8–16).
         monochrome1: store inverted (MONOCHROME1), as some CR/DX vendors do.
+        study_date: the examination date (default today).
+        uid_entropy: if given, UIDs are derived from it, so the same inputs give the same file.
     """
 
     pixel_spacing_mm: tuple[float, float]
@@ -62,6 +65,14 @@ class DXAcquisition:
     institution: str = ""
     bits_stored: int = 12
     monochrome1: bool = False
+    study_date: dt.date | None = None
+    uid_entropy: str | None = None
+
+    def uid(self, role: str) -> UID:
+        """A UID: random, or derived from ``uid_entropy`` (reproducible files) when it is set."""
+        if self.uid_entropy is None:
+            return generate_uid()
+        return generate_uid(entropy_srcs=[self.uid_entropy, role])
 
 
 def write_dx(
@@ -92,14 +103,14 @@ def _dataset(acquisition: DXAcquisition, patient_id: str, study_uid: str | None)
     sop_class = DigitalXRayImageStorageForProcessing if processing else DigitalXRayImageStorageForPresentation
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.MediaStorageSOPInstanceUID = acquisition.uid("instance")
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta
-    today = dt.date.today().strftime("%Y%m%d")
+    today = (acquisition.study_date or dt.date.today()).strftime("%Y%m%d")
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = study_uid or generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
+    ds.StudyInstanceUID = study_uid or acquisition.uid("study")
+    ds.SeriesInstanceUID = acquisition.uid("series")
     ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "DX", 1, 1
     ds.StudyDate = ds.ContentDate = today
     ds.PatientID, ds.PatientName = patient_id, patient_id

@@ -7,6 +7,7 @@ file behind. A DICOM series goes into a temporary folder renamed when complete.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import os
 import shutil
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from hipbmd import __version__
 from hipbmd.types import Volume
@@ -31,9 +32,12 @@ def write_nifti(volume: Volume, path: str | Path) -> Path:
     image = nib.Nifti1Image(np.asarray(volume.array).astype(dtype), volume.affine)
     image.header.set_xyzt_units("mm")
     image.header["descrip"] = f"hipbmd {volume.unit}".encode()[:79]
-    partial = path.with_name(".partial-" + path.name)  # keeps the extension nibabel goes by
+    data = image.to_bytes()
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=1, mtime=0)  # no timestamp: same volume, same bytes
+    partial = path.with_name(path.name + ".partial")
     path.parent.mkdir(parents=True, exist_ok=True)
-    nib.save(image, partial)
+    partial.write_bytes(data)
     os.replace(partial, path)
     return path
 
@@ -49,6 +53,14 @@ class CTSeriesInfo:
     institution: str = ""
     description: str = "HIP CT"
     kvp: float = 120.0
+    study_date: dt.date | None = None
+    uid_entropy: str | None = None
+
+    def uid(self, role: str) -> UID:
+        """A UID: random, or derived from ``uid_entropy`` (reproducible files) when it is set."""
+        if self.uid_entropy is None:
+            return generate_uid()
+        return generate_uid(entropy_srcs=[self.uid_entropy, role])
 
 
 def write_ct_series(volume: Volume, folder: str | Path, info: CTSeriesInfo) -> Path:
@@ -59,7 +71,7 @@ def write_ct_series(volume: Volume, folder: str | Path, info: CTSeriesInfo) -> P
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    study, series, frame = info.uid("study"), info.uid("series"), info.uid("frame")
     lps = RAS_TO_LPS @ volume.affine
     for k in range(volume.shape[2]):
         dataset = _slice_dataset(volume, k, lps, info, (study, series, frame))
@@ -74,14 +86,14 @@ def _slice_dataset(
 ) -> Dataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.MediaStorageSOPInstanceUID = info.uid(f"slice {k}")
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta
     ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = uids
     ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", 1, k + 1
-    ds.StudyDate = ds.SeriesDate = dt.date.today().strftime("%Y%m%d")
+    ds.StudyDate = ds.SeriesDate = (info.study_date or dt.date.today()).strftime("%Y%m%d")
     ds.PatientID = ds.PatientName = info.patient_id
     if info.age_years is not None:
         ds.PatientAge = f"{int(info.age_years):03d}Y"

@@ -8,6 +8,7 @@ pelvis are shared (the radiograph's patient pose relative to the room is the cam
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -55,14 +56,21 @@ def build_surroundings(patient: Patient, grid: Grid, gas_rng: np.random.Generato
 
 def patient_texture(patient: Patient) -> Array:
     """The patient's trabecular grain (the same in every build)."""
-    return femur_texture(np.random.default_rng(patient.texture_seed))
+    return _texture(patient.texture_seed)
+
+
+@lru_cache(maxsize=2)
+def _texture(seed: int) -> Array:
+    texture = femur_texture(np.random.default_rng(seed))
+    texture.flags.writeable = False
+    return texture
 
 
 def with_femurs(
-    surroundings: Tissues, patient: Patient, joints: dict[Side, JointPose]
+    surroundings: Tissues, patient: Patient, joints: dict[Side, JointPose], copy: bool = True
 ) -> tuple[Tissues, dict[Side, FemurLandmarks]]:
-    """A copy of ``surroundings`` with both femurs added in ``joints``; also the femurs' landmarks."""
-    tissues = surroundings.copy()
+    """``surroundings`` plus both femurs in ``joints`` (in a copy, or in place); also their landmarks."""
+    tissues = surroundings.copy() if copy else surroundings
     texture = patient_texture(patient)
     landmarks: dict[Side, FemurLandmarks] = {}
     for side in ("right", "left"):

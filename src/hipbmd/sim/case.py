@@ -14,29 +14,39 @@ whatever else is simulated and in whatever order.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from hipbmd import __version__
 from hipbmd.calibration.phantoms import load_phantom
-from hipbmd.drr.geometry import PoseParameters, rotation_matrix_deg, rotation_to_deg
+from hipbmd.drr.geometry import (
+    PoseParameters,
+    camera_with_pose,
+    project_points,
+    rotation_matrix_deg,
+    rotation_to_deg,
+)
 from hipbmd.drr.project_ct import camera_record
 from hipbmd.drr.render import Projector
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
 from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.io.array_files import save_arrays
 from hipbmd.io.dicom_dx import write_dx
 from hipbmd.io.volume_writers import CTSeriesInfo, write_ct_series, write_nifti
 from hipbmd.sim.anatomy import JointPose, build_surroundings, femur_density_volume, placement, with_femurs
-from hipbmd.sim.ct import simulate_ct
+from hipbmd.sim.ct import Scanner, simulate_ct
 from hipbmd.sim.dxa import DXAModel, simulate_dxa
 from hipbmd.sim.exam import (
     RENDER_FACTOR,
     ExamGeometry,
+    Positioning,
     coarse_camera,
     ct_joints,
     draw_positioning,
@@ -48,6 +58,7 @@ from hipbmd.sim.phantom_rods import RodLayout, phantom_slab
 from hipbmd.sim.population import Patient, neck_abmd_from_t_score, sample_patient
 from hipbmd.sim.scanners import SCANNERS, SITE_SCANNERS
 from hipbmd.sim.sites import SITE_PROFILES
+from hipbmd.sim.tissues import Tissues
 from hipbmd.sim.xray import dx_acquisition, simulate_radiograph
 from hipbmd.types import Camera, Volume
 
@@ -61,90 +72,149 @@ SIDES: tuple[Side, Side] = ("right", "left")
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """Sampling of a case: the anatomy's voxel, the radiograph's pixel binning, the CT's voxel scale.
+
+    The defaults are the cohort's; tests use a coarse resolution to simulate a case in about a second.
+    """
+
+    voxel_mm: float = 1.0
+    xray_binning: int = 1
+    ct_scale: float = 1.0
+
+
+@dataclass(frozen=True)
 class CaseRequest:
-    """What to simulate: the case's id, number, site and the cohort's seed."""
+    """What to simulate: the case's id, number, site, the cohort's seed and the resolution."""
 
     case_id: str
     number: int
     site: str
     seed: int
+    resolution: Resolution = Resolution()
 
 
-def case_rng(seed: int, number: int) -> np.random.Generator:
-    """The case's own random generator."""
-    return np.random.default_rng([seed, number])
+STREAMS = ("patient", "ct", "xray", "dxa")
+
+
+def case_streams(seed: int, number: int) -> dict[str, np.random.Generator]:
+    """Independent random generators of a case, one per purpose, from (seed, case number) alone.
+
+    Separate streams keep the patient and the DXA values the same whatever the imaging settings draw.
+    """
+    children = np.random.SeedSequence([seed, number]).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)}
+
+
+@dataclass
+class CaseDraw:
+    """The patient of a case with its density scaled to the target, its femurs, CT-aBMD and DXA."""
+
+    patient: Patient
+    joints_ct: dict[Side, JointPose]
+    femurs: dict[Side, Volume]
+    abmd: dict[Side, CTaBMDResult]
+    dxa_g_cm2: dict[str, float]
+
+
+def draw_case(request: CaseRequest, streams: dict[str, np.random.Generator]) -> CaseDraw:
+    """The patient, the CT joint pose, the femurs scaled to the target density, their CT-aBMD, and DXA."""
+    patient = sample_patient(streams["patient"])
+    joints_ct = ct_joints(streams["patient"])
+    patient, femurs, abmd = _scaled_to_target(patient, joints_ct, request.resolution.voxel_mm)
+    dxa = simulate_dxa(abmd[patient.index_side].abmd_g_cm2, streams["dxa"], DXAModel())
+    return CaseDraw(patient, joints_ct, femurs, abmd, dxa)
 
 
 def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
     """Simulate one case into ``folder`` (via ``<folder>.partial``); returns its manifest row."""
-    rng = case_rng(request.seed, request.number)
-    profile = SITE_PROFILES[request.site]
-    scanner = SCANNERS[SITE_SCANNERS[request.site]]
-    patient = sample_patient(rng)
-    joints_ct = ct_joints(rng)
-    positioning = draw_positioning(rng)
-    patient, femurs, abmd = _scaled_to_target(patient, joints_ct)
+    streams = case_streams(request.seed, request.number)
+    draw = draw_case(request, streams)
+    patient = draw.patient
     partial = folder.with_name(folder.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
-    grid = working_grid(patient)
-    surroundings = build_surroundings(patient, grid, rng)
-    ct_tissues, ct_landmarks = with_femurs(surroundings, patient, joints_ct)
-    back_y = patient.body.centre_y_mm - patient.body.depth_mm / 2
-    slab = phantom_slab(grid, load_phantom(scanner.phantom), RodLayout(back_y - 1.0))
-    drift = float(rng.normal(0.0, 0.005))
-    ct, labels = simulate_ct(ct_tissues, slab, scanner, CT_RANGE_MM, patient.body.width_mm, rng, drift)
+    grid = working_grid(patient, request.resolution.voxel_mm)
+    surroundings = build_surroundings(patient, grid, streams["ct"])
+    ct_tissues, ct_landmarks = with_femurs(surroundings, patient, draw.joints_ct, copy=True)
+    ct_record = _simulate_ct_files(request, draw, ct_tissues, streams["ct"], partial)
     del ct_tissues
-    _write_ct(ct, labels, partial, scanner.file_format, request, patient)
-    xray_tissues, xray_landmarks = with_femurs(surroundings, patient, positioning.joints)
+    positioning = draw_positioning(streams["xray"])
+    xray_tissues, xray_landmarks = with_femurs(surroundings, patient, positioning.joints, copy=False)
     del surroundings
-    exam = exam_geometry(patient, profile, positioning, xray_landmarks, rng)
-    image = simulate_radiograph(
-        line_integrals(xray_tissues, exam.camera), exam.camera.pixel_spacing_mm, exam.sid_mm, profile, rng
+    exam = _simulate_radiograph_file(
+        request, patient, positioning, xray_tissues, xray_landmarks, streams["xray"], partial
     )
     del xray_tissues
-    laterality = exam.side or "both"
-    acquisition = dx_acquisition(
-        profile,
-        exam.sid_mm,
-        exam.sod_mm,
-        exam.camera.pixel_spacing_mm,
-        patient.age_years,
-        patient.sex,
-        laterality,
-    )
-    write_dx(image, partial / "xray.dcm", acquisition, patient_id=request.case_id)
-    dxa = simulate_dxa(abmd[patient.index_side].abmd_g_cm2, rng, DXAModel())
-    truth = _truth(
-        request,
-        patient,
-        joints_ct,
-        positioning.to_dict(),
-        exam,
-        femurs,
-        abmd,
-        ct_landmarks,
-        dxa,
-        slab.rods,
-        scanner.name,
-        drift,
-        partial,
-    )
+    truth = _truth(request, draw, positioning.to_dict(), exam, ct_landmarks, ct_record, partial)
     (partial / "truth.json").write_text(json.dumps(truth, indent=1))
     _replace_folder(partial, folder)
     return manifest_row(truth, folder)
 
 
-def working_grid(patient: Patient) -> Grid:
+def _study_date(request: CaseRequest) -> dt.date:
+    """A fixed, plausible examination date per case (files must not depend on the day they are made)."""
+    return dt.date(2024, 1, 1) + dt.timedelta(days=(request.seed * 7919 + request.number) % 700)
+
+
+def _simulate_ct_files(
+    request: CaseRequest, draw: CaseDraw, tissues: Tissues, rng: np.random.Generator, folder: Path
+) -> dict[str, Any]:
+    """Phantom, CT and labels; returns what the truth records of the CT."""
+    scanner = SCANNERS[SITE_SCANNERS[request.site]]
+    scale = request.resolution.ct_scale
+    scanner = replace(scanner, pixel_mm=scanner.pixel_mm * scale, slice_mm=scanner.slice_mm * scale)
+    body = draw.patient.body
+    back_y = body.centre_y_mm - body.depth_mm / 2
+    slab = phantom_slab(tissues.grid, load_phantom(scanner.phantom), RodLayout(back_y - 1.0))
+    drift = float(rng.normal(0.0, 0.005))
+    ct, labels = simulate_ct(tissues, slab, scanner, CT_RANGE_MM, body.width_mm, rng, drift)
+    _write_ct(ct, labels, folder, scanner, request, draw.patient)
+    joints = {side: asdict(joint) for side, joint in draw.joints_ct.items()}
+    return {
+        "scanner": scanner.name,
+        "phantom": scanner.phantom,
+        "gain_drift": drift,
+        "joints": joints,
+        "phantom_rods": slab.rods,
+        "phantom_material": slab.material,
+    }
+
+
+def _simulate_radiograph_file(
+    request: CaseRequest,
+    patient: Patient,
+    positioning: Positioning,
+    tissues: Tissues,
+    landmarks: dict[Side, FemurLandmarks],
+    rng: np.random.Generator,
+    folder: Path,
+) -> ExamGeometry:
+    """The radiograph as the site stores it; returns the exam's geometry."""
+    profile = SITE_PROFILES[request.site]
+    exam = exam_geometry(patient, profile, positioning, landmarks, rng, request.resolution.xray_binning)
+    spacing = exam.camera.pixel_spacing_mm
+    image = simulate_radiograph(line_integrals(tissues, exam.camera), spacing, exam.sid_mm, profile, rng)
+    acquisition = dx_acquisition(
+        profile, exam.sid_mm, exam.sod_mm, spacing, patient.age_years, patient.sex, exam.side or "both"
+    )
+    acquisition = replace(
+        acquisition, study_date=_study_date(request), uid_entropy=f"{request.seed}/{request.case_id}/dx"
+    )
+    write_dx(image, folder / "xray.dcm", acquisition, patient_id=request.case_id)
+    return exam
+
+
+def working_grid(patient: Patient, voxel_mm: float = WORKING_SPACING_MM) -> Grid:
     """The 1 mm grid of the anatomy: the body's whole cross-section, the phantom, the radiograph's height."""
     body = patient.body
     back_y = body.centre_y_mm - body.depth_mm / 2
     low = (-body.width_mm / 2 - 6.0, back_y - 60.0, XRAY_RANGE_MM[0])
     high = (body.width_mm / 2 + 6.0, body.centre_y_mm + body.depth_mm / 2 + 6.0, XRAY_RANGE_MM[1])
-    return Grid.covering(low, high, (WORKING_SPACING_MM,) * 3)
+    return Grid.covering(low, high, (voxel_mm,) * 3)
 
 
 def _scaled_to_target(
-    patient: Patient, joints: dict[Side, JointPose]
+    patient: Patient, joints: dict[Side, JointPose], voxel_mm: float
 ) -> tuple[Patient, dict[Side, Volume], dict[Side, CTaBMDResult]]:
     """Scale femur densities so the index femur's CT-aBMD gives the patient's target DXA aBMD.
 
@@ -210,99 +280,63 @@ def _joint_rotation(joint: JointPose, head_centre_mm: np.ndarray) -> np.ndarray:
 
 
 def _write_ct(
-    ct: Volume, labels: Volume, folder: Path, file_format: str, request: CaseRequest, patient: Patient
-) -> str:
-    """Write the CT (NIfTI or DICOM series, as the site does) and the labels; returns the CT's name."""
+    ct: Volume, labels: Volume, folder: Path, scanner: Scanner, request: CaseRequest, patient: Patient
+) -> None:
+    """Write the CT (NIfTI or DICOM series, as the site does) and the labels."""
     write_nifti(labels, folder / "labels.nii.gz")
-    if file_format == "dicom":
+    if scanner.file_format == "dicom":
         info = CTSeriesInfo(
             request.case_id,
             patient.age_years,
             patient.sex,
-            SCANNERS[SITE_SCANNERS[request.site]].manufacturer,
+            scanner.manufacturer,
+            study_date=_study_date(request),
+            uid_entropy=f"{request.seed}/{request.case_id}/ct",
         )
         write_ct_series(ct, folder / "ct", info)
-        return "ct"
-    write_nifti(ct, folder / "ct.nii.gz")
-    return "ct.nii.gz"
+    else:
+        write_nifti(ct, folder / "ct.nii.gz")
+
+
+LANDMARK_NAMES = ("head_centre_mm", "neck_narrowest_mm", "lesser_trochanter_mm", "greater_trochanter_mm")
 
 
 def _truth(
     request: CaseRequest,
-    patient: Patient,
-    joints_ct: dict[Side, JointPose],
+    draw: CaseDraw,
     positioning: dict[str, Any],
     exam: ExamGeometry,
-    femurs: dict[Side, Volume],
-    abmd: dict[Side, CTaBMDResult],
     ct_landmarks: dict[Side, FemurLandmarks],
-    dxa: dict[str, float],
-    rods: list[dict[str, float]],
-    scanner: str,
-    drift: float,
+    ct_record: dict[str, Any],
     folder: Path,
 ) -> dict[str, Any]:
     """Write the truth files and return the truth record."""
-    from hipbmd.drr.geometry import project_points
-
     truth_dir = folder / "truth"
     truth_dir.mkdir(exist_ok=True)
     drr_camera = coarse_camera(exam.camera, RENDER_FACTOR)
     sides: dict[str, Any] = {}
-    drrs = {}
+    drrs: dict[str, npt.ArrayLike] = {}
     for side in SIDES:
-        pose = femur_pose_in_exam(
-            exam, joints_ct[side], _xray_joint(positioning, side), ct_landmarks[side].head_centre_mm
-        )
-        camera = Camera(
-            drr_camera.shape,
-            drr_camera.pixel_spacing_mm,
-            drr_camera.sdd_mm,
-            drr_camera.principal_point_px,
-            pose=pose.to_pose(),
-        )
-        drrs[side] = Projector(femurs[side]).render(camera).images[0]
-        write_nifti(femurs[side], truth_dir / f"femur_density_{side}.nii.gz")
-        marks = ct_landmarks[side]
-        points = {
-            name: getattr(marks, name)
-            for name in (
-                "head_centre_mm",
-                "neck_narrowest_mm",
-                "lesser_trochanter_mm",
-                "greater_trochanter_mm",
-            )
-        }
-        pixels = project_points(camera, np.stack(list(points.values())))
-        sides[side] = {
-            "landmarks_ct": marks.to_dict(),
-            "landmarks_xray_px": {
-                name.removesuffix("_mm"): [round(float(v), 2) for v in px]
-                for name, px in zip(points, pixels, strict=True)
-            },
-            "pose": pose.to_dict(),
-            "ct_abmd": abmd[side].to_dict(),
-            "femur_density": f"truth/femur_density_{side}.nii.gz",
-            "density_mg_cm3": asdict(patient.femur_densities[side]),
-            "shape": asdict(patient.femur_shapes[side]),
-        }
-        arrays: dict[str, np.ndarray] = {"image_g_cm2": abmd[side].image_g_cm2, "bone": abmd[side].bone}
-        arrays.update({f"roi_{k}": v for k, v in abmd[side].rois.masks.items()})
-        np.savez_compressed(truth_dir / f"dxa_pose_{side}.npz", **arrays)  # type: ignore[arg-type]
-    np.savez_compressed(truth_dir / "femur_drr.npz", **drrs)
+        joint_x = JointPose(**positioning["joints"][side])
+        pose = femur_pose_in_exam(exam, draw.joints_ct[side], joint_x, ct_landmarks[side].head_centre_mm)
+        camera = camera_with_pose(drr_camera, pose.to_pose())
+        drrs[side] = Projector(draw.femurs[side]).render(camera).images[0]
+        write_nifti(draw.femurs[side], truth_dir / f"femur_density_{side}.nii.gz")
+        sides[side] = _side_record(side, draw, ct_landmarks[side], camera, pose)
+        result = draw.abmd[side]
+        arrays: dict[str, npt.ArrayLike] = {"image_g_cm2": result.image_g_cm2, "bone": result.bone}
+        arrays.update({f"roi_{name}": mask for name, mask in result.rois.masks.items()})
+        save_arrays(truth_dir / f"dxa_pose_{side}.npz", arrays)
+    save_arrays(truth_dir / "femur_drr.npz", drrs)
     return {
         "hipbmd_version": __version__,
         "case_id": request.case_id,
         "seed": request.seed,
         "number": request.number,
         "site": request.site,
-        "patient": _patient_record(patient),
-        "ct": {
-            "scanner": scanner,
-            "gain_drift": drift,
-            "joints": {s: asdict(j) for s, j in joints_ct.items()},
-            "phantom_rods": rods,
-        },
+        "resolution": asdict(request.resolution),
+        "patient": _patient_record(draw.patient),
+        "ct": ct_record,
         "xray": {
             "positioning": positioning,
             "sid_mm": exam.sid_mm,
@@ -316,15 +350,30 @@ def _truth(
             "file": "truth/femur_drr.npz",
             "unit": "g/cm2",
             "camera": camera_record(drr_camera),
-            "note": f"each femur's CT density in its pose; pixels {RENDER_FACTOR}x the radiograph's",
+            "note": f"each femur's CT density rendered in its pose; pixels {RENDER_FACTOR}x the radiograph's",
         },
         "femurs": sides,
-        "dxa_g_cm2": {"side": patient.index_side, **dxa},
+        "dxa_g_cm2": {"side": draw.patient.index_side, **draw.dxa_g_cm2},
     }
 
 
-def _xray_joint(positioning: dict[str, Any], side: Side) -> JointPose:
-    return JointPose(**positioning["joints"][side])
+def _side_record(
+    side: Side, draw: CaseDraw, marks: FemurLandmarks, camera: Camera, pose: PoseParameters
+) -> dict[str, Any]:
+    points = np.stack([getattr(marks, name) for name in LANDMARK_NAMES])
+    pixels = project_points(camera, points)
+    return {
+        "landmarks_ct": marks.to_dict(),
+        "landmarks_drr_px": {
+            name.removesuffix("_mm"): [round(float(v), 2) for v in px]
+            for name, px in zip(LANDMARK_NAMES, pixels, strict=True)
+        },
+        "pose": pose.to_dict(),
+        "ct_abmd": draw.abmd[side].to_dict(),
+        "femur_density": f"truth/femur_density_{side}.nii.gz",
+        "density_mg_cm3": asdict(draw.patient.femur_densities[side]),
+        "shape": asdict(draw.patient.femur_shapes[side]),
+    }
 
 
 def _patient_record(patient: Patient) -> dict[str, Any]:

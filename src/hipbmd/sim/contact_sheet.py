@@ -20,14 +20,14 @@ COLUMNS = ("radiograph", "femur DRR (truth, g/cm²)", "CT at the femoral heads (
 def _windowed(
     image: npt.NDArray[np.floating], low_pct: float = 1.0, high_pct: float = 99.5
 ) -> npt.NDArray[np.float64]:
-    low, high = np.percentile(image, [low_pct, high_pct])
-    return np.clip((np.asarray(image, np.float64) - low) / max(high - low, 1e-9), 0.0, 1.0)
+    low, high = (float(v) for v in np.percentile(image, [low_pct, high_pct]))
+    return np.asarray(np.clip((np.asarray(image, np.float64) - low) / max(high - low, 1e-9), 0.0, 1.0))
 
 
 def _ct_slice(case: Path, truth: dict[str, object]) -> npt.NDArray[np.float64]:
     ct_path = case / "ct" if (case / "ct").is_dir() else case / "ct.nii.gz"
     ct = read_ct(ct_path)
-    k = int(round(ct.world_mm_to_voxel([0.0, 0.0, 0.0])[2]))
+    k = round(float(ct.world_mm_to_voxel([0.0, 0.0, 0.0])[2]))
     axial = ct.array[:, :, int(np.clip(k, 0, ct.shape[2] - 1))]
     # RAS voxels: show as radiologists do (patient's right on the viewer's left, anterior up)
     return np.clip((axial.T[::-1, ::-1] + 200.0) / 1200.0, 0.0, 1.0)

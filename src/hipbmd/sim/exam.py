@@ -26,7 +26,7 @@ from hipbmd.sim.smoothing import upsample_bilinear
 from hipbmd.sim.tissues import Tissues
 from hipbmd.types import Camera, Volume
 
-RENDER_FACTOR = 2  # rays are traced on a grid this many times coarser than the stored pixels
+RENDER_FACTOR = 3  # rays are traced on a grid this many times coarser than the stored pixels
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,9 @@ def exam_geometry(
     positioning: Positioning,
     landmarks: dict[Side, FemurLandmarks],
     rng: np.random.Generator,
+    binning: int = 1,
 ) -> ExamGeometry:
-    """Tube, detector and patient pose for a site's view of the patient."""
+    """Tube, detector and patient pose for a site's view of the patient (``binning`` enlarges the pixels)."""
     sid = profile.draw_sid_mm(rng)
     gap = profile.technique.table_gap_mm
     back_y = patient.body.centre_y_mm - patient.body.depth_mm / 2
@@ -128,7 +129,7 @@ def exam_geometry(
         isocenter_mm=(float(isocenter[0]), float(isocenter[1]), float(isocenter[2])),
         sod_mm=sod,
     )
-    pitch = profile.detector.pixel_pitch_mm
+    pitch = profile.detector.pixel_pitch_mm * binning
     shape = (round(profile.field_mm[0] / pitch), round(profile.field_mm[1] / pitch))
     camera = Camera(shape, (pitch, pitch), sid, pose=pose.to_pose())
     return ExamGeometry(sid, sod, gap, pose, camera, side)

@@ -283,14 +283,23 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Cohort seed: the same seed gives the same files.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Cases simulated in parallel (processes).")] = 1,
     contact_sheet: Annotated[bool, typer.Option(help="Draw contact_sheet.png of the first cases.")] = True,
+    voxel_mm: Annotated[float, typer.Option(min=0.5, max=5.0, help="Anatomy voxel size, mm.")] = 1.0,
+    xray_binning: Annotated[
+        int, typer.Option(min=1, max=8, help="Bin the radiograph's pixels by this factor.")
+    ] = 1,
+    ct_scale: Annotated[
+        float, typer.Option(min=0.5, max=5.0, help="Scale the CT's voxel size by this factor.")
+    ] = 1.0,
 ) -> None:
     """Simulate a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case (resumable)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from hipbmd.sim.case import Resolution
     from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort
     from hipbmd.sim.contact_sheet import write_contact_sheet
 
-    spec = _run_reporting_errors(lambda: CohortSpec(n, resolve_sites(sites), seed))
+    resolution = Resolution(voxel_mm, xray_binning, ct_scale)
+    spec = _run_reporting_errors(lambda: CohortSpec(n, resolve_sites(sites), seed, resolution))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=_stderr_console()) as progress:
         task = progress.add_task("simulating", total=n)

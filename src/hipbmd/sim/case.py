@@ -83,6 +83,9 @@ class Resolution:
     ct_scale: float = 1.0
 
 
+DEFAULT_RESOLUTION = Resolution()
+
+
 @dataclass(frozen=True)
 class CaseRequest:
     """What to simulate: the case's id, number, site, the cohort's seed and the resolution."""
@@ -91,7 +94,7 @@ class CaseRequest:
     number: int
     site: str
     seed: int
-    resolution: Resolution = Resolution()
+    resolution: Resolution = DEFAULT_RESOLUTION
 
 
 STREAMS = ("patient", "ct", "xray", "dxa")

@@ -25,7 +25,7 @@ from typing import Any
 
 from hipbmd import __version__
 from hipbmd.errors import InputError
-from hipbmd.sim.case import CaseRequest, manifest_row, simulate_case
+from hipbmd.sim.case import DEFAULT_RESOLUTION, CaseRequest, Resolution, manifest_row, simulate_case
 from hipbmd.sim.sites import SITE_PROFILES, held_out_sites, training_sites
 
 MANIFEST_COLUMNS = (
@@ -40,11 +40,13 @@ class CohortSpec:
     n: int
     sites: tuple[str, ...]
     seed: int
+    resolution: Resolution = DEFAULT_RESOLUTION
 
     def requests(self) -> list[CaseRequest]:
         """One request per case, sites in turn."""
         return [
-            CaseRequest(f"case_{k:05d}", k, self.sites[k % len(self.sites)], self.seed) for k in range(self.n)
+            CaseRequest(f"case_{k:05d}", k, self.sites[k % len(self.sites)], self.seed, self.resolution)
+            for k in range(self.n)
         ]
 
 
@@ -73,13 +75,13 @@ def resolve_sites(names: str) -> tuple[str, ...]:
 def check_settings(spec: CohortSpec, folder: Path) -> None:
     """Record the settings in a new cohort folder, or check that they match an existing one."""
     settings = folder / "cohort.json"
-    record = {"seed": spec.seed, "sites": list(spec.sites)}
+    record = {"seed": spec.seed, "sites": list(spec.sites), "resolution": asdict(spec.resolution)}
     if settings.exists():
         try:
             saved = json.loads(settings.read_text())
         except json.JSONDecodeError as error:
             raise InputError(settings, f"not a cohort settings file ({error})") from error
-        if {"seed": saved.get("seed"), "sites": saved.get("sites")} != record:
+        if {key: saved.get(key) for key in record} != record:
             raise InputError(folder, f"holds a cohort with other settings {saved} (use a new folder)")
         return
     folder.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from hipbmd.sim import shapes
 from hipbmd.sim.tissues import ADIPOSE_G_CM3, SOFT_TISSUE_G_CM3, Tissues
 
 Array = npt.NDArray[np.float32]
+BLEND_MM = 40.0  # how far the trunk and the thighs melt into each other
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _cross_sections(points: Array, body: BodyShape) -> tuple[Array, Array]:
 def _join(trunk: Array, thighs: Array, z_mm: Array | np.float32, body: BodyShape) -> Array:
     """The trunk ends at the crotch and melts into the thighs."""
     below_crotch = np.asarray(np.float32(body.crotch_mm) - z_mm, np.float32)
-    return shapes.smooth_union(shapes.intersection(trunk, below_crotch), thighs, 40.0)
+    return shapes.smooth_union(shapes.intersection(trunk, below_crotch), thighs, BLEND_MM)
 
 
 def add_body(tissues: Tissues, body: BodyShape) -> None:
@@ -80,12 +81,15 @@ def add_body(tissues: Tissues, body: BodyShape) -> None:
     plane = (slice(0, grid.shape[0]), slice(0, grid.shape[1]), slice(0, 1))
     trunk, thighs = _cross_sections(grid.points(plane)[:, :, 0], body)
     z_mm = (np.arange(grid.shape[2]) * grid.spacing_mm[2] + grid.origin_mm[2]).astype(np.float32)
-    for k, z in enumerate(z_mm):
+    # Far above the crotch every slice is the trunk's, far below the thighs': compute those once.
+    settled = np.clip(z_mm, body.crotch_mm - BLEND_MM * 2, body.crotch_mm + BLEND_MM * 2)
+    for z in np.unique(settled):
         distance = _join(trunk, thighs, np.float32(z), body)
         inside = shapes.occupancy(distance, grid.voxel_mm)
         fat = inside - shapes.occupancy(distance + body.fat_mm, grid.voxel_mm)
-        tissues.fat_g_cm3[:, :, k] = fat * ADIPOSE_G_CM3
-        tissues.soft_g_cm3[:, :, k] = (inside - fat) * SOFT_TISSUE_G_CM3
+        slices = np.nonzero(settled == z)[0]
+        tissues.fat_g_cm3[:, :, slices] = (fat * ADIPOSE_G_CM3)[:, :, None]
+        tissues.soft_g_cm3[:, :, slices] = ((inside - fat) * SOFT_TISSUE_G_CM3)[:, :, None]
 
 
 def add_bowel_gas(tissues: Tissues, body: BodyShape, rng: np.random.Generator, pockets: int) -> None:

@@ -40,7 +40,7 @@ from hipbmd.femur.landmarks import FemurLandmarks, Side
 from hipbmd.io.array_files import save_arrays
 from hipbmd.io.dicom_dx import write_dx
 from hipbmd.io.volume_writers import CTSeriesInfo, write_ct_series, write_nifti
-from hipbmd.sim.anatomy import JointPose, build_surroundings, femur_density_volume, placement, with_femurs
+from hipbmd.sim.anatomy import JointPose, build_surroundings, patient_femur, placement, with_femurs
 from hipbmd.sim.ct import Scanner, simulate_ct
 from hipbmd.sim.dxa import DXAModel, simulate_dxa
 from hipbmd.sim.exam import (
@@ -53,6 +53,8 @@ from hipbmd.sim.exam import (
     exam_geometry,
     line_integrals,
 )
+from hipbmd.sim.femur_model import FemurModel
+from hipbmd.sim.femur_shape import femur_landmarks
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.phantom_rods import RodLayout, phantom_slab
 from hipbmd.sim.population import Patient, neck_abmd_from_t_score, sample_patient
@@ -115,7 +117,7 @@ class CaseDraw:
 
     patient: Patient
     joints_ct: dict[Side, JointPose]
-    femurs: dict[Side, Volume]
+    femurs: dict[Side, FemurModel]
     abmd: dict[Side, CTaBMDResult]
     dxa_g_cm2: dict[str, float]
 
@@ -136,18 +138,12 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
     patient = draw.patient
     partial = folder.with_name(folder.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
-    grid = working_grid(patient, request.resolution.voxel_mm)
-    surroundings = build_surroundings(patient, grid, streams["ct"])
-    ct_tissues, ct_landmarks = with_femurs(surroundings, patient, draw.joints_ct, copy=True)
-    ct_record = _simulate_ct_files(request, draw, ct_tissues, streams["ct"], partial)
-    del ct_tissues
+    tissues = build_surroundings(patient, working_grid(patient, request.resolution.voxel_mm), streams["ct"])
     positioning = draw_positioning(streams["xray"])
-    xray_tissues, xray_landmarks = with_femurs(surroundings, patient, positioning.joints, copy=False)
-    del surroundings
-    exam = _simulate_radiograph_file(
-        request, patient, positioning, xray_tissues, xray_landmarks, streams["xray"], partial
-    )
-    del xray_tissues
+    exam = _simulate_radiograph_file(request, draw, positioning, tissues, streams["xray"], partial)
+    tissues, ct_landmarks = with_femurs(tissues, patient, draw.joints_ct, copy=False)
+    ct_record = _simulate_ct_files(request, draw, tissues, streams["ct"], partial)
+    del tissues
     truth = _truth(request, draw, positioning.to_dict(), exam, ct_landmarks, ct_record, partial)
     (partial / "truth.json").write_text(json.dumps(truth, indent=1))
     _replace_folder(partial, folder)
@@ -185,24 +181,28 @@ def _simulate_ct_files(
 
 def _simulate_radiograph_file(
     request: CaseRequest,
-    patient: Patient,
+    draw: CaseDraw,
     positioning: Positioning,
-    tissues: Tissues,
-    landmarks: dict[Side, FemurLandmarks],
+    surroundings: Tissues,
     rng: np.random.Generator,
     folder: Path,
 ) -> ExamGeometry:
-    """The radiograph as the site stores it; returns the exam's geometry."""
+    """The radiograph as the site stores it (femurs in the radiograph's joint pose); returns its geometry."""
     profile = SITE_PROFILES[request.site]
+    patient = draw.patient
+    places = {side: placement(patient, side, positioning.joints[side]) for side in SIDES}
+    landmarks = {side: femur_landmarks(patient.femur_shapes[side], places[side]) for side in SIDES}
     exam = exam_geometry(patient, profile, positioning, landmarks, rng, request.resolution.xray_binning)
+    femurs = [draw.femurs[side].tissue_change(places[side]) for side in SIDES]
     spacing = exam.camera.pixel_spacing_mm
-    image = simulate_radiograph(line_integrals(tissues, exam.camera), spacing, exam.sid_mm, profile, rng)
+    image = simulate_radiograph(
+        line_integrals(surroundings, exam.camera, femurs), spacing, exam.sid_mm, profile, rng
+    )
     acquisition = dx_acquisition(
         profile, exam.sid_mm, exam.sod_mm, spacing, patient.age_years, patient.sex, exam.side or "both"
     )
-    acquisition = replace(
-        acquisition, study_date=_study_date(request), uid_entropy=f"{request.seed}/{request.case_id}/dx"
-    )
+    entropy = f"{request.seed}/{request.case_id}/dx"
+    acquisition = replace(acquisition, study_date=_study_date(request), uid_entropy=entropy)
     write_dx(image, folder / "xray.dcm", acquisition, patient_id=request.case_id)
     return exam
 
@@ -218,36 +218,29 @@ def working_grid(patient: Patient, voxel_mm: float = WORKING_SPACING_MM) -> Grid
 
 def _scaled_to_target(
     patient: Patient, joints: dict[Side, JointPose], voxel_mm: float
-) -> tuple[Patient, dict[Side, Volume], dict[Side, CTaBMDResult]]:
+) -> tuple[Patient, dict[Side, FemurModel], dict[Side, CTaBMDResult]]:
     """Scale femur densities so the index femur's CT-aBMD gives the patient's target DXA aBMD.
 
-    aBMD is linear in a global density factor (the bone outline does not change), so two passes suffice.
+    aBMD is linear in a global density factor (the bone outline does not change), so one measurement
+    gives the factor; the final measurement confirms it.
     """
     model = DXAModel()
     wanted_dxa = neck_abmd_from_t_score(patient.target_neck_t_score)
     wanted = max((wanted_dxa - model.intercept_g_cm2("neck")) / model.slope("neck"), 0.2)
+    femurs = {side: patient_femur(patient, side, voxel_mm) for side in SIDES}
     side = patient.index_side
-    volume = femur_density_volume(patient, side, joints[side])
-    factor = 1.0
-    for _ in range(2):
-        measured = ct_abmd(_scaled(volume, factor), _landmarks(patient, side, joints[side])).abmd_g_cm2[
-            "neck"
-        ]
-        factor *= wanted / measured
-    patient = patient.with_density_scale(factor)
-    femurs = {s: femur_density_volume(patient, s, joints[s]) for s in SIDES}
-    abmd = {s: ct_abmd(femurs[s], _landmarks(patient, s, joints[s])) for s in SIDES}
-    return patient, femurs, abmd
+    measured = _ct_abmd(femurs[side], patient, joints[side]).abmd_g_cm2["neck"]
+    factor = wanted / measured
+    femurs = {s: femur.scaled(factor) for s, femur in femurs.items()}
+    abmd = {s: _ct_abmd(femurs[s], patient, joints[s]) for s in SIDES}
+    return patient.with_density_scale(factor), femurs, abmd
 
 
-def _scaled(volume: Volume, factor: float) -> Volume:
-    return Volume(volume.array * np.float32(factor), volume.affine, volume.unit, volume.meta)
-
-
-def _landmarks(patient: Patient, side: Side, joint: JointPose) -> FemurLandmarks:
-    from hipbmd.sim.femur_shape import femur_landmarks
-
-    return femur_landmarks(patient.femur_shapes[side], placement(patient, side, joint))
+def _ct_abmd(femur: FemurModel, patient: Patient, joint: JointPose) -> CTaBMDResult:
+    """CT-aBMD of a femur lying in ``joint`` (only its proximal part is rendered)."""
+    where = placement(patient, femur.side, joint)
+    landmarks = femur_landmarks(patient.femur_shapes[femur.side], where)
+    return ct_abmd(femur.density(where, proximal_only=True), landmarks)
 
 
 def femur_pose_in_exam(
@@ -323,8 +316,9 @@ def _truth(
         joint_x = JointPose(**positioning["joints"][side])
         pose = femur_pose_in_exam(exam, draw.joints_ct[side], joint_x, ct_landmarks[side].head_centre_mm)
         camera = camera_with_pose(drr_camera, pose.to_pose())
-        drrs[side] = Projector(draw.femurs[side]).render(camera).images[0]
-        write_nifti(draw.femurs[side], truth_dir / f"femur_density_{side}.nii.gz")
+        density = draw.femurs[side].density(placement(draw.patient, side, draw.joints_ct[side]))
+        drrs[side] = Projector(density).render(camera).images[0]
+        write_nifti(density, truth_dir / f"femur_density_{side}.nii.gz")
         sides[side] = _side_record(side, draw, ct_landmarks[side], camera, pose)
         result = draw.abmd[side]
         arrays: dict[str, npt.ArrayLike] = {"image_g_cm2": result.image_g_cm2, "bone": result.bone}

@@ -11,6 +11,7 @@ cover the positioning effects the source group measured (flexion up to 30° chan
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,25 +136,32 @@ def exam_geometry(
     return ExamGeometry(sid, sod, gap, pose, camera, side)
 
 
-def line_integrals(tissues: Tissues, camera: Camera) -> dict[str, npt.NDArray[np.float32]]:
+def line_integrals(
+    tissues: Tissues, camera: Camera, additions: Sequence[Mapping[str, Volume]] = ()
+) -> dict[str, npt.NDArray[np.float32]]:
     """Mass per area (g/cm²) of each material along the rays to the camera's pixels.
 
+    ``additions`` are further material volumes (mg/cm³, any affine), such as femurs placed by their
+    affine (:meth:`hipbmd.sim.femur_model.FemurModel.tissue_change`); their integrals are added.
     Rays are traced on a grid ``RENDER_FACTOR`` times coarser than the detector and interpolated back:
     the anatomy's voxels are about as large as the coarse pixels, so this loses little.
     """
     coarse = coarse_camera(camera, RENDER_FACTOR)
-    volumes = {
-        "ha": tissues.mineral_mg_cm3,
-        "soft": tissues.soft_g_cm3 * np.float32(1000.0),
-        "fat": tissues.fat_g_cm3 * np.float32(1000.0),
-        **{metal: values * np.float32(1000.0) for metal, values in tissues.metal_g_cm3.items()},
-    }
-    images = {}
-    for material, values in volumes.items():
-        image = Projector(Volume(values, tissues.grid.affine, "mg/cm3")).render(coarse).images[0]
-        # bilinear extrapolation at the outermost half-pixel can dip below zero: mass is never negative
-        images[material] = np.maximum(upsample_bilinear(image, RENDER_FACTOR, camera.shape), 0.0)
-    return images
+    scale = np.float32(1000.0)  # g/cm³ → mg/cm³, which the projector turns into g/cm²
+    affine = tissues.grid.affine
+    parts: list[tuple[str, Volume]] = [
+        ("ha", Volume(tissues.mineral_mg_cm3, affine, "mg/cm3")),
+        ("soft", Volume(tissues.soft_g_cm3 * scale, affine, "mg/cm3")),
+        ("fat", Volume(tissues.fat_g_cm3 * scale, affine, "mg/cm3")),
+    ]
+    parts += [(metal, Volume(v * scale, affine, "mg/cm3")) for metal, v in tissues.metal_g_cm3.items()]
+    parts += [(material, volume) for addition in additions for material, volume in addition.items()]
+    sums: dict[str, npt.NDArray[np.float32]] = {}
+    for material, volume in parts:
+        image = Projector(volume).render(coarse).images[0]
+        sums[material] = sums[material] + image if material in sums else image
+    # Mass is never negative; bilinear edges and a femur's displaced muscle can round below zero.
+    return {m: np.maximum(upsample_bilinear(v, RENDER_FACTOR, camera.shape), 0.0) for m, v in sums.items()}
 
 
 def coarse_camera(camera: Camera, factor: int) -> Camera:

@@ -47,7 +47,7 @@ def build_surroundings(patient: Patient, grid: Grid, gas_rng: np.random.Generato
     """Everything but the femurs: body, bowel gas, pelvis (shared by the CT and the radiograph)."""
     tissues = Tissues.empty(grid)
     add_body(tissues, patient.body)
-    add_bowel_gas(tissues, patient.body, gas_rng, int(gas_rng.integers(4, 14)))
+    add_bowel_gas(tissues, patient.body, gas_rng, int(gas_rng.integers(3, 16)))
     add_pelvis(tissues, patient.pelvis, patient_texture(patient), patient.marrow_fat_fraction)
     return tissues
 

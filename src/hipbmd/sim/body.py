@@ -97,8 +97,8 @@ def add_bowel_gas(tissues: Tissues, body: BodyShape, rng: np.random.Generator, p
     grid = tissues.grid
     half = body.hip_half_distance_mm
     for _ in range(pockets):
-        centre = np.array([rng.uniform(-0.7, 0.7) * half, rng.uniform(-30.0, 50.0), rng.uniform(30.0, 140.0)])
-        semi = rng.uniform(6.0, 22.0, size=3) * np.array([1.3, 0.8, 1.0])
+        centre = np.array([rng.uniform(-0.8, 0.8) * half, rng.uniform(-20.0, 60.0), rng.uniform(20.0, 150.0)])
+        semi = rng.uniform(4.0, 13.0, size=3) * np.array([1.4, 0.8, 1.0])
         box = grid.box(centre - semi - 2, centre + semi + 2)
         points = grid.points(box)
         if points.size == 0:

@@ -55,17 +55,22 @@ def hip_bone_parts(pelvis: PelvisShape) -> list[sdf.Part]:
     hip = np.array([h, 0.0, 0.0])
     inner = pelvis.head_radius_mm + pelvis.joint_space_mm
     opening = _unit((0.68, 0.3, -0.67))
-    along, up = _unit((0.8, 0.6, 0.0)), _unit((0.35, 0.0, 1.0))
+    along, up = _unit((0.8, 0.6, 0.0)), _unit((0.3, 0.0, 1.0))
     wing_axes = np.stack([along, up, np.cross(along, up)])
     pubic_body = s * np.array([16.0, 40.0, -48.0])
     tuberosity = s * np.array([58.0, -28.0, -88.0])
+    sacroiliac = s * np.array([42.0, -58.0, 62.0])
+    brim = s * np.array([62.0, -12.0, 22.0])  # the arcuate line: the ring of the pelvic inlet
+    ramus_start = hip + s * np.array([-24.0, 16.0, -6.0])
     return [
         sdf.cup(hip, inner, inner + 11.0 * s, opening, 0.2 * inner),
         sdf.ellipsoid(
             hip + s * np.array([-8.0, -8.0, 30.0]), np.eye(3), s * np.array([24.0, 30.0, 26.0]), 8.0
         ),
-        sdf.ellipsoid(s * np.array([86.0, -18.0, 62.0]), wing_axes, s * np.array([62.0, 62.0, 6.0]), 12.0),
-        sdf.capsule(hip + s * np.array([-24.0, 16.0, -6.0]), pubic_body, 10.0 * s, 8.0 * s, 6.0),
+        sdf.ellipsoid(s * np.array([88.0, -20.0, 66.0]), wing_axes, s * np.array([66.0, 64.0, 5.5]), 12.0),
+        sdf.capsule(sacroiliac, brim, 8.0 * s, 7.0 * s, 6.0),
+        sdf.capsule(brim, ramus_start, 7.0 * s, 8.0 * s, 6.0),
+        sdf.capsule(ramus_start, pubic_body, 10.0 * s, 8.0 * s, 6.0),
         sdf.capsule(hip + s * np.array([-6.0, -22.0, -22.0]), tuberosity, 14.0 * s, 12.0 * s, 6.0),
         sdf.capsule(pubic_body - s * np.array([-2.0, 8.0, 20.0]), tuberosity, 7.0 * s, 8.0 * s, 6.0),
         sdf.ellipsoid(pubic_body, np.eye(3), s * np.array([12.0, 9.0, 20.0]), 6.0),
@@ -73,14 +78,15 @@ def hip_bone_parts(pelvis: PelvisShape) -> list[sdf.Part]:
 
 
 def sacrum_parts(pelvis: PelvisShape) -> list[sdf.Part]:
-    """The sacrum with the lowest lumbar vertebra's body above it."""
+    """The sacrum (wide alae narrowing to the coccyx) with the lowest lumbar vertebra's body above it."""
     s = pelvis.scale
-    tilt = np.radians(35.0)
-    axes = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(tilt), -np.sin(tilt)], [0.0, np.sin(tilt), np.cos(tilt)]])
     return [
-        sdf.ellipsoid(s * np.array([0.0, -78.0, 55.0]), axes, s * np.array([48.0, 16.0, 62.0])),
+        sdf.ellipsoid(s * np.array([0.0, -58.0, 74.0]), np.eye(3), s * np.array([54.0, 17.0, 20.0])),
         sdf.capsule(
-            s * np.array([0.0, -45.0, 125.0]), s * np.array([0.0, -45.0, 160.0]), 24.0 * s, 24.0 * s, 10.0
+            s * np.array([0.0, -62.0, 70.0]), s * np.array([0.0, -84.0, 2.0]), 30.0 * s, 9.0 * s, 10.0
+        ),
+        sdf.capsule(
+            s * np.array([0.0, -34.0, 112.0]), s * np.array([0.0, -30.0, 142.0]), 24.0 * s, 24.0 * s, 6.0
         ),
     ]
 

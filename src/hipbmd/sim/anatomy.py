@@ -15,11 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.sim import sdf_program as sdf
+from hipbmd.sim import shapes
 from hipbmd.sim.body import add_body, add_bowel_gas
 from hipbmd.sim.femur_bone import femur_fields, femur_texture
 from hipbmd.sim.femur_model import CANAL_FAT_FRACTION, FemurModel, femur_model, femur_voxels
 from hipbmd.sim.femur_shape import FemurPlacement, femur_landmarks
-from hipbmd.sim.grid import Grid
+from hipbmd.sim.grid import Grid, index_points, near_voxels
+from hipbmd.sim.implants import Implant, acetabular_shell
 from hipbmd.sim.pelvis import add_pelvis
 from hipbmd.sim.population import Patient
 from hipbmd.sim.tissues import LABELS, Tissues
@@ -49,7 +52,22 @@ def build_surroundings(patient: Patient, grid: Grid, gas_rng: np.random.Generato
     add_body(tissues, patient.body)
     add_bowel_gas(tissues, patient.body, gas_rng, int(gas_rng.integers(3, 16)))
     add_pelvis(tissues, patient.pelvis, patient_texture(patient), patient.marrow_fat_fraction)
+    if patient.implant is not None and patient.implant.kind == "arthroplasty":
+        _add_shell(tissues, patient, patient.implant)
     return tissues
+
+
+def _add_shell(tissues: Tissues, patient: Patient, implant: Implant) -> None:
+    """The arthroplasty's acetabular shell, lining the socket."""
+    sign = 1.0 if implant.side == "right" else -1.0
+    centre = np.array([sign * patient.body.hip_half_distance_mm, 0.0, 0.0])
+    socket = patient.pelvis.head_radius_mm + patient.pelvis.joint_space_mm
+    parts = acetabular_shell(implant, centre, socket)
+    box = tissues.grid.box(centre - socket - 4.0, centre + socket + 4.0)
+    index = near_voxels(tissues.grid, box, lambda p: sdf.evaluate(p, parts))
+    fraction = shapes.occupancy(sdf.evaluate(index_points(tissues.grid, index), parts), tissues.grid.voxel_mm)
+    present = fraction > 0
+    tissues.add_metal(tuple(i[present] for i in index), fraction[present], "titanium")
 
 
 def patient_texture(patient: Patient) -> Array:
@@ -100,6 +118,7 @@ def add_femur(tissues: Tissues, patient: Patient, where: FemurPlacement, texture
         where,
         texture,
         tissues.grid.voxel_mm,
+        patient_implant(patient, where.side),
     )
     inside = fields.occupancy > 0
     occupancy = fields.occupancy[inside]
@@ -110,6 +129,15 @@ def add_femur(tissues: Tissues, patient: Patient, where: FemurPlacement, texture
     tissues.add_bone(
         kept, occupancy, fields.mineral_mg_cm3[inside], marrow_fat, LABELS[f"femur_{where.side}"]
     )
+    for metal, fraction in fields.metal.items():
+        present = fraction > 0
+        tissues.add_metal(tuple(i[present] for i in index), fraction[present], metal)
+
+
+def patient_implant(patient: Patient, side: Side) -> Implant | None:
+    """The patient's implant in the femur of ``side``, if any."""
+    implant = patient.implant
+    return implant if implant is not None and implant.side == side else None
 
 
 def patient_femur(patient: Patient, side: Side, spacing_mm: float = 1.0) -> FemurModel:
@@ -121,4 +149,5 @@ def patient_femur(patient: Patient, side: Side, spacing_mm: float = 1.0) -> Femu
         patient_texture(patient),
         patient.marrow_fat_fraction,
         spacing_mm,
+        patient_implant(patient, side),
     )

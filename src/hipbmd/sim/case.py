@@ -382,6 +382,8 @@ def _patient_record(patient: Patient) -> dict[str, Any]:
         "index_side": patient.index_side,
         "target_neck_t_score": round(patient.target_neck_t_score, 4),
         "marrow_fat_fraction": round(patient.marrow_fat_fraction, 4),
+        "implant": asdict(patient.implant) if patient.implant is not None else None,
+        "osteophyte_mm": {side: shape.osteophyte_mm for side, shape in patient.femur_shapes.items()},
         "body": asdict(patient.body),
         "pelvis": asdict(patient.pelvis),
     }

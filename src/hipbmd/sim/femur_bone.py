@@ -13,7 +13,7 @@ trabecular grain; it moves with the bone, so the same femur looks the same in ev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,7 @@ from scipy import ndimage
 from hipbmd.sim import sdf_program as sdf
 from hipbmd.sim import shapes
 from hipbmd.sim.femur_shape import FemurFrame, FemurPlacement, FemurShape, femur_frame
+from hipbmd.sim.implants import Implant, metal_parts, resection_mm
 
 Array = npt.NDArray[np.float32]
 # Extent of the canonical femur's texture box (mm): medial/lateral, posterior/anterior, inferior/superior.
@@ -51,11 +52,15 @@ class FemurDensity:
 
 @dataclass
 class BoneFields:
-    """A bone sampled on points: voxel fraction inside the bone and mean mineral density (HA mg/cm³)."""
+    """A bone sampled on points: voxel fraction inside the bone and mean mineral density (HA mg/cm³).
+
+    ``metal`` holds the voxel fraction of each implant metal (empty without an implant).
+    """
 
     occupancy: Array
     mineral_mg_cm3: Array
     marrow_cavity: Array
+    metal: dict[str, Array] = field(default_factory=dict)
 
 
 def femur_texture(rng: np.random.Generator) -> Array:
@@ -86,6 +91,20 @@ def femur_parts(shape: FemurShape, frame: FemurFrame) -> list[sdf.Part]:
         sdf.ellipsoid(frame.lesser_trochanter_centre, axes, (12.0 * s, 9.0 * s, 8.0 * s), 6.0),
         sdf.capsule((0.0, 0.0, 0.0), frame.neck_narrowest, r_neck * 1.05, r_neck, 4.0, flat, across),
         sdf.sphere((0.0, 0.0, 0.0), shape.head_radius_mm, 5.0),
+        *_osteophytes(shape, frame),
+    ]
+
+
+def _osteophytes(shape: FemurShape, frame: FemurFrame) -> list[sdf.Part]:
+    """Bony lips around the head–neck junction, strongest inferiorly, as in hip osteoarthritis."""
+    if shape.osteophyte_mm <= 0:
+        return []
+    up = np.cross(frame.anterior, frame.neck_axis)
+    junction = -0.8 * shape.head_radius_mm * frame.neck_axis
+    ring = shape.neck_radius_mm * 1.05
+    spots = ((-up, 1.0), (up, 0.7), (frame.anterior, 0.6), (-frame.anterior, 0.6))
+    return [
+        sdf.sphere(junction + ring * direction, shape.osteophyte_mm * size, 3.0) for direction, size in spots
     ]
 
 
@@ -159,8 +178,9 @@ def femur_fields(
     placement: FemurPlacement,
     texture: Array,
     voxel_mm: float,
+    implant: Implant | None = None,
 ) -> BoneFields:
-    """Occupancy and mineral density of the placed femur at world points (mm)."""
+    """Occupancy and mineral density of the placed femur at world points (mm), with its implant if any."""
     frame = femur_frame(shape)
     points = canonical_points(points_mm, placement)
     distance = femur_surface(points, shape, frame)
@@ -177,4 +197,24 @@ def femur_fields(
     trabecular = density.trabecular_mg_cm3 * trabecular_pattern(p, shape, frame) * np.clip(grain, 0.0, None)
     mineral[inside] = cortex * density.cortical_mg_cm3 + interior * (1.0 - canal) * trabecular
     cavity[inside] = interior * canal
-    return BoneFields(occupancy, mineral, cavity)
+    fields = BoneFields(occupancy, mineral, cavity)
+    return fields if implant is None else _with_implant(fields, points, shape, frame, implant, voxel_mm)
+
+
+def _with_implant(
+    fields: BoneFields, points: Array, shape: FemurShape, frame: FemurFrame, implant: Implant, voxel_mm: float
+) -> BoneFields:
+    """Remove the resected bone, then let metal replace the bone it occupies."""
+    keep = np.ones(points.shape[:-1], np.float32)
+    cut = resection_mm(points, implant, frame)
+    if cut is not None:
+        keep = shapes.occupancy(cut, voxel_mm)
+    metal = {
+        name: shapes.occupancy(sdf.evaluate(points, parts), voxel_mm)
+        for name, parts in metal_parts(implant, shape, frame).items()
+    }
+    for occupancy in metal.values():
+        keep = keep * (1.0 - occupancy)
+    return BoneFields(
+        fields.occupancy * keep, fields.mineral_mg_cm3 * keep, fields.marrow_cavity * keep, metal
+    )

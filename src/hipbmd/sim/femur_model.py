@@ -9,7 +9,7 @@ marrow and collagen, minus the muscle it displaces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +18,8 @@ from hipbmd.femur.landmarks import Side
 from hipbmd.sim.femur_bone import FemurDensity, canonical_points, femur_fields, femur_surface
 from hipbmd.sim.femur_shape import FemurPlacement, FemurShape, femur_frame
 from hipbmd.sim.grid import Grid, index_points, near_voxels
-from hipbmd.sim.tissues import ADIPOSE_G_CM3, MARROW_BASE_G_CM3, SOFT_TISSUE_G_CM3
+from hipbmd.sim.implants import Implant
+from hipbmd.sim.tissues import ADIPOSE_G_CM3, MARROW_BASE_G_CM3, METAL_G_CM3, SOFT_TISSUE_G_CM3
 from hipbmd.types import Volume
 
 Array = npt.NDArray[np.float32]
@@ -38,6 +39,7 @@ class FemurModel:
         mineral_mg_cm3: hydroxyapatite density.
         occupancy: fraction of each voxel inside the bone.
         marrow_fat: fat share of the bone's non-mineral part (higher in the canal).
+        metal: voxel fraction of each implant metal, by material (empty without an implant).
     """
 
     side: Side
@@ -45,6 +47,7 @@ class FemurModel:
     mineral_mg_cm3: Array
     occupancy: Array
     marrow_fat: Array
+    metal: dict[str, Array] = field(default_factory=dict)
 
     def scaled(self, factor: float) -> FemurModel:
         """The same femur with its mineral density multiplied by ``factor``."""
@@ -74,13 +77,19 @@ class FemurModel:
         displaced muscle, negative) and "fat" (marrow fat).
         """
         affine = self.affine(where)
-        base = self.occupancy * ((1.0 - self.marrow_fat) * MARROW_BASE_G_CM3 - SOFT_TISSUE_G_CM3)
+        displaced = self.occupancy + sum(self.metal.values(), np.zeros_like(self.occupancy))
+        base = self.occupancy * (1.0 - self.marrow_fat) * MARROW_BASE_G_CM3 - displaced * SOFT_TISSUE_G_CM3
         fat = self.occupancy * self.marrow_fat * ADIPOSE_G_CM3
-        return {
+        volumes = {
             "ha": Volume(self.mineral_mg_cm3, affine, "mg/cm3"),
             "soft": Volume(np.asarray(base * 1000.0, np.float32), affine, "mg/cm3"),
             "fat": Volume(np.asarray(fat * 1000.0, np.float32), affine, "mg/cm3"),
         }
+        for name, occupancy in self.metal.items():
+            volumes[name] = Volume(
+                np.asarray(occupancy * METAL_G_CM3[name] * 1000.0, np.float32), affine, "mg/cm3"
+            )
+        return volumes
 
 
 def femur_box_mm(where: FemurPlacement) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -114,12 +123,13 @@ def femur_model(
     texture: Array,
     marrow_fat_fraction: float,
     spacing_mm: float,
+    implant: Implant | None = None,
 ) -> FemurModel:
-    """Sample one femur on its canonical grid (``spacing_mm`` voxels)."""
+    """Sample one femur (with its implant, if any) on its canonical grid (``spacing_mm`` voxels)."""
     canonical = FemurPlacement("right", (0.0, 0.0, 0.0))
     grid = Grid.covering(FEMUR_BOX_LOW_MM, FEMUR_BOX_HIGH_MM, (spacing_mm,) * 3)
     index, points = femur_voxels(grid, shape, canonical)
-    fields = femur_fields(points, shape, density, canonical, texture, grid.voxel_mm)
+    fields = femur_fields(points, shape, density, canonical, texture, grid.voxel_mm, implant)
     mineral = np.zeros(grid.shape, np.float32)
     occupancy = np.zeros(grid.shape, np.float32)
     marrow = np.zeros(grid.shape, np.float32)
@@ -127,4 +137,8 @@ def femur_model(
     occupancy[index] = fields.occupancy
     cavity = fields.marrow_cavity / np.maximum(fields.occupancy, np.float32(1e-6))
     marrow[index] = marrow_fat_fraction + (CANAL_FAT_FRACTION - marrow_fat_fraction) * cavity
-    return FemurModel(side, grid, mineral, occupancy, marrow)
+    metal = {}
+    for name, values in fields.metal.items():
+        metal[name] = np.zeros(grid.shape, np.float32)
+        metal[name][index] = values
+    return FemurModel(side, grid, mineral, occupancy, marrow, metal)

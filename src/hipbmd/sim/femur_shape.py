@@ -37,6 +37,7 @@ class FemurShape:
         shaft_adduction_deg: lean of the shaft from vertical in the coronal plane.
         shaft_radius_mm: outer radius of the proximal shaft.
         trochanter_scale: size factor of both trochanters.
+        osteophyte_mm: radius of the osteophytes at the head–neck junction (0: none).
     """
 
     head_radius_mm: float = 24.0
@@ -48,6 +49,7 @@ class FemurShape:
     shaft_adduction_deg: float = 8.0
     shaft_radius_mm: float = 14.5
     trochanter_scale: float = 1.0
+    osteophyte_mm: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ Numbers and their sources:
 * Anthropometry: heights N(161, 7) cm for women and N(174, 7) cm for men; BMI N(26, 4.5) kg/m² clipped to
   17–42 (typical of adult surveys). Skeletal sizes scale with height; femoral head radius, neck–shaft angle
   (129 ± 5°) and anteversion (14 ± 7°) follow adult anatomy series.
+* Findings: a hip arthroplasty or cannulated neck screws in the hip DXA does not measure (rates chosen
+  so that a cohort of a few hundred holds a few dozen implants, enough to train a QC flag; population
+  prevalence of hip arthroplasty over 70 is a few percent), and osteophytes at the head–neck junction with
+  a narrowed joint space in up to a quarter of older hips (radiographic hip osteoarthritis).
 * Marrow fat fraction of trabecular bone rises with age from about 0.4 to 0.7 (chemical-shift MRI studies
   of the proximal femur), which lowers CT numbers of trabecular bone as in real quantitative CT.
 """
@@ -30,6 +34,7 @@ from hipbmd.femur.landmarks import Side
 from hipbmd.sim.body import BodyShape
 from hipbmd.sim.femur_bone import FemurDensity
 from hipbmd.sim.femur_shape import FemurShape
+from hipbmd.sim.implants import Implant
 from hipbmd.sim.pelvis import PelvisShape
 
 Sex = Literal["F", "M"]
@@ -45,6 +50,9 @@ _WOMEN_MEAN_T = (
     (95.0, -2.3),
 )
 MEN_T_OFFSET = 0.7
+ARTHROPLASTY_RATE = 0.06
+SCREW_RATE = 0.02
+OSTEOARTHRITIS_RATE = 0.25
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class Patient:
         target_neck_t_score: femoral-neck T-score the index femur is scaled to (DXA scale).
         index_side: the side measured by DXA (and imaged in a single-hip view).
         texture_seed: seed of the femurs' and pelvis's trabecular grain.
+        implant: metal in one hip (always the side DXA does not measure), or None.
     """
 
     age_years: float
@@ -73,6 +82,7 @@ class Patient:
     target_neck_t_score: float
     index_side: Side
     texture_seed: int
+    implant: Implant | None = None
 
     def with_density_scale(self, factor: float) -> Patient:
         """The same patient with every femur's mineral density multiplied by ``factor``."""
@@ -111,6 +121,10 @@ def sample_patient(rng: np.random.Generator, age_range: tuple[float, float] = (4
     shape = _femur_shape(rng, head, scale)
     shapes = {side: _asymmetric(rng, shape) for side in ("right", "left")}
     density = _femur_density(rng, age, sex)
+    index_side: Side = "right" if rng.random() < 0.5 else "left"
+    shapes = {side: _with_osteoarthritis(rng, age, s) for side, s in shapes.items()}
+    if any(s.osteophyte_mm > 0 for s in shapes.values()):
+        pelvis = replace(pelvis, joint_space_mm=float(rng.uniform(1.0, 2.0)))
     return Patient(
         age_years=round(age, 1),
         sex=sex,
@@ -122,9 +136,28 @@ def sample_patient(rng: np.random.Generator, age_range: tuple[float, float] = (4
         femur_densities={"right": density, "left": density},
         marrow_fat_fraction=float(np.clip(0.3 + 0.006 * (age - 20.0) + rng.normal(0, 0.05), 0.2, 0.85)),
         target_neck_t_score=float(rng.normal(mean_neck_t_score(age, sex), 1.0)),
-        index_side="right" if rng.random() < 0.5 else "left",
+        index_side=index_side,
         texture_seed=int(rng.integers(2**31)),
+        implant=_implant(rng, age, "left" if index_side == "right" else "right"),
     )
+
+
+def _implant(rng: np.random.Generator, age: float, side: Side) -> Implant | None:
+    """Metal in the other hip: arthroplasty in about 6 % of older patients, neck screws in about 2 %."""
+    draw = rng.random()
+    arthroplasty_rate = ARTHROPLASTY_RATE * float(np.clip((age - 40.0) / 35.0, 0.0, 1.5))
+    if draw < arthroplasty_rate:
+        return Implant("arthroplasty", side, 14.0 if rng.random() < 0.5 else 16.0)
+    if draw < arthroplasty_rate + SCREW_RATE:
+        return Implant("screws", side)
+    return None
+
+
+def _with_osteoarthritis(rng: np.random.Generator, age: float, shape: FemurShape) -> FemurShape:
+    """Osteophytes at the head–neck junction, more common with age (radiographic hip OA)."""
+    if rng.random() < OSTEOARTHRITIS_RATE * float(np.clip((age - 45.0) / 35.0, 0.0, 1.2)):
+        return replace(shape, osteophyte_mm=float(rng.uniform(2.0, 5.0)))
+    return shape
 
 
 def _body(rng: np.random.Generator, sex: Sex, bmi: float, scale: float) -> BodyShape:

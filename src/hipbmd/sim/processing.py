@@ -46,7 +46,9 @@ def process(
     )
     pitch_mm = float(np.sqrt(row_mm * col_mm))
     radii_px = tuple(radius / pitch_mm for radius in processing.detail_radii_mm)
-    image = reweight_bands(attenuation, radii_px, processing.detail_gains, processing.base_gain)
+    image = reweight_bands(
+        attenuation, radii_px, processing.detail_gains, processing.base_gain, processing.detail_limit
+    )
     low, high = window_limits(image, attenuation, processing.window_percentiles)
     unit = np.clip((image - np.float32(low)) / np.float32(max(high - low, 1e-6)), 0.0, 1.0)
     shaped = tone_curve(unit, processing.tone_curve, processing.tone_parameter)
@@ -61,19 +63,38 @@ def raw_log(signal_kev: Image, direct_signal_kev: float, bits_stored: int) -> Im
 
 
 def reweight_bands(
-    image: Image, radii_px: tuple[float, ...], gains: tuple[float, ...], base_gain: float
+    image: Image,
+    radii_px: tuple[float, ...],
+    gains: tuple[float, ...],
+    base_gain: float,
+    detail_limit: float | None = None,
 ) -> Image:
-    """Σ_k g_k·(band k) + base_gain·(coarsest low-pass); radii increasing, σ in pixels."""
+    """Σ_k c(g_k·(band k)) + base_gain·(coarsest low-pass); radii increasing, σ in pixels.
+
+    c is the identity, or with ``detail_limit`` L the soft limiter c(x) = x / √(1 + (x/L)²).
+    """
     if len(radii_px) != len(gains):
         raise ValueError("one gain per band radius")
     out = np.zeros_like(image)
     finer = image
     for radius, gain in zip(radii_px, gains, strict=True):
         coarser = gaussian_smooth(image, radius)
-        out += np.float32(gain) * (finer - coarser)
+        out += soft_limit(np.float32(gain) * (finer - coarser), detail_limit)
         finer = coarser
     out += np.float32(base_gain) * finer
     return out
+
+
+def soft_limit(detail: Image, limit: float | None) -> Image:
+    """x / √(1 + (x/L)²): linear for |x| ≪ L, never beyond ±L; the identity if ``limit`` is None.
+
+    Compressing large band amplitudes (skin line, collimator edges) while keeping small ones (trabeculae,
+    cortices) is what keeps multi-scale processing free of halos (Vuylsteke & Schoeters, *Proc. SPIE*
+    2167:551, 1994, use a power law to the same end).
+    """
+    if limit is None:
+        return detail
+    return np.asarray(detail / np.sqrt(1.0 + np.square(detail / np.float32(limit))), dtype=np.float32)
 
 
 def window_limits(image: Image, attenuation: Image, percentiles: tuple[float, float]) -> tuple[float, float]:

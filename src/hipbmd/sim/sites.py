@@ -107,6 +107,7 @@ class Processing:
     detail_radii_mm: tuple[float, ...] = ()
     detail_gains: tuple[float, ...] = ()
     base_gain: float = 1.0
+    detail_limit: float | None = None
     window_percentiles: tuple[float, float] = (0.5, 99.5)
     tone_curve: ToneCurve = "linear"
     tone_parameter: float = 1.0

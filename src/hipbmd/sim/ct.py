@@ -25,6 +25,7 @@ from hipbmd.types import Volume
 
 Array = npt.NDArray[np.float32]
 HU_RANGE = (-1024.0, 3071.0)
+NOISE_CORRELATION_PX = 0.6  # in-plane correlation of CT noise (reconstruction kernel), voxels
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,17 @@ def simulate_ct(
     )
     hu = ndimage.gaussian_filter(hu, sigma, mode="nearest")
     origin = np.asarray(work.origin_mm) + np.array([0.0, 0.0, z_slice.start * work.spacing_mm[2]])
-    matrix = np.asarray(target.spacing_mm) / np.asarray(work.spacing_mm)
-    offset = (np.asarray(target.origin_mm) - origin) / np.asarray(work.spacing_mm)
-    values = ndimage.affine_transform(hu, matrix, offset, output_shape=target.shape, order=1, mode="nearest")
-    labels = ndimage.affine_transform(
-        tissues.labels[:, :, z_slice], matrix, offset, output_shape=target.shape, order=0, mode="nearest"
-    )
+    positions = [
+        (np.arange(n) * step + start - first) / spacing
+        for n, step, start, first, spacing in zip(
+            target.shape, target.spacing_mm, target.origin_mm, origin, work.spacing_mm, strict=True
+        )
+    ]
+    values = _linear_resample(hu, positions)
+    nearest = [
+        np.clip(np.round(p).astype(np.intp), 0, n - 1) for p, n in zip(positions, hu.shape, strict=True)
+    ]
+    labels = tissues.labels[:, :, z_slice][np.ix_(*nearest)]
     gain = scanner.hu_gain * (1.0 + gain_drift)
     values = gain * values + scanner.hu_offset + _noise(target.shape, scanner, body_width_mm, rng)
     stored = np.clip(np.round(values), *HU_RANGE).astype(np.float32)
@@ -126,11 +132,33 @@ def simulate_ct(
     )
 
 
+def _linear_resample(values: Array, positions: list[npt.NDArray[np.float64]]) -> Array:
+    """Trilinear interpolation at a rectilinear set of (fractional) voxel positions, one axis at a time."""
+    for axis, position in enumerate(positions):
+        clipped = np.clip(position, 0.0, values.shape[axis] - 1.0)
+        low = np.floor(clipped).astype(np.intp)
+        high = np.minimum(low + 1, values.shape[axis] - 1)
+        weight_shape = [1, 1, 1]
+        weight_shape[axis] = len(position)
+        weight = (clipped - low).astype(np.float32).reshape(weight_shape)
+        lower = np.take(values, low, axis=axis)
+        values = lower + (np.take(values, high, axis=axis) - lower) * weight
+    return np.asarray(values, np.float32)
+
+
 def _noise(
     shape: tuple[int, int, int], scanner: Scanner, body_width_mm: float, rng: np.random.Generator
 ) -> Array:
     """Slightly correlated Gaussian noise whose σ grows with patient width (attenuation of the beam)."""
     sigma = scanner.noise_hu * (body_width_mm / 350.0) ** 1.5
     white = rng.standard_normal(shape, dtype=np.float32)
-    correlated = ndimage.gaussian_filter(white, (0.6, 0.6, 0.0))
-    return np.asarray(correlated * (sigma / max(float(correlated.std()), 1e-6)), np.float32)
+    correlated = ndimage.gaussian_filter(white, (NOISE_CORRELATION_PX, NOISE_CORRELATION_PX, 0.0))
+    return np.asarray(correlated * np.float32(sigma / _filtered_noise_sd(NOISE_CORRELATION_PX)), np.float32)
+
+
+def _filtered_noise_sd(sigma_px: float) -> float:
+    """SD of unit white noise after the in-plane Gaussian filter (from the filter's own weights)."""
+    impulse = np.zeros((15, 15), np.float64)
+    impulse[7, 7] = 1.0
+    kernel = ndimage.gaussian_filter(impulse, sigma_px)
+    return float(np.sqrt(np.sum(kernel**2)))

@@ -29,6 +29,7 @@ Image = npt.NDArray[np.float32]
 
 RAW_DECADES = 4.0
 ANATOMY_MIN_ATTENUATION = 0.1
+RELEVANT_FRACTION = 0.5
 _PERCENTILE_STRIDE = 4  # percentiles from every 4th row and column: ample for a 1000-pixel-wide image
 _FILM_LUT_SIZE = 4096
 
@@ -49,7 +50,7 @@ def process(
     image = reweight_bands(
         attenuation, radii_px, processing.detail_gains, processing.base_gain, processing.detail_limit
     )
-    low, high = window_limits(image, attenuation, processing.window_percentiles)
+    low, high = window_limits(image, attenuation, processing.window_percentiles, processing.window_levels)
     unit = np.clip((image - np.float32(low)) / np.float32(max(high - low, 1e-6)), 0.0, 1.0)
     shaped = tone_curve(unit, processing.tone_curve, processing.tone_parameter)
     return quantise(shaped, processing.bits_stored)
@@ -97,14 +98,27 @@ def soft_limit(detail: Image, limit: float | None) -> Image:
     return np.asarray(detail / np.sqrt(1.0 + np.square(detail / np.float32(limit))), dtype=np.float32)
 
 
-def window_limits(image: Image, attenuation: Image, percentiles: tuple[float, float]) -> tuple[float, float]:
-    """Percentiles of the processed image over the anatomy (attenuation above 10 %), or all if none."""
+def window_limits(
+    image: Image,
+    attenuation: Image,
+    percentiles: tuple[float, float],
+    levels: tuple[float, float] = (0.0, 1.0),
+) -> tuple[float, float]:
+    """The window [low, high] that maps two percentiles of the anatomy to two levels of [0, 1].
+
+    The percentiles are those of the processed image over the anatomy (attenuation above 10 %, or all
+    pixels if none); with levels (0, 1) they are the window itself.
+    """
     stride = (slice(None, None, _PERCENTILE_STRIDE),) * 2
     sample, sample_attenuation = image[stride], attenuation[stride]
-    anatomy = sample[sample_attenuation > ANATOMY_MIN_ATTENUATION]
+    threshold = max(
+        ANATOMY_MIN_ATTENUATION, RELEVANT_FRACTION * float(np.percentile(sample_attenuation, 99.0))
+    )
+    anatomy = sample[sample_attenuation > threshold]
     values = anatomy if anatomy.size >= 16 else sample.ravel()
-    low, high = np.percentile(values, percentiles)
-    return float(low), float(high)
+    first, second = (float(v) for v in np.percentile(values, percentiles))
+    per_level = max(second - first, 1e-6) / (levels[1] - levels[0])
+    return first - levels[0] * per_level, second + (1.0 - levels[1]) * per_level
 
 
 def tone_curve(unit: Image, curve: ToneCurve, parameter: float) -> Image:

@@ -109,6 +109,7 @@ class Processing:
     base_gain: float = 1.0
     detail_limit: float | None = None
     window_percentiles: tuple[float, float] = (0.5, 99.5)
+    window_levels: tuple[float, float] = (0.0, 1.0)
     tone_curve: ToneCurve = "linear"
     tone_parameter: float = 1.0
     bits_stored: int = 12

@@ -16,7 +16,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, RLELossless, generate_uid
 
 from hipbmd import __version__
 from hipbmd.types import Volume
@@ -44,7 +44,11 @@ def write_nifti(volume: Volume, path: str | Path) -> Path:
 
 @dataclass
 class CTSeriesInfo:
-    """Who and what a CT series is about (written into every slice)."""
+    """Who and what a CT series is about (written into every slice), and how it is stored.
+
+    ``uid_entropy`` derives the UIDs from a string (reproducible files); ``rle_lossless`` compresses the
+    pixel data with RLE Lossless, as many archives do.
+    """
 
     patient_id: str
     age_years: float | None = None
@@ -55,6 +59,7 @@ class CTSeriesInfo:
     kvp: float = 120.0
     study_date: dt.date | None = None
     uid_entropy: str | None = None
+    rle_lossless: bool = False
 
     def uid(self, role: str) -> UID:
         """A UID: random, or derived from ``uid_entropy`` (reproducible files) when it is set."""
@@ -75,6 +80,8 @@ def write_ct_series(volume: Volume, folder: str | Path, info: CTSeriesInfo) -> P
     lps = RAS_TO_LPS @ volume.affine
     for k in range(volume.shape[2]):
         dataset = _slice_dataset(volume, k, lps, info, (study, series, frame))
+        if info.rle_lossless:
+            dataset.compress(RLELossless, generate_instance_uid=False)
         dataset.save_as(partial / f"slice_{k:04d}.dcm", enforce_file_format=True)
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(partial, folder)

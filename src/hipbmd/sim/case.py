@@ -64,10 +64,8 @@ from hipbmd.sim.tissues import Tissues
 from hipbmd.sim.xray import dx_acquisition, simulate_radiograph
 from hipbmd.types import Camera, Volume
 
-CT_RANGE_MM = (
-    -130.0,
-    70.0,
-)  # scanned height relative to the hip centres: acetabular roof to below the trochanters
+# Scanned height about the hip centres: from above the acetabular roof to 4 cm below the lesser trochanter.
+CT_RANGE_MM = (-115.0, 55.0)
 XRAY_RANGE_MM = (-200.0, 175.0)  # anatomy built for the radiograph: iliac crests to mid-thigh
 WORKING_SPACING_MM = 1.0
 SIDES: tuple[Side, Side] = ("right", "left")
@@ -288,6 +286,7 @@ def _write_ct(
             scanner.manufacturer,
             study_date=_study_date(request),
             uid_entropy=f"{request.seed}/{request.case_id}/ct",
+            rle_lossless=True,
         )
         write_ct_series(ct, folder / "ct", info)
     else:

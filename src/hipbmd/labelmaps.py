@@ -1,4 +1,6 @@
-"""Label tables: names ↔ values of segmentation labels, built in (TotalSegmentator) or from a TSV file.
+"""Label tables: names ↔ values of segmentation labels, built in or from a TSV file.
+
+Built in: TotalSegmentator v1 and v2, and ``hipbmd`` (the labels hipbmd writes, e.g. in simulated cohorts).
 
 A table is a tab-separated file with a header line and rows ``value<TAB>name``.
 """
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from hipbmd.errors import InputError
 
-BUILTIN_TABLES = ("totalsegmentator_v1", "totalsegmentator_v2")
+BUILTIN_TABLES = ("totalsegmentator_v1", "totalsegmentator_v2", "hipbmd")
 
 
 def load_label_table(name_or_path: str | Path) -> dict[str, int]:

@@ -19,7 +19,7 @@ from hipbmd.types import Volume, VolumeUnit
 Array = npt.NDArray[np.float32]
 Index = tuple[npt.NDArray[np.intp], ...]
 
-LABELS = {
+LABELS = {  # the built-in label table "hipbmd" (resources/labels/hipbmd.tsv)
     "femur_right": 1,
     "femur_left": 2,
     "hip_right": 3,

@@ -85,7 +85,8 @@ def check_settings(spec: CohortSpec, folder: Path) -> None:
             raise InputError(folder, f"holds a cohort with other settings {saved} (use a new folder)")
         return
     folder.mkdir(parents=True, exist_ok=True)
-    settings.write_text(json.dumps({**record, "hipbmd_version": __version__}, indent=1))
+    about = {"hipbmd_version": __version__, "label_table": "hipbmd"}
+    settings.write_text(json.dumps({**record, **about}, indent=1))
 
 
 def pending_cases(spec: CohortSpec, folder: Path) -> list[CaseRequest]:

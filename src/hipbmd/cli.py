@@ -295,11 +295,12 @@ def simulate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from hipbmd.sim.case import Resolution
-    from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort
+    from hipbmd.sim.cohort import CohortSpec, check_settings, resolve_sites, simulate_cohort
     from hipbmd.sim.contact_sheet import write_contact_sheet
 
     resolution = Resolution(voxel_mm, xray_binning, ct_scale)
     spec = _run_reporting_errors(lambda: CohortSpec(n, resolve_sites(sites), seed, resolution))
+    _run_reporting_errors(lambda: check_settings(spec, output))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=_stderr_console()) as progress:
         task = progress.add_task("simulating", total=n)

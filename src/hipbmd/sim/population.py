@@ -50,6 +50,8 @@ _WOMEN_MEAN_T = (
     (95.0, -2.3),
 )
 MEN_T_OFFSET = 0.7
+NECK_SHAFT_RANGE_DEG = (115.0, 145.0)
+ANTEVERSION_RANGE_DEG = (-5.0, 35.0)
 ARTHROPLASTY_RATE = 0.06
 SCREW_RATE = 0.02
 OSTEOARTHRITIS_RATE = 0.25
@@ -177,8 +179,8 @@ def _femur_shape(rng: np.random.Generator, head_radius_mm: float, scale: float) 
         neck_length_mm=float(rng.normal(51.0, 3.5)) * scale,
         neck_radius_mm=float(rng.normal(0.66, 0.04)) * head_radius_mm,
         neck_flattening=float(rng.uniform(0.74, 0.86)),
-        neck_shaft_angle_deg=float(np.clip(rng.normal(129.0, 5.0), 115.0, 145.0)),
-        anteversion_deg=float(np.clip(rng.normal(14.0, 7.0), -5.0, 35.0)),
+        neck_shaft_angle_deg=float(np.clip(rng.normal(129.0, 5.0), *NECK_SHAFT_RANGE_DEG)),
+        anteversion_deg=float(np.clip(rng.normal(14.0, 7.0), *ANTEVERSION_RANGE_DEG)),
         shaft_adduction_deg=float(rng.normal(8.0, 1.5)),
         shaft_radius_mm=float(rng.normal(14.0, 1.0)) * scale,
         trochanter_scale=float(rng.normal(1.0, 0.06)) * scale,
@@ -189,8 +191,10 @@ def _asymmetric(rng: np.random.Generator, shape: FemurShape) -> FemurShape:
     """The other side differs by a few percent and degrees, as left and right femurs do."""
     return replace(
         shape,
-        neck_shaft_angle_deg=shape.neck_shaft_angle_deg + float(rng.normal(0, 1.5)),
-        anteversion_deg=shape.anteversion_deg + float(rng.normal(0, 3.0)),
+        neck_shaft_angle_deg=float(
+            np.clip(shape.neck_shaft_angle_deg + rng.normal(0, 1.5), *NECK_SHAFT_RANGE_DEG)
+        ),
+        anteversion_deg=float(np.clip(shape.anteversion_deg + rng.normal(0, 3.0), *ANTEVERSION_RANGE_DEG)),
         neck_length_mm=shape.neck_length_mm * float(rng.normal(1.0, 0.02)),
     )
 

@@ -116,12 +116,18 @@ def cup(
 
 
 def compile_program(parts: list[Part]) -> npt.NDArray[np.float64]:
-    """The parts as a (rows, 32) array for :func:`evaluate`."""
+    """The parts as a (rows, 32) array for :func:`evaluate`.
+
+    A part's box is grown by the largest blend of the parts after it: a later part melts into the union
+    within its blend distance, so every earlier part must be evaluated that far from its surface.
+    """
     rows = np.zeros((len(parts), ROW), np.float64)
-    for row, part in zip(rows, parts, strict=True):
+    blends = [part.blend_mm for part in parts]
+    for index, (row, part) in enumerate(zip(rows, parts, strict=True)):
+        grow = max([part.blend_mm, *blends[index + 1 :]])
         row[0], row[1] = part.kind, part.blend_mm
-        row[2:5] = np.asarray(part.low_mm) - part.blend_mm
-        row[5:8] = np.asarray(part.high_mm) + part.blend_mm
+        row[2:5] = np.asarray(part.low_mm) - grow
+        row[5:8] = np.asarray(part.high_mm) + grow
         row[8 : 8 + len(part.parameters)] = part.parameters
     return rows
 

@@ -152,8 +152,10 @@ def blended_union(
     The first part's blend is ignored; every later part melts into the union so far within its blend.
     """
     distance: Array | None = None
-    for (low, high), shape, blend in parts:
-        part = within(points_mm, low - blend, high + blend, shape)
+    blends = [blend for _, _, blend in parts]
+    for index, ((low, high), shape, blend) in enumerate(parts):
+        grow = max([blend, *blends[index + 1 :]])  # later parts melt in within their blend
+        part = within(points_mm, low - grow, high + grow, shape)
         distance = part if distance is None else smooth_union(distance, part, blend)
     if distance is None:
         raise ValueError("a union needs at least one part")

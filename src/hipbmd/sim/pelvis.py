@@ -78,16 +78,15 @@ def hip_bone_parts(pelvis: PelvisShape) -> list[sdf.Part]:
 
 
 def sacrum_parts(pelvis: PelvisShape) -> list[sdf.Part]:
-    """The sacrum (wide alae narrowing to the coccyx) with the lowest lumbar vertebra's body above it."""
+    """The sacrum (wide alae narrowing to the coccyx) with the bodies of the two lowest lumbar vertebrae."""
     s = pelvis.scale
     return [
         sdf.ellipsoid(s * np.array([0.0, -58.0, 74.0]), np.eye(3), s * np.array([54.0, 17.0, 20.0])),
         sdf.capsule(
             s * np.array([0.0, -62.0, 70.0]), s * np.array([0.0, -84.0, 2.0]), 30.0 * s, 9.0 * s, 10.0
         ),
-        sdf.capsule(
-            s * np.array([0.0, -34.0, 112.0]), s * np.array([0.0, -30.0, 142.0]), 24.0 * s, 24.0 * s, 6.0
-        ),
+        sdf.ellipsoid(s * np.array([0.0, -38.0, 108.0]), np.eye(3), s * np.array([26.0, 18.0, 13.0]), 4.0),
+        sdf.ellipsoid(s * np.array([0.0, -34.0, 140.0]), np.eye(3), s * np.array([25.0, 17.0, 13.0])),
     ]
 
 

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from hipbmd.sim.processing import quantise, raw_log, reweight_bands, tone_curve, window_limits
+from hipbmd.sim.processing import (
+    quantise,
+    raw_log,
+    reweight_bands,
+    soft_limit,
+    tone_curve,
+    window_limits,
+)
 from hipbmd.sim.smoothing import block_mean, gaussian_smooth, upsample_bilinear
 
 
@@ -57,6 +64,43 @@ def test_equalisation_compresses_the_coarse_base() -> None:
     compressed = reweight_bands(ramp, (2.0, 8.0), (1.0, 1.0), 0.5)
     inner = slice(40, 160)
     assert np.ptp(compressed[20, inner]) == pytest.approx(0.5 * np.ptp(ramp[20, inner]), rel=0.05)
+
+
+def test_soft_limit_keeps_small_details_and_bounds_large_ones() -> None:
+    detail = np.array([-10.0, -0.01, 0.0, 0.01, 0.5, 10.0], np.float32)
+    limited = soft_limit(detail, 0.5)
+    np.testing.assert_allclose(limited[1:4], detail[1:4], rtol=1e-3)
+    assert limited[4] == pytest.approx(0.5 / np.sqrt(2.0))
+    assert np.all(np.abs(limited) < 0.5) and np.all(np.diff(limited) > 0)
+    np.testing.assert_array_equal(soft_limit(detail, None), detail)
+
+
+def test_detail_limit_stops_a_large_step_from_ringing() -> None:
+    step = np.zeros((40, 80), np.float32)
+    step[:, 40:] = 3.0  # the skin line: a large step
+    linear = reweight_bands(step, (4.0,), (1.0,), 0.2)
+    limited = reweight_bands(step, (4.0,), (1.0,), 0.2, detail_limit=0.3)
+    plateau = 0.2 * 3.0
+    assert linear[20, 41] - plateau > 0.6  # the compressed base leaves a bright rim
+    assert limited[20, 41] - plateau < 0.3 and limited[20, 78] == pytest.approx(plateau, abs=1e-3)
+
+
+def test_window_levels_map_the_two_percentiles_to_the_two_levels() -> None:
+    ramp = np.tile(np.linspace(2.0, 3.0, 101, dtype=np.float32), (64, 1))
+    low, high = window_limits(ramp, ramp, (50.0, 100.0), (0.5, 0.95))
+    median, top = np.percentile(ramp[::4, ::4], [50.0, 100.0])
+    assert (median - low) / (high - low) == pytest.approx(0.5, abs=1e-6)
+    assert (top - low) / (high - low) == pytest.approx(0.95, abs=1e-6)
+    with pytest.raises(ValueError, match="increase"):
+        window_limits(ramp, ramp, (50.0, 100.0), (0.6, 0.6))
+
+
+def test_window_ignores_the_thin_skin_margin() -> None:
+    attenuation = np.zeros((64, 64), np.float32)
+    attenuation[:, 8:16] = 0.5  # thin tissue at the body's edge
+    attenuation[:, 16:] = np.linspace(2.0, 3.0, 48, dtype=np.float32)
+    low, _ = window_limits(attenuation, attenuation, (0.0, 100.0))
+    assert low >= 2.0
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,14 @@ FOR PROCESSING: the raw log read-out, −log10(signal / saturation) over four de
 
 FOR PRESENTATION, as vendors' pipelines do in outline:
 1. log: attenuation a = ln(direct / signal), so bone is bright;
-2. band re-weighting: a = Σ_k g_k·d_k + g_base·base, with d_0 = a − G(r_0)∗a, d_k = G(r_{k−1})∗a − G(r_k)∗a
-   and base = G(r_last)∗a (G(r) a Gaussian of σ r mm): unsharp masking or multi-scale equalisation;
-3. window: the ``window_percentiles`` of the anatomy (pixels attenuating more than 10 %) to [0, 1];
+2. band re-weighting: a' = Σ_k c(g_k·d_k) + g_base·base, with d_0 = a − G(r_0)∗a,
+   d_k = G(r_{k−1})∗a − G(r_k)∗a and base = G(r_last)∗a (G(r) a Gaussian of σ r mm): unsharp masking or
+   multi-scale equalisation; c is the identity or a soft limiter of large band amplitudes, which keeps the
+   skin line and other large steps from ringing into halos once the base is compressed;
+3. window: two percentiles of the relevant anatomy (pixels whose attenuation exceeds 10 % and half the
+   image's 99th percentile, i.e. neither the direct beam nor the thin skin margin) mapped to two levels of
+   [0, 1], e.g. the median to mid-grey and the densest bone to near white, as histogram-based exposure
+   recognition does; values outside [0, 1] are clipped;
 4. tone curve: linear, gamma, sigmoid or film-like (tabulated characteristic curve);
 5. quantisation to the bit depth: integers 0 … 2^bits − 1, returned as float32.
 """
@@ -29,7 +34,7 @@ Image = npt.NDArray[np.float32]
 
 RAW_DECADES = 4.0
 ANATOMY_MIN_ATTENUATION = 0.1
-RELEVANT_FRACTION = 0.5
+RELEVANT_FRACTION = 0.5  # relevant anatomy: attenuation above this fraction of the 99th percentile
 _PERCENTILE_STRIDE = 4  # percentiles from every 4th row and column: ample for a 1000-pixel-wide image
 _FILM_LUT_SIZE = 4096
 
@@ -104,17 +109,18 @@ def window_limits(
     percentiles: tuple[float, float],
     levels: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[float, float]:
-    """The window [low, high] that maps two percentiles of the anatomy to two levels of [0, 1].
+    """The window [low, high] that maps two percentiles of the relevant anatomy to two levels of [0, 1].
 
-    The percentiles are those of the processed image over the anatomy (attenuation above 10 %, or all
-    pixels if none); with levels (0, 1) they are the window itself.
+    The percentiles are those of the processed image over the pixels whose attenuation exceeds both 10 %
+    and half the image's 99th percentile (all pixels if fewer than 16 do); with levels (0, 1) the two
+    percentiles are the window itself.
     """
+    if not 0.0 <= levels[0] < levels[1] <= 1.0:
+        raise ValueError(f"window levels must increase within [0, 1], got {levels}")
     stride = (slice(None, None, _PERCENTILE_STRIDE),) * 2
     sample, sample_attenuation = image[stride], attenuation[stride]
-    threshold = max(
-        ANATOMY_MIN_ATTENUATION, RELEVANT_FRACTION * float(np.percentile(sample_attenuation, 99.0))
-    )
-    anatomy = sample[sample_attenuation > threshold]
+    densest = float(np.percentile(sample_attenuation, 99.0))
+    anatomy = sample[sample_attenuation > max(ANATOMY_MIN_ATTENUATION, RELEVANT_FRACTION * densest)]
     values = anatomy if anatomy.size >= 16 else sample.ravel()
     first, second = (float(v) for v in np.percentile(values, percentiles))
     per_level = max(second - first, 1e-6) / (levels[1] - levels[0])

@@ -17,6 +17,7 @@ from hipbmd.sim.tissues import ADIPOSE_G_CM3, SOFT_TISSUE_G_CM3, Tissues
 
 Array = npt.NDArray[np.float32]
 BLEND_MM = 40.0  # how far the trunk and the thighs melt into each other
+CROTCH_FAT_MM = 10.0  # fat under the skin of the perineum and the inner thighs
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,20 @@ def add_body(tissues: Tissues, body: BodyShape) -> None:
     z_mm = (np.arange(grid.shape[2]) * grid.spacing_mm[2] + grid.origin_mm[2]).astype(np.float32)
     # Far above the crotch every slice is the trunk's, far below the thighs': compute those once.
     settled = np.clip(z_mm, body.crotch_mm - BLEND_MM * 2, body.crotch_mm + BLEND_MM * 2)
+    # The fat layer follows the sides of the trunk (above the crotch) or of the thighs (below); along the
+    # crotch itself it stays thin, so the perineum is not a block of fat.
+    sides_above = shapes.occupancy(shapes.smooth_union(trunk, thighs, BLEND_MM) + body.fat_mm, grid.voxel_mm)
+    sides_below = shapes.occupancy(thighs + body.fat_mm, grid.voxel_mm)
+    thin = min(body.fat_mm, CROTCH_FAT_MM)
     for z in np.unique(settled):
         distance = _join(trunk, thighs, np.float32(z), body)
         inside = shapes.occupancy(distance, grid.voxel_mm)
-        fat = inside - shapes.occupancy(distance + body.fat_mm, grid.voxel_mm)
+        above = float(
+            np.clip((z - body.crotch_mm) / BLEND_MM + 0.5, 0.0, 1.0)
+        )  # the buttocks fade into thighs
+        deep_sides = above * sides_above + (1.0 - above) * sides_below
+        deep = np.minimum(deep_sides, shapes.occupancy(distance + thin, grid.voxel_mm))
+        fat = inside - deep
         slices = np.nonzero(settled == z)[0]
         tissues.fat_g_cm3[:, :, slices] = (fat * ADIPOSE_G_CM3)[:, :, None]
         tissues.soft_g_cm3[:, :, slices] = ((inside - fat) * SOFT_TISSUE_G_CM3)[:, :, None]

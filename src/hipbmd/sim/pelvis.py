@@ -94,7 +94,7 @@ def add_pelvis(tissues: Tissues, pelvis: PelvisShape, texture: Array, marrow_fat
     """Add both hip bones and the sacrum to the tissues."""
     half = pelvis.hip_half_distance_mm * pelvis.scale
     for side, sign in (("right", 1.0), ("left", -1.0)):
-        low = np.array([20.0, -130.0, -130.0]) * pelvis.scale
+        low = np.array([-2.0, -130.0, -130.0]) * pelvis.scale  # from the midline: the symphysis
         high = np.array([half + 60.0, 90.0, 160.0]) * pelvis.scale
         box_low, box_high = (
             (low, high)

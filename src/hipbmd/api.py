@@ -10,7 +10,7 @@ import json
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.project_ct import DRRRequest, drr_to_file
@@ -20,9 +20,22 @@ from hipbmd.io.radiograph import read_radiograph
 from hipbmd.labelmaps import resolve_labels
 from hipbmd.summary import detect_kind, radiograph_summary, volume_summary
 
+if TYPE_CHECKING:
+    from hipbmd.calibration.result import Calibration
+
 InputKind = Literal["auto", "ct", "labels", "radiograph"]
 
-__all__ = ["drr", "info", "info_one", "read_ct", "read_labels", "read_pose", "read_radiograph", "register"]
+__all__ = [
+    "calibrate",
+    "drr",
+    "info",
+    "info_one",
+    "read_ct",
+    "read_labels",
+    "read_pose",
+    "read_radiograph",
+    "register",
+]
 
 
 def info_one(
@@ -169,3 +182,76 @@ def register(
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(json.dumps(record, indent=2))
     return record
+
+
+def calibrate(
+    ct: str | Path,
+    phantom: str | Path | None = None,
+    slope_hu_per_mg_cm3: float | None = None,
+    intercept_hu: float | None = None,
+    phantomless: bool = False,
+    output: str | Path | None = None,
+    density: str | Path | None = None,
+    series_uid: str | None = None,
+    effective_energy_kev: float = 70.0,
+) -> Calibration:
+    """Calibrate a CT's HU to mg/cm³: with its phantom's rods, a given line, or its own fat and muscle.
+
+    Mirrors ``hipbmd calibrate CT [--phantom NAME|FILE] [--slope S --intercept I] [--phantomless]
+    [-o calibration.json] [--density density.nii.gz]``.
+
+    Args:
+        ct: DICOM series folder or volume file in HU.
+        phantom: built-in phantom name (prefix, any case) or a phantom JSON file; None identifies the
+            phantom among the built-in ones. Ignored by the other two methods.
+        slope_hu_per_mg_cm3, intercept_hu: a line found elsewhere, HU = slope·ρ + intercept (both or neither).
+        phantomless: use fat and muscle as references instead (less accurate, always flagged).
+        output: write the calibration JSON here.
+        density: write the calibrated volume (NIfTI, float32 mg/cm³) here.
+        series_uid: the series to read from a folder that holds several.
+        effective_energy_kev: the scanner's effective energy assumed by the phantomless method.
+
+    Raises:
+        ValueError: options that do not go together.
+        InputError: the CT cannot be read, the phantom is not found, or the fit is poor (r < 0.99).
+    """
+    from dataclasses import replace
+
+    from hipbmd.calibration import (
+        calibrate_with_phantom,
+        load_phantom,
+        manual_calibration,
+        phantomless_calibration,
+    )
+    from hipbmd.io.volume_writers import write_nifti
+
+    _check_calibration_options(phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless)
+    source = str(ct)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        volume = read_ct(ct, series_uid)
+    if slope_hu_per_mg_cm3 is not None and intercept_hu is not None:
+        result = manual_calibration(slope_hu_per_mg_cm3, intercept_hu, source)
+    elif phantomless:
+        result = phantomless_calibration(volume, source, effective_energy_kev)
+    else:
+        chosen = load_phantom(phantom) if phantom is not None else None
+        result = calibrate_with_phantom(volume, chosen, source)
+    if caught:
+        result = replace(result, flags=(*result.flags, *(f"reading: {w.message}" for w in caught)))
+    if output is not None:
+        result.save(output)
+    if density is not None:
+        write_nifti(result.apply(volume), density)
+    return result
+
+
+def _check_calibration_options(
+    phantom: str | Path | None, slope: float | None, intercept: float | None, phantomless: bool
+) -> None:
+    if (slope is None) != (intercept is None):
+        raise ValueError("--slope and --intercept go together")
+    if phantomless and (phantom is not None or slope is not None):
+        raise ValueError("--phantomless excludes --phantom and --slope/--intercept")
+    if slope is not None and phantom is not None:
+        raise ValueError("--slope/--intercept exclude --phantom")

@@ -118,7 +118,14 @@ def simulate_ct(
             target.shape, target.spacing_mm, target.origin_mm, origin, work.spacing_mm, strict=True
         )
     ]
-    values = _linear_resample(hu, positions)
+    values = ndimage.affine_transform(
+        hu,
+        [p[1] - p[0] if len(p) > 1 else 1.0 for p in positions],
+        [p[0] for p in positions],
+        output_shape=target.shape,
+        order=1,
+        mode="nearest",
+    )
     nearest = [
         np.clip(np.round(p).astype(np.intp), 0, n - 1) for p, n in zip(positions, hu.shape, strict=True)
     ]
@@ -130,20 +137,6 @@ def simulate_ct(
     return Volume(stored, target.affine, "HU", meta), Volume(
         labels.astype(np.uint8), target.affine, "label", {}
     )
-
-
-def _linear_resample(values: Array, positions: list[npt.NDArray[np.float64]]) -> Array:
-    """Trilinear interpolation at a rectilinear set of (fractional) voxel positions, one axis at a time."""
-    for axis, position in enumerate(positions):
-        clipped = np.clip(position, 0.0, values.shape[axis] - 1.0)
-        low = np.floor(clipped).astype(np.intp)
-        high = np.minimum(low + 1, values.shape[axis] - 1)
-        weight_shape = [1, 1, 1]
-        weight_shape[axis] = len(position)
-        weight = (clipped - low).astype(np.float32).reshape(weight_shape)
-        lower = np.take(values, low, axis=axis)
-        values = lower + (np.take(values, high, axis=axis) - lower) * weight
-    return np.asarray(values, np.float32)
 
 
 def _noise(

@@ -147,18 +147,18 @@ def line_integrals(
     the anatomy's voxels are about as large as the coarse pixels, so this loses little.
     """
     coarse = coarse_camera(camera, RENDER_FACTOR)
-    scale = np.float32(1000.0)  # g/cm³ → mg/cm³, which the projector turns into g/cm²
     affine = tissues.grid.affine
-    parts: list[tuple[str, Volume]] = [
-        ("ha", Volume(tissues.mineral_mg_cm3, affine, "mg/cm3")),
-        ("soft", Volume(tissues.soft_g_cm3 * scale, affine, "mg/cm3")),
-        ("fat", Volume(tissues.fat_g_cm3 * scale, affine, "mg/cm3")),
+    # g/cm³ arrays are rendered as if they were mg/cm³ (no full-size copies) and the image scaled by 1000.
+    parts: list[tuple[str, Volume, float]] = [
+        ("ha", Volume(tissues.mineral_mg_cm3, affine, "mg/cm3"), 1.0),
+        ("soft", Volume(tissues.soft_g_cm3, affine, "mg/cm3"), 1000.0),
+        ("fat", Volume(tissues.fat_g_cm3, affine, "mg/cm3"), 1000.0),
     ]
-    parts += [(metal, Volume(v * scale, affine, "mg/cm3")) for metal, v in tissues.metal_g_cm3.items()]
-    parts += [(material, volume) for addition in additions for material, volume in addition.items()]
+    parts += [(metal, Volume(v, affine, "mg/cm3"), 1000.0) for metal, v in tissues.metal_g_cm3.items()]
+    parts += [(material, volume, 1.0) for addition in additions for material, volume in addition.items()]
     sums: dict[str, npt.NDArray[np.float32]] = {}
-    for material, volume in parts:
-        image = Projector(volume).render(coarse).images[0]
+    for material, volume, scale in parts:
+        image = Projector(volume).render(coarse).images[0] * np.float32(scale)
         sums[material] = sums[material] + image if material in sums else image
     # Mass is never negative; bilinear edges and a femur's displaced muscle can round below zero.
     return {m: np.maximum(upsample_bilinear(v, RENDER_FACTOR, camera.shape), 0.0) for m, v in sums.items()}

@@ -3,8 +3,8 @@
 Simulates a small cohort (every site in turn) in worker processes and prints the throughput, the time per
 case, the peak memory of a worker, and the disk use per case with its extrapolation to 200 cases. The
 targets (issue: "at least 1 case per 2 s on 2 cores; a 200-case cohort fits in 5 GB") are printed beside
-the figures. The peer is the simulator's own coarse test resolution (3 mm voxels), run in the same session,
-to show what the default resolution costs.
+the figures. The peer is the simulator's own coarse test resolution (3 mm voxels), run alongside
+it, to show what the default resolution costs.
 
 Usage:  .venv/bin/python benchmarks/sim_speed.py [--n 12] [--workers 2] [--voxel-mm 1.0]
 """

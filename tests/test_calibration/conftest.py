@@ -1,4 +1,4 @@
-"""Shared calibration fixtures: simulated phantom CTs, made once per session (tests must not modify them)."""
+"""Shared calibration fixtures: simulated phantom CTs, made once per test run (tests must not modify them)."""
 
 from __future__ import annotations
 

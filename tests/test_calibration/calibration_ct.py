@@ -19,7 +19,7 @@ from hipbmd.sim.ct import Scanner, attenuation_weights, simulate_ct
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.phantom_rods import PhantomSlab, RodLayout, phantom_slab
 from hipbmd.sim.scanners import SCANNERS
-from hipbmd.sim.tissues import Tissues
+from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3, Tissues
 from hipbmd.types import Volume
 
 BODY = BodyShape(width_mm=300.0, depth_mm=180.0, fat_mm=20.0, centre_y_mm=0.0)
@@ -76,7 +76,10 @@ def _body(grid: Grid, energy_kev: float) -> Tissues:
     (x0, x1), (y0, y1) = BONE_BOX_MM
     box = grid.box((x0, y0, -100.0), (x1, y1, 100.0))
     tissues.mineral_mg_cm3[box] = BONE_MG_CM3
-    tissues.soft_g_cm3[box] = 1.0 / attenuation_weights(energy_kev)["soft"]  # water-equivalent base
+    # water-equivalent base, less the volume the mineral's crystals (3.16 g/cm³) take
+    tissues.soft_g_cm3[box] = (1.0 - BONE_MG_CM3 / HA_CRYSTAL_MG_CM3) / attenuation_weights(energy_kev)[
+        "soft"
+    ]
     tissues.fat_g_cm3[box] = 0.0
     points = grid.points(tuple(slice(0, n) for n in grid.shape))  # type: ignore[arg-type]
     for centre_x in (-80.0, 80.0):  # balls whose cross-section changes along z, like femoral heads

@@ -70,9 +70,9 @@ def test_the_calibration_reads_a_bone_block_at_its_density(bmas_scan: Scan) -> N
 
 
 def test_a_poor_fit_is_refused(bmas_scan: Scan, tmp_path: Path) -> None:
-    wrong = tmp_path / "wrong.json"  # the right rods in the wrong order: r = 0.5 at best
+    wrong = tmp_path / "wrong.json"  # two rods swapped: a plausible slope, but r = 0.9
     wrong.write_text(
-        json.dumps({"name": "wrong", "material": "HA", "densities_mg_cm3": [0, 150, 50, 200, 100]})
+        json.dumps({"name": "wrong", "material": "HA", "densities_mg_cm3": [0, 100, 50, 150, 200]})
     )
     with pytest.raises(InputError, match=r"calibration fit is poor with wrong: r = .* < 0\.99"):
         calibrate_with_phantom(bmas_scan.ct, load_phantom(wrong), "scan.nii.gz")

@@ -24,7 +24,7 @@ from hipbmd.sim.femur_shape import FemurPlacement, FemurShape, femur_landmarks
 from hipbmd.sim.population import neck_abmd_from_t_score
 from hipbmd.sim.scanners import SCANNERS
 from hipbmd.sim.sites import SITE_PROFILES
-from hipbmd.sim.tissues import LABELS
+from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3, LABELS
 from hipbmd.types import Camera, Pose
 
 CASES = [request.case_id for request in SPEC.requests()]
@@ -143,7 +143,8 @@ def test_ct_shows_the_phantom_rods_where_the_truth_puts_them(sim_cohort: Path, c
     measured = _rod_hu(_ct_path(sim_cohort, case_id), rods)
     # what each rod should read: gain·(μ/μ_water − 1)·1000 + offset, with the rod's base of water
     phantom = load_phantom(record["phantom"])
-    water = np.array(phantom.water_mg_cm3 or [1000.0] * len(rods))
+    # HA rods: resin where the crystals (3.16 g/cm³) leave room; K2HPO4 rods: the certificate's water
+    water = np.array(phantom.water_mg_cm3 or [1000.0 - d * 1000.0 / HA_CRYSTAL_MG_CM3 for d in density])
     weights = attenuation_weights(scanner.effective_energy_kev)
     material = record["phantom_material"]
     gain = scanner.hu_gain * (1.0 + record["gain_drift"])

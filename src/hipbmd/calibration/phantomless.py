@@ -3,14 +3,15 @@
 Without a phantom, two tissues whose attenuation is known stand in for rods: adipose tissue and skeletal
 muscle, taken as ICRU-44 adipose (0.95 g/cm³) and muscle (1.05 g/cm³) (ICRU Report 44, 1989; the
 compositions of ``hipbmd/resources/physics/materials.csv``). Their hydroxyapatite-equivalent density is
-the HA concentration in water that attenuates as they do:
+the HA concentration in water that attenuates as they do, the HA taking the place of its own volume of
+water (crystal density 3.16 g/cm³):
 
-    ρ_HA,eq = (μ_tissue − μ_water) / (μ/ρ)_HA = ((μ/ρ)_tissue·ρ_tissue − (μ/ρ)_water·1 g/cm³) / (μ/ρ)_HA,
+    ρ_HA,eq = (μ_tissue − μ_water) / ((μ/ρ)_HA − (μ/ρ)_water / 3.16 g/cm³),  μ_tissue = (μ/ρ)_tissue·ρ_tissue,
 
 ×1000 for mg/cm³, with μ/ρ from the physics tables at the scanner's effective energy. The effective
 energy is an assumption: 70 keV by default, the middle of the 60–75 keV that 120 kVp beams behind different
 bowtie filters give (the simulator's scanners span 62–75 keV). Over 62–75 keV muscle's equivalent density
-moves from 23 to 28 mg/cm³ and fat's from −46 to −48, so the slope found is uncertain by about ±5 % on top
+moves from 28 to 36 mg/cm³ and fat's from −55 to −61, so the slope found is uncertain by about ±8 % on top
 of how well real fat and muscle match the ICRU compositions (real subcutaneous fat often reads lower than
 ICRU adipose predicts). Air is not used: it is often clipped at −1024 HU, and its equivalent density
 (−500 to −670 mg/cm³) depends on the energy far more strongly.
@@ -32,6 +33,7 @@ from hipbmd.calibration.fit import plausible_line
 from hipbmd.calibration.result import Calibration, ReferenceTissue
 from hipbmd.errors import InputError
 from hipbmd.sim.physics import mass_attenuation_cm2_g, nominal_density_g_cm3
+from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3
 from hipbmd.types import Volume
 
 DEFAULT_EFFECTIVE_ENERGY_KEV = 70.0
@@ -51,7 +53,11 @@ def ha_equivalent_mg_cm3(tissue: str, effective_energy_kev: float) -> float:
         material
     )
     mu_water = float(mass_attenuation_cm2_g("water", effective_energy_kev))
-    return 1000.0 * (mu_tissue - mu_water) / float(mass_attenuation_cm2_g("ha", effective_energy_kev))
+    # HA in a water-equivalent base displaces its own volume of water (crystal density 3.16 g/cm³)
+    per_g_ha = float(mass_attenuation_cm2_g("ha", effective_energy_kev)) - mu_water / (
+        HA_CRYSTAL_MG_CM3 / 1000.0
+    )
+    return 1000.0 * (mu_tissue - mu_water) / per_g_ha
 
 
 def phantomless_calibration(

@@ -19,7 +19,13 @@ from hipbmd.sim.femur_bone import FemurDensity, canonical_points, femur_fields, 
 from hipbmd.sim.femur_shape import FemurPlacement, FemurShape, femur_frame
 from hipbmd.sim.grid import Grid, index_points, near_voxels
 from hipbmd.sim.implants import Implant
-from hipbmd.sim.tissues import ADIPOSE_G_CM3, MARROW_BASE_G_CM3, METAL_G_CM3, SOFT_TISSUE_G_CM3
+from hipbmd.sim.tissues import (
+    ADIPOSE_G_CM3,
+    MARROW_BASE_G_CM3,
+    METAL_G_CM3,
+    SOFT_TISSUE_G_CM3,
+    bone_base_fraction,
+)
 from hipbmd.types import Volume
 
 Array = npt.NDArray[np.float32]
@@ -78,8 +84,9 @@ class FemurModel:
         """
         affine = self.affine(where)
         displaced = self.occupancy + sum(self.metal.values(), np.zeros_like(self.occupancy))
-        base = self.occupancy * (1.0 - self.marrow_fat) * MARROW_BASE_G_CM3 - displaced * SOFT_TISSUE_G_CM3
-        fat = self.occupancy * self.marrow_fat * ADIPOSE_G_CM3
+        bone_base = bone_base_fraction(self.occupancy, self.mineral_mg_cm3)
+        base = bone_base * (1.0 - self.marrow_fat) * MARROW_BASE_G_CM3 - displaced * SOFT_TISSUE_G_CM3
+        fat = bone_base * self.marrow_fat * ADIPOSE_G_CM3
         volumes = {
             "ha": Volume(self.mineral_mg_cm3, affine, "mg/cm3"),
             "soft": Volume(np.asarray(base * 1000.0, np.float32), affine, "mg/cm3"),

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from hipbmd.calibration.phantoms import Phantom
 from hipbmd.sim import shapes
 from hipbmd.sim.grid import Grid
+from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3
 
 Array = npt.NDArray[np.float32]
 TABLE_DENSITY_G_CM3 = 0.3  # carbon-fibre tabletop with a foam core, as soft-tissue equivalent
@@ -91,9 +92,13 @@ def phantom_slab(grid: Grid, phantom: Phantom, layout: RodLayout) -> PhantomSlab
 
 
 def _rod_water(phantom: Phantom) -> list[float]:
-    """Water (or resin) density of each rod's base material, g/cm³."""
+    """Water (or resin) density of each rod's base material, g/cm³.
+
+    HA rods: the water-equivalent resin fills what the hydroxyapatite crystals leave free. K2HPO4 rods:
+    the water content the phantom's certificate gives.
+    """
     if phantom.water_mg_cm3 is None:
-        return [1.0] * len(phantom.densities_mg_cm3)
+        return [1.0 - density / HA_CRYSTAL_MG_CM3 for density in phantom.densities_mg_cm3]
     return [w / 1000.0 for w in phantom.water_mg_cm3]
 
 

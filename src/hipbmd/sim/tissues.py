@@ -31,6 +31,12 @@ SOFT_TISSUE_G_CM3 = 1.05  # ICRU-44 muscle (ICRU Report 44, 1989)
 ADIPOSE_G_CM3 = 0.95  # ICRU-44 adipose tissue
 MARROW_BASE_G_CM3 = 1.0  # bone's non-mineral part: collagen, water and marrow
 METAL_G_CM3 = {"titanium": 4.43, "cobalt_chrome": 8.3}  # Ti-6Al-4V; ASTM F75 CoCrMo
+HA_CRYSTAL_MG_CM3 = 3160.0  # density of hydroxyapatite itself: its mineral displaces that much volume
+
+
+def bone_base_fraction(occupancy: Array, mineral_mg_cm3: Array) -> Array:
+    """Share of a voxel filled by bone's non-mineral part: the bone's share less the mineral's own volume."""
+    return np.asarray(np.clip(occupancy - mineral_mg_cm3 / HA_CRYSTAL_MG_CM3, 0.0, None), np.float32)
 
 
 @dataclass
@@ -74,10 +80,15 @@ class Tissues:
         marrow_fat_fraction: Array | float,
         label: int,
     ) -> None:
-        """Put bone into the voxels ``index``: it displaces the soft tissue and fat it occupies."""
+        """Put bone into the voxels ``index``: it displaces the soft tissue and fat it occupies.
+
+        The mineral's crystals take up volume (:func:`bone_base_fraction`), which the marrow and
+        collagen do not fill.
+        """
         keep = 1.0 - occupancy
-        fat = occupancy * marrow_fat_fraction
-        self.soft_g_cm3[index] = self.soft_g_cm3[index] * keep + (occupancy - fat) * MARROW_BASE_G_CM3
+        base = bone_base_fraction(occupancy, mineral_mg_cm3)
+        fat = base * marrow_fat_fraction
+        self.soft_g_cm3[index] = self.soft_g_cm3[index] * keep + (base - fat) * MARROW_BASE_G_CM3
         self.fat_g_cm3[index] = self.fat_g_cm3[index] * keep + fat * ADIPOSE_G_CM3
         self.mineral_mg_cm3[index] = self.mineral_mg_cm3[index] * keep + mineral_mg_cm3
         self.labels[index] = np.where(occupancy >= 0.5, np.uint8(label), self.labels[index])

@@ -135,7 +135,6 @@ def _set_geometry(ds: Dataset, acquisition: DXAcquisition) -> None:
     ds.DistanceSourceToPatient = float(acquisition.sod_mm)
     ds.EstimatedRadiographicMagnificationFactor = round(acquisition.sid_mm / acquisition.sod_mm, 6)
     ds.PixelIntensityRelationship = acquisition.intensity_relationship
-    ds.PixelIntensityRelationshipSign = 1
     ds.BurnedInAnnotation = "NO"
 
 
@@ -152,6 +151,8 @@ def _set_pixels(ds: Dataset, values: npt.NDArray[np.float64], acquisition: DXAcq
     if acquisition.monochrome1:
         stored = (top - stored).astype(np.uint16)
     ds.PhotometricInterpretation = "MONOCHROME1" if acquisition.monochrome1 else "MONOCHROME2"
+    # PS3.3 C.8.11.3.1.2: -1 when higher stored values mean less X-ray intensity (bone bright)
+    ds.PixelIntensityRelationshipSign = 1 if acquisition.monochrome1 else -1
     ds.SamplesPerPixel, ds.Rows, ds.Columns = 1, int(values.shape[0]), int(values.shape[1])
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, acquisition.bits_stored, acquisition.bits_stored - 1
     ds.PixelRepresentation = 0

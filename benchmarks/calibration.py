@@ -39,7 +39,7 @@ from hipbmd.sim.case import Resolution
 from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort
 from hipbmd.sim.ct import attenuation_weights
 from hipbmd.sim.scanners import SCANNERS
-from hipbmd.sim.tissues import ADIPOSE_G_CM3, MARROW_BASE_G_CM3
+from hipbmd.sim.tissues import ADIPOSE_G_CM3, HA_CRYSTAL_MG_CM3, MARROW_BASE_G_CM3
 from hipbmd.types import Volume
 
 TARGET_ERROR_PERCENT = 1.0
@@ -62,9 +62,10 @@ def _ideal_density(
     """Density a perfect calibration gives bone of this mineral and marrow (see the module docstring)."""
     w = attenuation_weights(energy_kev)
     base = (1.0 - fat_fraction) * MARROW_BASE_G_CM3 * w["soft"] + fat_fraction * ADIPOSE_G_CM3 * w["fat"]
-    hu = w["ha"] * mineral_mg_cm3 + 1000.0 * (base - 1.0)  # HU of a scanner with gain 1 and offset 0
-    if material == "HA":
-        return np.asarray(hu / w["ha"])
+    base_share = 1.0 - mineral_mg_cm3 / HA_CRYSTAL_MG_CM3  # the crystals take the marrow's place
+    hu = w["ha"] * mineral_mg_cm3 + 1000.0 * (base * base_share - 1.0)  # a scanner of gain 1 and offset 0
+    if material == "HA":  # HA rods in water-equivalent resin: each mg/cm³ also displaces resin
+        return np.asarray(hu / (w["ha"] - 1000.0 / HA_CRYSTAL_MG_CM3))
     sigma_ct, beta_ct = w["k2hpo4"] - MINDWAYS_SIGMA_SHIFT, -1000.0 + MINDWAYS_BETA_SHIFT
     return np.asarray((hu - beta_ct) / sigma_ct)
 

@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from hipbmd import __version__
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.project_ct import DRRRequest, drr_to_file
 from hipbmd.errors import InputError
@@ -22,6 +24,8 @@ from hipbmd.summary import detect_kind, radiograph_summary, volume_summary
 
 if TYPE_CHECKING:
     from hipbmd.calibration.result import Calibration
+    from hipbmd.femur.landmarks import Side
+    from hipbmd.types import Volume
 
 InputKind = Literal["auto", "ct", "labels", "radiograph"]
 
@@ -217,26 +221,15 @@ def calibrate(
     """
     from dataclasses import replace
 
-    from hipbmd.calibration import (
-        calibrate_with_phantom,
-        load_phantom,
-        manual_calibration,
-        phantomless_calibration,
-    )
     from hipbmd.io.volume_writers import write_nifti
 
     _check_calibration_options(phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless)
-    source = str(ct)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         volume = read_ct(ct, series_uid)
-    if slope_hu_per_mg_cm3 is not None and intercept_hu is not None:
-        result = manual_calibration(slope_hu_per_mg_cm3, intercept_hu, source)
-    elif phantomless:
-        result = phantomless_calibration(volume, source, effective_energy_kev)
-    else:
-        chosen = load_phantom(phantom) if phantom is not None else None
-        result = calibrate_with_phantom(volume, chosen, source)
+    result = _calibrate_volume(
+        volume, str(ct), phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless, effective_energy_kev
+    )
     if caught:
         result = replace(result, flags=(*result.flags, *(f"reading: {w.message}" for w in caught)))
     if output is not None:
@@ -244,6 +237,97 @@ def calibrate(
     if density is not None:
         write_nifti(result.apply(volume), density)
     return result
+
+
+def _calibrate_volume(
+    volume: Volume,
+    source: str,
+    phantom: str | Path | None,
+    slope_hu_per_mg_cm3: float | None,
+    intercept_hu: float | None,
+    phantomless: bool,
+    effective_energy_kev: float,
+) -> Calibration:
+    """The calibration the options ask for, of a CT already read."""
+    from hipbmd.calibration import (
+        calibrate_with_phantom,
+        load_phantom,
+        manual_calibration,
+        phantomless_calibration,
+    )
+
+    if slope_hu_per_mg_cm3 is not None and intercept_hu is not None:
+        return manual_calibration(slope_hu_per_mg_cm3, intercept_hu, source)
+    if phantomless:
+        return phantomless_calibration(volume, source, effective_energy_kev)
+    chosen = load_phantom(phantom) if phantom is not None else None
+    return calibrate_with_phantom(volume, chosen, source)
+
+
+def ct_bmd(
+    ct: str | Path,
+    labels: str | Path,
+    output_dir: str | Path,
+    sides: Sequence[Side] = ("right", "left"),
+    label_table: str | Path = "hipbmd",
+    phantom: str | Path | None = None,
+    slope_hu_per_mg_cm3: float | None = None,
+    intercept_hu: float | None = None,
+    phantomless: bool = False,
+    series_uid: str | None = None,
+) -> dict[str, Any]:
+    """CT-aBMD (g/cm²) and vBMD (mg/cm³) of each femur of a hip CT in the DXA position.
+
+    Mirrors ``hipbmd ct-bmd CT --labels L -o out/ [--side ...] [--label-table ...]`` with the calibration
+    options of :func:`calibrate`. Writes ``ct_bmd.json`` and one ``dxa_<side>.png`` per measured side
+    into ``output_dir``; returns the JSON record. A side that cannot be measured (no femur, too little of
+    it, an implant) has no numbers and says why.
+
+    Args:
+        ct: DICOM series folder or volume file in HU.
+        labels: label map of the CT (e.g. a TotalSegmentator output or a simulated cohort's labels).
+        output_dir: folder for the JSON and the pictures.
+        sides: which femurs.
+        label_table: names of the labels ("hipbmd", "totalsegmentator_v1/v2" or a TSV); the femurs
+            are looked up as ``femur_right`` and ``femur_left``.
+        phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless: the calibration (see :func:`calibrate`).
+        series_uid: the series to read from a folder that holds several.
+    """
+    from hipbmd.femur.ct_bmd import measure_side
+    from hipbmd.labelmaps import load_label_table
+
+    _check_calibration_options(phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless)
+    table = load_label_table(label_table)
+    missing = [f"femur_{side}" for side in sides if f"femur_{side}" not in table]
+    if missing:
+        raise ValueError(f"label table {label_table} has no {', '.join(missing)}")
+    volume = read_ct(ct, series_uid)
+    label_volume = read_labels(labels, like=volume)
+    calibration = _calibrate_volume(
+        volume, str(ct), phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless, 70.0
+    )
+    density = calibration.apply(volume)
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    results = [
+        measure_side(volume, density, label_volume, table[f"femur_{side}"], side, folder / f"dxa_{side}.png")
+        for side in sides
+    ]
+    record = {
+        "hipbmd_version": __version__,
+        "ct": str(ct),
+        "labels": str(labels),
+        "calibration": calibration.to_dict(),
+        "sides": [result.to_dict() for result in results],
+    }
+    _write_json(folder / "ct_bmd.json", record)
+    return record
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=2))
+    os.replace(partial, path)
 
 
 def _check_calibration_options(

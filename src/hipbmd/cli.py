@@ -13,7 +13,7 @@ import traceback
 import warnings
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -396,6 +396,43 @@ def _rod_cells(rod: Any, density_mg_cm3: float, residual_mg_cm3: float) -> tuple
         f"{rod.x_mm:.1f}, {rod.y_mm:.1f}",
         f"{rod.radius_mm:.1f}{placed}",
     )
+
+
+@app.command("ct-bmd")
+def ct_bmd(
+    ct: Annotated[Path, typer.Argument(help="CT folder (DICOM series) or volume file, in HU.")],
+    labels: Annotated[Path, typer.Option(help="Label map of the CT with both femurs.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for ct_bmd.json and the pictures.")],
+    side: Annotated[str, typer.Option(help="right, left or both.")] = "both",
+    label_table: Annotated[
+        str, typer.Option(help="Label names: hipbmd, totalsegmentator_v1/v2 or a TSV.")
+    ] = "hipbmd",
+    phantom: Annotated[str | None, typer.Option(help="Calibration phantom name or JSON file.")] = None,
+    slope: Annotated[float | None, typer.Option(help="Calibration slope, HU per mg/cm3.")] = None,
+    intercept: Annotated[float | None, typer.Option(help="Calibration intercept, HU.")] = None,
+    phantomless: Annotated[bool, typer.Option(help="Calibrate on fat and muscle (less accurate).")] = False,
+    series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
+) -> None:
+    """CT-aBMD and vBMD of the femoral neck, total hip and proximal femur in the DXA position."""
+    from hipbmd import api
+
+    if side not in ("right", "left", "both"):
+        _error_line(f"--side must be right, left or both, not {side!r}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    sides: list[Literal["right", "left"]] = ["right", "left"] if side == "both" else [side]  # type: ignore[list-item]
+    record = _run_reporting_errors(
+        lambda: api.ct_bmd(
+            ct, labels, output, sides, label_table, phantom, slope, intercept, phantomless, series
+        )
+    )
+    for result in record["sides"]:
+        values = ", ".join(f"{k} {v:.3f} g/cm2" for k, v in result["abmd_g_cm2"].items()) or "not measured"
+        typer.echo(f"{result['side']}: {values}")
+        for flag in result["flags"]:
+            typer.echo(f"  flag: {flag}")
+    typer.echo(f"wrote {output / 'ct_bmd.json'}")
+    if not any(result["measured"] for result in record["sides"]):
+        raise typer.Exit(1)
 
 
 def _set_detector(

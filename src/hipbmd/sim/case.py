@@ -64,8 +64,8 @@ from hipbmd.sim.tissues import Tissues
 from hipbmd.sim.xray import dx_acquisition, simulate_radiograph
 from hipbmd.types import Camera, Volume
 
-# Scanned height about the hip centres: from above the acetabular roof to 4 cm below the lesser trochanter.
-CT_RANGE_MM = (-115.0, 55.0)
+# Scanned height about the hip centres: from above the acetabular roof to 6 cm below the lesser trochanter.
+CT_RANGE_MM = (-140.0, 55.0)
 XRAY_RANGE_MM = (-200.0, 210.0)  # anatomy built for the radiograph: above the iliac crests to mid-thigh
 WORKING_SPACING_MM = 1.0
 SIDES: tuple[Side, Side] = ("right", "left")

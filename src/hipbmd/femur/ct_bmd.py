@@ -1,0 +1,97 @@
+"""CT-aBMD of a hip CT, side by side: the work behind ``hipbmd ct-bmd`` and ``api.ct_bmd``.
+
+For each requested side: the femur's label, its landmarks from the mask
+(:mod:`hipbmd.femur.landmarks_from_mask`), a check for metal inside it, then the CT-aBMD and vBMD in the
+DXA position (:mod:`hipbmd.femur.ct_abmd`) of the calibrated density, with a picture of the regions. A side
+that cannot be measured (no femur, too little of it in the scan, an implant) is reported with its reasons
+and no number, never with a confident one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hipbmd.femur.ct_abmd import ct_abmd
+from hipbmd.femur.landmarks import Side
+from hipbmd.femur.landmarks_from_mask import measure_landmarks
+from hipbmd.types import Volume
+
+METAL_HU = 2000.0  # above any bone: cortical bone reads up to about 1800 HU at 120 kVp
+METAL_MIN_VOXELS = 10
+
+
+@dataclass
+class SideMeasurement:
+    """CT-aBMD of one side, or why there is none.
+
+    Attributes:
+        side: the patient's side.
+        abmd_g_cm2: region → aBMD (g/cm²); empty when the side could not be measured.
+        vbmd_mg_cm3: region → mean density (mg/cm³) of the femur voxels behind the region.
+        flags: reasons to distrust or withhold the numbers.
+        landmarks: landmark fit record (landmarks, QC figures).
+        picture: the PNG of the DXA-position projection with the regions, if written.
+    """
+
+    side: Side
+    abmd_g_cm2: dict[str, float] = field(default_factory=dict)
+    vbmd_mg_cm3: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    landmarks: dict[str, Any] = field(default_factory=dict)
+    picture: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        """Whether numbers were given."""
+        return bool(self.abmd_g_cm2)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "side": self.side,
+            "measured": self.measured,
+            "abmd_g_cm2": {k: round(v, 5) for k, v in self.abmd_g_cm2.items()},
+            "vbmd_mg_cm3": {k: round(v, 2) for k, v in self.vbmd_mg_cm3.items()},
+            "flags": list(self.flags),
+            "landmarks": self.landmarks,
+            "picture": self.picture,
+        }
+
+
+def metal_voxels(ct_hu: Volume, labels: Volume, label_value: int) -> int:
+    """Voxels of the label reading above :data:`METAL_HU` (an implant inside the bone)."""
+    inside = labels.array == label_value
+    return int(np.count_nonzero(ct_hu.array[inside] > METAL_HU))
+
+
+def measure_side(
+    ct_hu: Volume, density: Volume, labels: Volume, label_value: int, side: Side, picture: Path | None
+) -> SideMeasurement:
+    """CT-aBMD of the femur labelled ``label_value`` (``density`` in mg/cm³ on the CT's grid)."""
+    result = SideMeasurement(side)
+    metal = metal_voxels(ct_hu, labels, label_value)
+    if metal >= METAL_MIN_VOXELS:
+        note = f"implant: {metal} voxels above {METAL_HU:.0f} HU in the femur; not measured"
+        result.flags.append(note)
+        return result
+    fit = measure_landmarks(labels, label_value, side)
+    result.landmarks = fit.to_dict()
+    result.flags += fit.flags
+    if fit.landmarks is None:
+        return result
+    measured = ct_abmd(density, fit.landmarks, labels, label_value)
+    result.flags += measured.flags
+    result.abmd_g_cm2 = {k: float(v) for k, v in measured.abmd_g_cm2.items() if np.isfinite(v)}
+    result.vbmd_mg_cm3 = {k: float(v) for k, v in measured.vbmd_mg_cm3.items() if np.isfinite(v)}
+    if picture is not None:
+        from hipbmd.femur.roi_figure import save_roi_png
+
+        title = f"{side} femur, CT-aBMD in the DXA position"
+        image, rois = measured.image_g_cm2, measured.rois
+        save_roi_png(picture, image, rois, measured.measurements, measured.bone, title)
+        result.picture = picture.name
+    return result

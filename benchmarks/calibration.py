@@ -35,7 +35,7 @@ from scipy import ndimage
 from hipbmd.calibration import Calibration, calibrate_with_phantom, phantomless_calibration
 from hipbmd.calibration.fit import MINDWAYS_BETA_SHIFT, MINDWAYS_SIGMA_SHIFT
 from hipbmd.io.ct import read_ct
-from hipbmd.sim.case import Resolution
+from hipbmd.sim.case_draw import Resolution
 from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort
 from hipbmd.sim.ct import attenuation_weights
 from hipbmd.sim.scanners import SCANNERS

@@ -11,7 +11,7 @@ Two figures and a table:
 * the prevalence of osteoporosis (T ≤ −2.5 at the femoral neck) per sex and age band against the
   targets, printed and saved to ``benchmarks/results_sim_realism.txt``.
 
-The density part does not simulate whole cases: :func:`hipbmd.sim.case.draw_case` gives the same patient,
+The density part does not simulate whole cases: :func:`hipbmd.sim.case_draw.draw_case` gives the same patient,
 CT-aBMD and DXA values as the full simulation of that case, in about a second. T = (aBMD − 0.858)/0.120
 (NHANES III young white women, Hologic; Looker et al., Osteoporos Int 1998;8:468–489), for women and men.
 
@@ -35,7 +35,8 @@ from scipy.stats import norm
 
 from hipbmd.io.dicom_file import read_dicom
 from hipbmd.io.radiograph import read_radiograph
-from hipbmd.sim.case import CaseRequest, case_streams, draw_case, simulate_case
+from hipbmd.sim.case import simulate_case
+from hipbmd.sim.case_draw import CaseRequest, case_streams, draw_case
 from hipbmd.sim.population import YOUNG_NECK_MEAN_G_CM2, YOUNG_NECK_SD_G_CM2, Sex, mean_neck_t_score
 from hipbmd.sim.sites import SITE_PROFILES
 
@@ -415,7 +416,7 @@ def main() -> None:
             print(f"density: {args.n} cases in {args.workers} processes", flush=True)
             start = time.perf_counter()
             draws = draw_cohort(args.seed, args.n, args.workers)
-            how = f"drawn with hipbmd.sim.case.draw_case in {time.perf_counter() - start:.0f} s"
+            how = f"drawn with hipbmd.sim.case_draw.draw_case in {time.perf_counter() - start:.0f} s"
             how += f" ({args.workers} processes)"
             if args.draws is not None:
                 save_draws(draws, args.draws)

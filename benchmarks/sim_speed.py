@@ -19,7 +19,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from hipbmd.sim.case import CaseRequest, Resolution, simulate_case
+from hipbmd.sim.case import simulate_case
+from hipbmd.sim.case_draw import CaseRequest, Resolution
 from hipbmd.sim.cohort import CohortSpec, resolve_sites, run_cases
 
 TARGET_SECONDS_PER_CASE = 2.0

@@ -294,7 +294,7 @@ def simulate(
     """Simulate a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case (resumable)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from hipbmd.sim.case import Resolution
+    from hipbmd.sim.case_draw import Resolution
     from hipbmd.sim.cohort import CohortSpec, check_settings, resolve_sites, simulate_cohort
     from hipbmd.sim.contact_sheet import write_contact_sheet
 

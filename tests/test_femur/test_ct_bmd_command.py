@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from hipbmd import api
 from hipbmd.cli import app
-from hipbmd.sim.case import CaseRequest, Resolution, simulate_case
+from hipbmd.sim.case import simulate_case
+from hipbmd.sim.case_draw import CaseRequest, Resolution
 
 REAL = Path(__file__).resolve().parents[2] / "data" / "real" / "totalsegmentator_example_ct"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from hipbmd.sim.case import Resolution
+from hipbmd.sim.case_draw import Resolution
 from hipbmd.sim.cohort import CohortSpec
 
 # Coarse enough for a case in a few seconds on two cores; fine enough for every file to be meaningful.

@@ -17,7 +17,7 @@ from hipbmd.drr.geometry import PoseParameters, project_points
 from hipbmd.drr.render import render
 from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.io.ct import read_ct, read_labels
-from hipbmd.sim.case import CT_RANGE_MM, LANDMARK_NAMES
+from hipbmd.sim.case import CT_RANGE_MM
 from hipbmd.sim.ct import attenuation_weights
 from hipbmd.sim.dxa import DXAModel
 from hipbmd.sim.femur_shape import FemurPlacement, FemurShape, femur_landmarks
@@ -25,6 +25,7 @@ from hipbmd.sim.population import neck_abmd_from_t_score
 from hipbmd.sim.scanners import SCANNERS
 from hipbmd.sim.sites import SITE_PROFILES
 from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3, LABELS
+from hipbmd.sim.truth import LANDMARK_NAMES
 from hipbmd.types import Camera, Pose
 
 CASES = [request.case_id for request in SPEC.requests()]

@@ -15,7 +15,7 @@ from sim_cohort_files import SPEC, file_hashes, file_stamps
 
 from hipbmd.cli import main
 from hipbmd.errors import InputError
-from hipbmd.sim.case import Resolution
+from hipbmd.sim.case_draw import Resolution
 from hipbmd.sim.cohort import MANIFEST_COLUMNS, CohortSpec, check_settings, resolve_sites, simulate_cohort
 from hipbmd.sim.contact_sheet import write_contact_sheet
 from hipbmd.sim.sites import SITE_PROFILES, held_out_sites, training_sites

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from sim_cohort_files import SPEC, file_hashes
 
-from hipbmd.sim.case import case_streams, simulate_case
+from hipbmd.sim.case import simulate_case
+from hipbmd.sim.case_draw import case_streams
 
 
 def test_same_request_twice_gives_byte_identical_files(sim_cohort: Path, tmp_path: Path) -> None:

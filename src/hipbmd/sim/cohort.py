@@ -25,8 +25,10 @@ from typing import Any
 
 from hipbmd import __version__
 from hipbmd.errors import InputError
-from hipbmd.sim.case import DEFAULT_RESOLUTION, CaseRequest, Resolution, manifest_row, simulate_case
+from hipbmd.sim.case import simulate_case
+from hipbmd.sim.case_draw import DEFAULT_RESOLUTION, CaseRequest, Resolution
 from hipbmd.sim.sites import SITE_PROFILES, held_out_sites, training_sites
+from hipbmd.sim.truth import manifest_row
 
 MANIFEST_COLUMNS = (
     "case_id", "site", "age", "sex", "side", "ct", "labels", "xray", "dxa_neck_g_cm2", "dxa_total_hip_g_cm2",

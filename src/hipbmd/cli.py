@@ -13,14 +13,22 @@ import traceback
 import warnings
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
 from hipbmd import __version__
-
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL_ERROR = 1
+from hipbmd.cli_ct import calibrate, ct_bmd
+from hipbmd.cli_sim import simulate
+from hipbmd.cli_support import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL_ERROR,
+    error_line,
+    print_warnings,
+    run_reporting_errors,
+    state,
+    stderr_console,
+)
 
 app = typer.Typer(
     name="hipbmd",
@@ -30,7 +38,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-_state = {"debug": False}
 
 
 class InputKindOption(str, Enum):
@@ -56,11 +63,7 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """hipbmd: bone mineral density of the proximal femur from a plain hip X-ray."""
-    _state["debug"] = debug
-
-
-def _error_line(message: str) -> None:
-    typer.echo(f"hipbmd: error: {message}", err=True)
+    state["debug"] = debug
 
 
 @app.command()
@@ -103,12 +106,12 @@ def _report_failure(path: Path, error: Exception) -> dict[str, Any]:
     """Print the one-line error (plus traceback under --debug) and return the JSON record."""
     from hipbmd.errors import InputError
 
-    if _state["debug"]:
+    if state["debug"]:
         traceback.print_exception(error, file=sys.stderr)
     if isinstance(error, InputError):
-        _error_line(str(error))
+        error_line(str(error))
         return {"path": str(path), "error": error.problem}
-    _error_line(f"{path}: unexpected {type(error).__name__}: {error} (rerun with --debug)")
+    error_line(f"{path}: unexpected {type(error).__name__}: {error} (rerun with --debug)")
     return {"path": str(path), "error": f"unexpected {type(error).__name__}: {error}"}
 
 
@@ -208,8 +211,8 @@ def drr(
     else:
         request.rotation_deg, request.translation_mm = rotation_deg, translation_mm
         request.isocenter_mm, request.sod_mm = isocenter_mm, sod_mm
-    record = _run_reporting_errors(lambda: api.drr(request, output))
-    _print_warnings(record)
+    record = run_reporting_errors(lambda: api.drr(request, output))
+    print_warnings(record)
     typer.echo(
         f"wrote {', '.join(record['files'])} (unit {record['unit']}, max {record['value_range'][1]:.4g})"
     )
@@ -242,14 +245,14 @@ def register(
 
     from hipbmd import api
 
-    with Progress(transient=True, console=_stderr_console()) as progress:
+    with Progress(transient=True, console=stderr_console()) as progress:
         task = progress.add_task("registering (coarse to fine)", total=None)
 
         def advance(done: int, total: int, summary: dict[str, float]) -> None:
             description = f"level {done}/{total}: similarity {summary['similarity']:.4f}"
             progress.update(task, total=total, completed=done, description=description)
 
-        record = _run_reporting_errors(
+        record = run_reporting_errors(
             lambda: api.register(
                 xray,
                 ct,
@@ -265,173 +268,11 @@ def register(
                 advance,
             )
         )
-    _print_warnings(record)
+    print_warnings(record)
     report = record["report"]
     state = "converged" if report["converged"] else "NOT converged"
     typer.echo(f"wrote {output}: similarity {report['similarity']:.4f} ({state}), {report['seconds']:.1f} s")
     if not report["converged"]:
-        raise typer.Exit(1)
-
-
-@app.command()
-def simulate(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Cohort folder to write (or to resume).")],
-    n: Annotated[int, typer.Option("--n", min=1, help="Number of cases in the cohort.")] = 20,
-    sites: Annotated[
-        str, typer.Option(help="Comma list of site names, or training, held-out, all.")
-    ] = "training",
-    seed: Annotated[int, typer.Option(help="Cohort seed: the same seed gives the same files.")] = 0,
-    workers: Annotated[int, typer.Option(min=1, help="Cases simulated in parallel (processes).")] = 1,
-    contact_sheet: Annotated[bool, typer.Option(help="Draw contact_sheet.png of the first cases.")] = True,
-    voxel_mm: Annotated[float, typer.Option(min=0.5, max=5.0, help="Anatomy voxel size, mm.")] = 1.0,
-    xray_binning: Annotated[
-        int, typer.Option(min=1, max=8, help="Bin the radiograph's pixels by this factor.")
-    ] = 1,
-    ct_scale: Annotated[
-        float, typer.Option(min=0.5, max=5.0, help="Scale the CT's voxel size by this factor.")
-    ] = 1.0,
-) -> None:
-    """Simulate a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case (resumable)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from hipbmd.sim.case_draw import Resolution
-    from hipbmd.sim.cohort import CohortSpec, check_settings, resolve_sites, simulate_cohort
-    from hipbmd.sim.contact_sheet import write_contact_sheet
-
-    resolution = Resolution(voxel_mm, xray_binning, ct_scale)
-    spec = _run_reporting_errors(lambda: CohortSpec(n, resolve_sites(sites), seed, resolution))
-    _run_reporting_errors(lambda: check_settings(spec, output))
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=_stderr_console()) as progress:
-        task = progress.add_task("simulating", total=n)
-
-        def advance(case_id: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, description=f"simulated {case_id}")
-
-        manifest = _run_reporting_errors(lambda: simulate_cohort(spec, output, workers, advance))
-    typer.echo(f"wrote {manifest} ({n} cases from {', '.join(spec.sites)})")
-    if contact_sheet:
-        sheet = write_contact_sheet(output, output / "contact_sheet.png")
-        if sheet is not None:
-            typer.echo(f"wrote {sheet}")
-
-
-@app.command()
-def calibrate(
-    ct: Annotated[Path, typer.Argument(help="CT folder (DICOM series) or volume file, in HU.")],
-    phantom: Annotated[
-        str | None,
-        typer.Option(help="Phantom name (e.g. 'B-MAS 200') or JSON file; default: identify it."),
-    ] = None,
-    slope: Annotated[
-        float | None,
-        typer.Option(help="Calibration slope found elsewhere, HU per mg/cm3 (with --intercept)."),
-    ] = None,
-    intercept: Annotated[float | None, typer.Option(help="Calibration intercept, HU (with --slope).")] = None,
-    phantomless: Annotated[
-        bool, typer.Option(help="Calibrate on the patient's fat and muscle (less accurate).")
-    ] = False,
-    effective_energy_kev: Annotated[
-        float, typer.Option(min=10.0, max=150.0, help="Effective energy assumed by --phantomless, keV.")
-    ] = 70.0,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Calibration JSON to write.")] = None,
-    density: Annotated[
-        Path | None, typer.Option(help="Write the calibrated volume (mg/cm3) as NIfTI here.")
-    ] = None,
-    series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
-) -> None:
-    """Calibrate a CT's HU to mg/cm3: phantom rods found in the scan, a given line, or fat and muscle."""
-    from rich.progress import Progress
-
-    from hipbmd import api
-
-    console = _stderr_console()
-    with Progress(transient=True, console=console, disable=not console.is_terminal) as progress:
-        progress.add_task(f"calibrating {ct.name}", total=None)
-        result = _run_reporting_errors(
-            lambda: api.calibrate(
-                ct, phantom, slope, intercept, phantomless, output, density, series, effective_energy_kev
-            )
-        )
-    _print_calibration(result)
-    written = [str(p) for p in (output, density) if p is not None]
-    if written:
-        typer.echo(f"wrote {', '.join(written)}")
-
-
-def _print_calibration(result: Any) -> None:
-    """The rods (or references) as a table, then the line and the flags."""
-    from rich.console import Console
-    from rich.table import Table
-
-    unit = "mg/cm3 HA" if result.material == "HA" else f"mg/cm3 {result.material}"
-    rows = [
-        _rod_cells(rod, density, residual)
-        for rod, density, residual in zip(
-            result.rods, result.rod_densities_mg_cm3, result.residuals_mg_cm3, strict=True
-        )
-    ]
-    rows += [(f"{t.density_mg_cm3:.1f}", f"{t.mean_hu:.1f}", "", t.name, "") for t in result.references]
-    if rows:
-        title = f"{result.phantom or 'internal references'} (density and residual in {unit})"
-        table = Table(title=title, title_justify="left")
-        for column in ("density", "HU mean ± SD", "residual", "x, y mm", "radius mm"):
-            table.add_column(column, justify="right")
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-    fit = f"HU = {result.slope_hu_per_mg_cm3:.4f} x density {result.intercept_hu:+.2f}"
-    r = "" if result.r is None else f", r = {result.r:.5f}"
-    typer.echo(f"{result.method} calibration: {fit} (slope HU per {unit}, intercept HU){r}")
-    for flag in result.flags:
-        typer.echo(f"note: {flag}")
-
-
-def _rod_cells(rod: Any, density_mg_cm3: float, residual_mg_cm3: float) -> tuple[str, ...]:
-    placed = "" if rod.detected else " (placed)"
-    return (
-        f"{density_mg_cm3:g}",
-        f"{rod.mean_hu:.1f} ± {rod.sd_hu:.1f}",
-        f"{residual_mg_cm3:+.2f}",
-        f"{rod.x_mm:.1f}, {rod.y_mm:.1f}",
-        f"{rod.radius_mm:.1f}{placed}",
-    )
-
-
-@app.command("ct-bmd")
-def ct_bmd(
-    ct: Annotated[Path, typer.Argument(help="CT folder (DICOM series) or volume file, in HU.")],
-    labels: Annotated[Path, typer.Option(help="Label map of the CT with both femurs.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for ct_bmd.json and the pictures.")],
-    side: Annotated[str, typer.Option(help="right, left or both.")] = "both",
-    label_table: Annotated[
-        str, typer.Option(help="Label names: hipbmd, totalsegmentator_v1/v2 or a TSV.")
-    ] = "hipbmd",
-    phantom: Annotated[str | None, typer.Option(help="Calibration phantom name or JSON file.")] = None,
-    slope: Annotated[float | None, typer.Option(help="Calibration slope, HU per mg/cm3.")] = None,
-    intercept: Annotated[float | None, typer.Option(help="Calibration intercept, HU.")] = None,
-    phantomless: Annotated[bool, typer.Option(help="Calibrate on fat and muscle (less accurate).")] = False,
-    series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
-) -> None:
-    """CT-aBMD and vBMD of the femoral neck, total hip and proximal femur in the DXA position."""
-    from hipbmd import api
-
-    if side not in ("right", "left", "both"):
-        _error_line(f"--side must be right, left or both, not {side!r}")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    sides: list[Literal["right", "left"]] = ["right", "left"] if side == "both" else [side]  # type: ignore[list-item]
-    record = _run_reporting_errors(
-        lambda: api.ct_bmd(
-            ct, labels, output, sides, label_table, phantom, slope, intercept, phantomless, series
-        )
-    )
-    for result in record["sides"]:
-        values = ", ".join(f"{k} {v:.3f} g/cm2" for k, v in result["abmd_g_cm2"].items()) or "not measured"
-        typer.echo(f"{result['side']}: {values}")
-        for flag in result["flags"]:
-            typer.echo(f"  flag: {flag}")
-    typer.echo(f"wrote {output / 'ct_bmd.json'}")
-    if not any(result["measured"] for result in record["sides"]):
         raise typer.Exit(1)
 
 
@@ -452,28 +293,9 @@ def _set_detector(
         request.principal_point_px = tuple(saved["principal_point_px"])
 
 
-def _print_warnings(record: dict[str, Any]) -> None:
-    for message in record.get("warnings", []):
-        typer.echo(f"hipbmd: warning: {message}", err=True)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-def _run_reporting_errors(work: Any) -> Any:
-    """Run a command's work; input and value errors end with one line and exit code 2."""
-    from hipbmd.errors import InputError
-
-    try:
-        return work()
-    except (InputError, ValueError) as error:
-        if _state["debug"]:
-            traceback.print_exception(error, file=sys.stderr)
-        _error_line(str(error))
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+app.command()(simulate)
+app.command()(calibrate)
+app.command("ct-bmd")(ct_bmd)
 
 
 def main() -> None:
@@ -484,12 +306,12 @@ def main() -> None:
     except Exception as error:  # an input error outside a per-file loop, or a bug
         from hipbmd.errors import InputError
 
-        if _state["debug"]:
+        if state["debug"]:
             traceback.print_exception(error, file=sys.stderr)
         if isinstance(error, InputError):
-            _error_line(str(error))
+            error_line(str(error))
             sys.exit(EXIT_BAD_INPUT)
-        _error_line(f"unexpected {type(error).__name__}: {error} (rerun with --debug)")
+        error_line(f"unexpected {type(error).__name__}: {error} (rerun with --debug)")
         sys.exit(EXIT_INTERNAL_ERROR)
 
 

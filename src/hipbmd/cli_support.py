@@ -1,0 +1,44 @@
+"""What the command-line modules share: exit codes, the one-line error, stderr console, debug state."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any
+
+import typer
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 1
+state = {"debug": False}
+
+
+def error_line(message: str) -> None:
+    """Print ``hipbmd: error: <message>`` on stderr."""
+    typer.echo(f"hipbmd: error: {message}", err=True)
+
+
+def print_warnings(record: dict[str, Any]) -> None:
+    """Print a result record's warnings on stderr, one line each."""
+    for message in record.get("warnings", []):
+        typer.echo(f"hipbmd: warning: {message}", err=True)
+
+
+def stderr_console() -> Any:
+    """A rich console writing to stderr (progress and tables that are not the command's output)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def run_reporting_errors(work: Any) -> Any:
+    """Run a command's work; input and value errors end with one line and exit code 2."""
+    from hipbmd.errors import InputError
+
+    try:
+        return work()
+    except (InputError, ValueError) as error:
+        if state["debug"]:
+            traceback.print_exception(error, file=sys.stderr)
+        error_line(str(error))
+        raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -32,10 +32,8 @@ def save_roi_png(
     The neck box is drawn as its rectangle; the total hip and proximal femur as the outline of their
     bone pixels. Returns the path written.
     """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("the ROI picture needs matplotlib: pip install matplotlib") from error
+    from matplotlib.figure import Figure
+
     image = np.asarray(image_g_cm2, dtype=np.float64)
     bone = image > 0 if bone is None else bone
     top = float(np.percentile(image[bone], 99.5)) if bone.any() else 1.0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
     tissues, ct_landmarks = with_femurs(tissues, patient, draw.joints_ct, copy=False)
     ct_record = _simulate_ct_files(request, draw, tissues, streams["ct"], partial)
     del tissues
-    truth = write_truth(request, draw, positioning.to_dict(), exam, ct_landmarks, ct_record, partial)
+    truth = write_truth(request, draw, positioning, exam, ct_landmarks, ct_record, partial)
     (partial / "truth.json").write_text(json.dumps(truth, indent=1))
     _replace_folder(partial, folder)
     return manifest_row(truth, folder)
@@ -160,8 +161,6 @@ def _write_ct(
 
 def _replace_folder(partial: Path, folder: Path) -> None:
     """Move the finished case into place (replacing an older copy)."""
-    import shutil
-
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(partial, folder)

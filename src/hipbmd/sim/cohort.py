@@ -147,8 +147,3 @@ def write_manifest(folder: Path) -> Path:
         writer.writerows(rows)
     os.replace(partial, path)
     return path
-
-
-def spec_record(spec: CohortSpec) -> dict[str, Any]:
-    """JSON-ready form of the settings."""
-    return asdict(spec)

@@ -24,7 +24,7 @@ def _windowed(
     return np.asarray(np.clip((np.asarray(image, np.float64) - low) / max(high - low, 1e-9), 0.0, 1.0))
 
 
-def _ct_slice(case: Path, truth: dict[str, object]) -> npt.NDArray[np.float64]:
+def _ct_slice(case: Path) -> npt.NDArray[np.float64]:
     ct_path = case / "ct" if (case / "ct").is_dir() else case / "ct.nii.gz"
     ct = read_ct(ct_path)
     k = round(float(ct.world_mm_to_voxel([0.0, 0.0, 0.0])[2]))
@@ -65,7 +65,7 @@ def _draw_case(row: npt.NDArray[np.object_], case: Path) -> None:
     images = [
         _windowed(radiograph.array),
         np.clip(sum(drrs[s] for s in drrs.files) / 3.0, 0.0, 1.0),
-        _ct_slice(case, truth),
+        _ct_slice(case),
         np.clip(dxa["image_g_cm2"] / 3.0, 0.0, 1.0),
     ]
     for axis, image in zip(row, images, strict=True):

@@ -114,15 +114,18 @@ class FemurPlacement:
 
         Returned as the linear part M such that world = head_centre + M·canonical.
         """
+        mirror = np.diag([1.0 if self.side == "right" else -1.0, 1.0, 1.0])
+        return np.asarray(self.joint_rotation() @ mirror, dtype=np.float64)
+
+    def joint_rotation(self) -> npt.NDArray[np.float64]:
+        """The hip joint's rotation in the world (no mirror): flexion, then abduction, then rotation."""
         sign = 1.0 if self.side == "right" else -1.0
-        mirror = np.diag([sign, 1.0, 1.0])
         # Right-handed rotations in RAS: +x moves the knee (−z) forwards (flexion); about y, the right
         # knee moves laterally (+x) for negative angles (abduction); about z, the front of the right knee
         # turns laterally for negative angles (external rotation). A left femur takes the opposite signs.
-        joint = rotation_matrix_deg(
+        return rotation_matrix_deg(
             (self.flexion_deg, -sign * self.abduction_deg, -sign * self.external_rotation_deg)
         )
-        return np.asarray(joint @ mirror, dtype=np.float64)
 
 
 def femur_landmarks(shape: FemurShape, placement: FemurPlacement) -> FemurLandmarks:

@@ -125,22 +125,6 @@ def within(
     return out.reshape(points_mm.shape[:-1])
 
 
-def segment_box(
-    start_mm: npt.ArrayLike, end_mm: npt.ArrayLike, reach_mm: float
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Bounding box of a segment grown by ``reach_mm``."""
-    ends = np.array([start_mm, end_mm], np.float64)
-    return ends.min(axis=0) - reach_mm, ends.max(axis=0) + reach_mm
-
-
-def ball_box(
-    centre_mm: npt.ArrayLike, reach_mm: float
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Bounding box of a ball of radius ``reach_mm``."""
-    centre = np.asarray(centre_mm, np.float64)
-    return centre - reach_mm, centre + reach_mm
-
-
 def blended_union(
     points_mm: Array,
     parts: list[

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.sim.grid import Grid
-from hipbmd.types import Volume, VolumeUnit
+from hipbmd.types import Volume
 
 Array = npt.NDArray[np.float32]
 Index = tuple[npt.NDArray[np.intp], ...]
@@ -107,10 +107,6 @@ class Tissues:
         keep = 1.0 - occupancy
         self.soft_g_cm3[index] *= keep
         self.fat_g_cm3[index] *= keep
-
-    def volume(self, values: Array, unit: VolumeUnit, name: str) -> Volume:
-        """One of the arrays as a Volume on the grid."""
-        return Volume(values, self.grid.affine, unit, {"material": name})
 
     def label_volume(self) -> Volume:
         """The label map as a Volume."""

@@ -28,43 +28,29 @@ from hipbmd.drr.render import Projector
 from hipbmd.femur.landmarks import FemurLandmarks, Side
 from hipbmd.io.array_files import save_arrays
 from hipbmd.io.volume_writers import write_nifti
-from hipbmd.sim.anatomy import JointPose, placement
+from hipbmd.sim.anatomy import placement
 from hipbmd.sim.case_draw import SIDES, CaseDraw, CaseRequest
-from hipbmd.sim.exam import RENDER_FACTOR, ExamGeometry, coarse_camera
+from hipbmd.sim.exam import RENDER_FACTOR, ExamGeometry, Positioning, coarse_camera
+from hipbmd.sim.femur_shape import FemurPlacement
 from hipbmd.sim.population import Patient
 from hipbmd.types import Camera
 
 
-def femur_pose_in_exam(
-    exam: ExamGeometry, ct_joint: JointPose, xray_joint: JointPose, head_centre_mm: np.ndarray
-) -> PoseParameters:
+def femur_pose_in_exam(exam: ExamGeometry, in_ct: FemurPlacement, in_xray: FemurPlacement) -> PoseParameters:
     """Pose of a femur *as it lies in the CT* with respect to the radiograph's camera.
 
-    In the radiograph the femur is turned about its head centre H by J_x·J_ctᵀ relative to the CT, so
-    camera = R_ap·(R_p·(H + J_x·J_ctᵀ·(x − H) − I) + t) + sod: a pose about H with rotation R_p·J_x·J_ctᵀ
-    and translation R_p·(H − I) + t.
+    In the radiograph the femur is turned about its head centre H by J_x·J_ctᵀ relative to the CT (the
+    mirror of a left femur cancels), so camera = R_ap·(R_p·(H + J_x·J_ctᵀ·(x − H) − I) + t) + sod: a pose
+    about H with rotation R_p·J_x·J_ctᵀ and translation R_p·(H − I) + t.
     """
-    joint_ct = _joint_rotation(ct_joint, head_centre_mm)
-    joint_x = _joint_rotation(xray_joint, head_centre_mm)
+    head_centre_mm = np.asarray(in_ct.head_centre_mm, np.float64)
     patient_rotation = rotation_matrix_deg(exam.pose.rotation_deg)
-    rotation = patient_rotation @ joint_x @ joint_ct.T
+    rotation = patient_rotation @ in_xray.joint_rotation() @ in_ct.joint_rotation().T
     shift = patient_rotation @ (head_centre_mm - np.asarray(exam.pose.isocenter_mm)) + np.asarray(
         exam.pose.translation_mm
     )
     h = tuple(float(v) for v in head_centre_mm)
     return PoseParameters(rotation_to_deg(rotation), tuple(float(v) for v in shift), h, exam.pose.sod_mm)  # type: ignore[arg-type]
-
-
-def _joint_rotation(joint: JointPose, head_centre_mm: np.ndarray) -> np.ndarray:
-    """The joint's rotation without the mirror (the mirror cancels in J_x·J_ctᵀ)."""
-    from hipbmd.sim.femur_shape import FemurPlacement
-
-    side: Side = "right" if head_centre_mm[0] > 0 else "left"
-    where = FemurPlacement(
-        side, (0.0, 0.0, 0.0), joint.flexion_deg, joint.abduction_deg, joint.external_rotation_deg
-    )
-    mirror = np.diag([1.0 if side == "right" else -1.0, 1.0, 1.0])
-    return np.asarray(where.rotation() @ mirror)
 
 
 LANDMARK_NAMES = ("head_centre_mm", "neck_narrowest_mm", "lesser_trochanter_mm", "greater_trochanter_mm")
@@ -73,7 +59,7 @@ LANDMARK_NAMES = ("head_centre_mm", "neck_narrowest_mm", "lesser_trochanter_mm",
 def write_truth(
     request: CaseRequest,
     draw: CaseDraw,
-    positioning: dict[str, Any],
+    positioning: Positioning,
     exam: ExamGeometry,
     ct_landmarks: dict[Side, FemurLandmarks],
     ct_record: dict[str, Any],
@@ -86,10 +72,10 @@ def write_truth(
     sides: dict[str, Any] = {}
     drrs: dict[str, npt.ArrayLike] = {}
     for side in SIDES:
-        joint_x = JointPose(**positioning["joints"][side])
-        pose = femur_pose_in_exam(exam, draw.joints_ct[side], joint_x, ct_landmarks[side].head_centre_mm)
+        in_ct = placement(draw.patient, side, draw.joints_ct[side])
+        pose = femur_pose_in_exam(exam, in_ct, placement(draw.patient, side, positioning.joints[side]))
         camera = camera_with_pose(drr_camera, pose.to_pose())
-        density = draw.femurs[side].density(placement(draw.patient, side, draw.joints_ct[side]))
+        density = draw.femurs[side].density(in_ct)
         drrs[side] = Projector(density).render(camera).images[0]
         write_nifti(density, truth_dir / f"femur_density_{side}.nii.gz")
         sides[side] = _side_record(side, draw, ct_landmarks[side], camera, pose)
@@ -108,7 +94,7 @@ def write_truth(
         "patient": _patient_record(draw.patient),
         "ct": ct_record,
         "xray": {
-            "positioning": positioning,
+            "positioning": positioning.to_dict(),
             "sid_mm": exam.sid_mm,
             "sod_mm": exam.sod_mm,
             "table_gap_mm": exam.table_gap_mm,

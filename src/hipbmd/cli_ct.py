@@ -9,6 +9,12 @@ import typer
 
 from hipbmd.cli_support import EXIT_BAD_INPUT, error_line, run_reporting_errors, stderr_console
 
+SIDE_CHOICES: dict[str, tuple[Literal["right", "left"], ...]] = {
+    "both": ("right", "left"),
+    "right": ("right",),
+    "left": ("left",),
+}
+
 
 def calibrate(
     ct: Annotated[Path, typer.Argument(help="CT folder (DICOM series) or volume file, in HU.")],
@@ -108,10 +114,10 @@ def ct_bmd(
     """CT-aBMD and vBMD of the femoral neck, total hip and proximal femur in the DXA position."""
     from hipbmd import api
 
-    if side not in ("right", "left", "both"):
+    if side not in SIDE_CHOICES:
         error_line(f"--side must be right, left or both, not {side!r}")
         raise typer.Exit(EXIT_BAD_INPUT)
-    sides: list[Literal["right", "left"]] = ["right", "left"] if side == "both" else [side]  # type: ignore[list-item]
+    sides = SIDE_CHOICES[side]
     record = run_reporting_errors(
         lambda: api.ct_bmd(
             ct, labels, output, sides, label_table, phantom, slope, intercept, phantomless, series

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hipbmd import __version__
+from hipbmd.api_seg import seg_train, segment
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.project_ct import DRRRequest, drr_to_file
 from hipbmd.errors import InputError
@@ -32,6 +33,7 @@ InputKind = Literal["auto", "ct", "labels", "radiograph"]
 __all__ = [
     "calibrate",
     "drr",
+    "import_masks",
     "info",
     "info_one",
     "read_ct",
@@ -39,6 +41,8 @@ __all__ = [
     "read_pose",
     "read_radiograph",
     "register",
+    "seg_train",
+    "segment",
 ]
 
 
@@ -285,16 +289,19 @@ def ct_bmd(
 
     Args:
         ct: DICOM series folder or volume file in HU.
-        labels: label map of the CT (e.g. a TotalSegmentator output or a simulated cohort's labels).
+        labels: label map of the CT (e.g. a simulated cohort's labels or a TotalSegmentator ``--ml``
+            output) or a TotalSegmentator output folder of one mask per structure.
         output_dir: folder for the JSON and the pictures.
         sides: which femurs.
         label_table: names of the labels ("hipbmd", "totalsegmentator_v1/v2" or a TSV); the femurs
-            are looked up as ``femur_right`` and ``femur_left``.
+            are looked up as ``femur_right`` and ``femur_left``. A folder, or a file with a
+            TotalSegmentator table, is first converted to hipbmd values (see :func:`import_masks`).
         phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless: the calibration (see :func:`calibrate`).
         series_uid: the series to read from a folder that holds several.
     """
     from hipbmd.femur.ct_bmd import measure_side
     from hipbmd.labelmaps import load_label_table
+    from hipbmd.segmentation.masks import labels_for_ct
 
     _check_calibration_options(phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless)
     table = load_label_table(label_table)
@@ -302,7 +309,8 @@ def ct_bmd(
     if missing:
         raise ValueError(f"label table {label_table} has no {', '.join(missing)}")
     volume = read_ct(ct, series_uid)
-    label_volume = read_labels(labels, like=volume)
+    label_volume, measured_table = labels_for_ct(labels, volume, label_table)
+    table = load_label_table(measured_table)
     calibration = _calibrate_volume(
         volume, str(ct), phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless, 70.0
     )
@@ -317,11 +325,50 @@ def ct_bmd(
         "hipbmd_version": __version__,
         "ct": str(ct),
         "labels": str(labels),
+        "labels_format": label_volume.meta.get("format"),
+        "label_table": str(measured_table),
         "calibration": calibration.to_dict(),
         "sides": [result.to_dict() for result in results],
     }
     _write_json(folder / "ct_bmd.json", record)
     return record
+
+
+def import_masks(
+    source: str | Path,
+    like: str | Path,
+    output: str | Path,
+    label_table: str | Path | Mapping[str, int] | None = None,
+    series_uid: str | None = None,
+) -> dict[str, Any]:
+    """Convert femur/pelvis masks made elsewhere into a hipbmd label map on a CT's grid and write it.
+
+    Mirrors ``hipbmd import-masks SOURCE --like CT -o labels.nii.gz [--label-table T | --value N=V]``.
+
+    Args:
+        source: a TotalSegmentator output folder (one mask per structure) or a label file.
+        like: the CT (DICOM series folder or volume file) whose voxel grid the labels take.
+        output: the NIfTI label map to write (.nii or .nii.gz), written atomically.
+        label_table: for a label file, the table naming its values (built-in name or TSV) or a
+            mapping structure name → value (e.g. ``{"femur_right": 3}``).
+        series_uid: the series to read from a CT folder that holds several.
+
+    Returns:
+        A JSON-ready record: source, CT, output, format, tables, resampling, voxels per structure
+        and the warnings raised on reading.
+    """
+    from hipbmd.io.volume_writers import write_labels
+    from hipbmd.segmentation.masks import import_masks as import_mask_volume
+
+    if not Path(output).name.lower().endswith((".nii", ".nii.gz")):
+        raise ValueError(f"{output}: the label map is written as NIfTI, name it .nii or .nii.gz")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        volume = read_ct(like, series_uid)
+        labels = import_mask_volume(source, volume, label_table)
+    write_labels(labels, output)
+    record = {"hipbmd_version": __version__, "ct": str(like), "labels": str(output), **labels.meta}
+    return {**record, "warnings": [str(w.message) for w in caught]}
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:

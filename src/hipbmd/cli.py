@@ -19,6 +19,8 @@ import typer
 
 from hipbmd import __version__
 from hipbmd.cli_ct import calibrate, ct_bmd
+from hipbmd.cli_masks import import_masks
+from hipbmd.cli_seg import seg_train, segment
 from hipbmd.cli_sim import simulate
 from hipbmd.cli_support import (
     EXIT_BAD_INPUT,
@@ -296,6 +298,9 @@ def _set_detector(
 app.command()(simulate)
 app.command()(calibrate)
 app.command("ct-bmd")(ct_bmd)
+app.command("import-masks")(import_masks)
+app.command()(segment)
+app.command("seg-train")(seg_train)
 
 
 def main() -> None:

@@ -99,7 +99,9 @@ def _rod_cells(rod: Any, density_mg_cm3: float, residual_mg_cm3: float) -> tuple
 
 def ct_bmd(
     ct: Annotated[Path, typer.Argument(help="CT folder (DICOM series) or volume file, in HU.")],
-    labels: Annotated[Path, typer.Option(help="Label map of the CT with both femurs.")],
+    labels: Annotated[
+        Path, typer.Option(help="Label map of the CT with the femurs, or a TotalSegmentator output folder.")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for ct_bmd.json and the pictures.")],
     side: Annotated[str, typer.Option(help="right, left or both.")] = "both",
     label_table: Annotated[

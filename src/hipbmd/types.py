@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-VolumeUnit = Literal["HU", "mg/cm3", "1/mm", "label"]
+VolumeUnit = Literal["HU", "mg/cm3", "1/mm", "label", "fraction"]
 SpacingSource = Literal["imager", "pixel", "calibrated", "assumed", "unknown"]
 Presentation = Literal["FOR PROCESSING", "FOR PRESENTATION", "unknown"]
 Side = Literal["left", "right"]
@@ -35,7 +35,7 @@ class Volume:
         array: voxel values, float32 (labels may be any integer dtype), shape (I, J, K).
         affine: 4×4 matrix mapping voxel indices (i, j, k, 1) to world RAS+ millimetres.
         unit: "HU" (CT numbers), "mg/cm3" (calibrated density), "1/mm" (linear attenuation) or
-            "label" (segmentation).
+            "label" (segmentation) or "fraction" (dimensionless 0–1, e.g. an uncertainty map).
         meta: provenance (source file, series UID, calibration applied, resampling done, …).
     """
 

@@ -23,6 +23,7 @@ from hipbmd.types import Volume
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _DTYPES = {"HU": np.int16, "label": np.uint8}
+_MAX_LABEL = 255  # the largest value a uint8 label map holds
 
 
 def write_nifti(volume: Volume, path: str | Path) -> Path:
@@ -40,6 +41,20 @@ def write_nifti(volume: Volume, path: str | Path) -> Path:
     partial.write_bytes(data)
     os.replace(partial, path)
     return path
+
+
+def write_labels(volume: Volume, path: str | Path) -> Path:
+    """Write a label map as NIfTI (.nii or .nii.gz), uint8; values must be integers 0..255."""
+    path = Path(path)
+    if not path.name.lower().endswith((".nii", ".nii.gz")):
+        raise ValueError(f"{path}: labels are written as NIfTI, name the file .nii or .nii.gz")
+    if volume.unit != "label":
+        raise ValueError(f"write_labels needs a label volume, not {volume.unit}")
+    values = np.asarray(volume.array)
+    in_range = values.size == 0 or (values.min() >= 0 and values.max() <= _MAX_LABEL)
+    if not in_range or not np.array_equal(values, np.rint(values)):
+        raise ValueError(f"{path}: label values must be integers 0..{_MAX_LABEL}")
+    return write_nifti(volume, path)
 
 
 @dataclass

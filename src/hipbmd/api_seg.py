@@ -1,0 +1,147 @@
+"""API functions of the segmentation commands (``hipbmd segment``, ``hipbmd seg-train``); re-exported by
+:mod:`hipbmd.api`. Torch is imported only when they run."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hipbmd import __version__
+from hipbmd.io.ct import read_ct, read_labels
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def segment(
+    ct: str | Path,
+    output: str | Path,
+    uncertainty: str | Path | None = None,
+    model: str | Path | None = None,
+    samples: int = 6,
+    seed: int = 0,
+    series_uid: str | None = None,
+    on_window: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Segment femurs (with sides) and pelvis in a hip CT with the Bayesian U-Net.
+
+    Mirrors ``hipbmd segment CT -o labels.nii.gz [--uncertainty u.nii.gz] [--model DIR] [--samples N]``.
+    Writes the hipbmd label map (1 femur_right, 2 femur_left, 6 implant, 7 pelvis), optionally the
+    voxelwise uncertainty (normalised predictive entropy of ``samples`` Monte-Carlo dropout passes, 0–1),
+    and ``<output>.json`` beside the labels: per femur its volume (mL), uncertainty score and flags.
+
+    Args:
+        ct: DICOM series folder or volume file in HU.
+        output: label map to write (.nii.gz).
+        uncertainty: where to write the uncertainty map (.nii.gz), if wanted.
+        model: a model folder (default: the model shipped with hipbmd).
+        samples: Monte-Carlo dropout passes per window.
+        seed: seed of the dropout masks (same seed, same result).
+        series_uid: the series to read from a folder that holds several.
+        on_window: called with (windows done, windows in all).
+    """
+    from hipbmd.io.volume_writers import write_labels, write_nifti
+    from hipbmd.segmentation.inference import WindowSettings
+    from hipbmd.segmentation.model_files import load_model
+    from hipbmd.segmentation.segment import segment_ct
+
+    output = _checked_nifti(output)
+    volume = read_ct(ct, series_uid)
+    network = load_model(None if model is None else Path(model))
+    began = time.monotonic()
+    result = segment_ct(volume, network, WindowSettings(samples=samples, seed=seed), on_window)
+    write_labels(result.labels, output)
+    if uncertainty is not None:
+        write_nifti(result.uncertainty, _checked_nifti(uncertainty))
+    record = {
+        "hipbmd_version": __version__,
+        "ct": str(ct),
+        "labels": str(output),
+        "uncertainty": None if uncertainty is None else str(uncertainty),
+        "seconds": round(time.monotonic() - began, 1),
+        **result.to_dict(),
+    }
+    _write_json(output.with_name(output.name.split(".")[0] + ".json"), record)
+    return record
+
+
+def seg_train(
+    cohort: str | Path,
+    output: str | Path,
+    cases: tuple[int, int | None] = (0, None),
+    iterations: int = 1500,
+    batch: int = 4,
+    patch: int = 48,
+    seed: int = 0,
+    spacing_mm: float = 2.0,
+    channels: Sequence[int] = (4, 16, 32, 64),
+    extra: Sequence[tuple[str | Path, str | Path, str]] = (),
+    on_load: ProgressCallback | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Train a Bayesian U-Net segmenter on labelled CTs and write a model folder.
+
+    Mirrors ``hipbmd seg-train --cohort C -o model/ [--cases A:B] [--iterations N] [--extra ...]``.
+    Resumes from ``output/checkpoint.pt`` when present.
+
+    Args:
+        cohort: cohort folder with ``manifest.csv`` (columns case_id, ct, labels; hipbmd label values).
+        output: model folder to write.
+        cases: rows [first, stop) of the manifest sorted by case id.
+        iterations, batch, patch, seed: optimisation (patch edge in working voxels).
+        spacing_mm: the model's isotropic voxel size.
+        channels: feature channels per U-Net level.
+        extra: more (CT, labels, label table) triples, e.g. a real CT with TotalSegmentator labels.
+        on_load: called with (cases loaded, cases in all).
+        on_step: called with (iteration, loss).
+    """
+    from hipbmd.segmentation.bayesian_unet import UNetConfig
+    from hipbmd.segmentation.train import TrainSettings, train_segmenter
+    from hipbmd.segmentation.train_data import cohort_pairs
+
+    config = UNetConfig(channels=tuple(channels), spacing_mm=spacing_mm)
+    pairs = cohort_pairs(Path(cohort), cases[0], cases[1])
+    sources = [(str(ct), str(labels), "hipbmd") for _, ct, labels in pairs] + [
+        (str(ct), str(labels), str(table)) for ct, labels, table in extra
+    ]
+    volumes = _training_volumes(sources, config, seed, on_load)
+    settings = TrainSettings(iterations=iterations, batch=batch, patch=patch, seed=seed)
+    record = {
+        "name": Path(output).name,
+        "cases": [{"ct": ct, "labels": labels, "table": table} for ct, labels, table in sources],
+    }
+    train_segmenter(volumes, Path(output), config, settings, record, on_step)
+    return json.loads((Path(output) / "model.json").read_text())  # type: ignore[no-any-return]
+
+
+def _training_volumes(
+    sources: list[tuple[str, str, str]], config: Any, seed: int, on_load: ProgressCallback | None
+) -> list[Any]:
+    from hipbmd.segmentation.masks import import_masks
+    from hipbmd.segmentation.train_data import training_volume
+
+    volumes = []
+    for done, (ct, labels, table) in enumerate(sources, start=1):
+        hu = read_ct(ct)
+        on_grid = read_labels(labels, like=hu) if table == "hipbmd" else import_masks(labels, hu, table)
+        name = Path(ct).parent.name
+        volumes.append(training_volume(name, hu, on_grid, config.spacing_mm, config.classes, seed))
+        if on_load is not None:
+            on_load(done, len(sources))
+    return volumes
+
+
+def _checked_nifti(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.name.lower().endswith((".nii", ".nii.gz")):
+        raise ValueError(f"{path}: written as NIfTI, name it .nii or .nii.gz")
+    return path
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=2))
+    os.replace(partial, path)

@@ -1,0 +1,122 @@
+"""``hipbmd segment`` and ``hipbmd seg-train``: the command line of the femur segmenter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hipbmd.cli_support import EXIT_BAD_INPUT, error_line, run_reporting_errors, stderr_console
+
+LOG_EVERY = 50  # iterations between progress lines when stderr is not a terminal
+
+
+def segment(
+    ct: Annotated[Path, typer.Argument(help="CT folder (DICOM series) or volume file, in HU.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Label map to write (.nii.gz).")],
+    uncertainty: Annotated[
+        Path | None, typer.Option(help="Also write the voxelwise uncertainty (0-1) here (.nii.gz).")
+    ] = None,
+    model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
+    samples: Annotated[int, typer.Option(min=1, max=64, help="Monte-Carlo dropout passes.")] = 6,
+    seed: Annotated[int, typer.Option(help="Seed of the dropout masks.")] = 0,
+    series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
+) -> None:
+    """Segment both femurs (with sides) and the pelvis with the Bayesian U-Net; labels + uncertainty."""
+    from rich.progress import Progress
+
+    from hipbmd import api
+
+    console = stderr_console()
+    with Progress(transient=True, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task(f"segmenting {ct.name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, total=total, completed=done)
+
+        record = run_reporting_errors(
+            lambda: api.segment(ct, output, uncertainty, model, samples, seed, series, advance)
+        )
+    for side, femur in record["femurs"].items():
+        typer.echo(f"{side} femur: {femur['volume_ml']:.1f} mL, uncertainty {femur['uncertainty_score']:.3f}")
+        for flag in femur["flags"]:
+            typer.echo(f"  flag: {flag}")
+    for flag in record["flags"]:
+        typer.echo(f"flag: {flag}")
+    typer.echo(f"wrote {output} in {record['seconds']:.1f} s")
+    if not record["femurs"]:
+        raise typer.Exit(1)
+
+
+def seg_train(
+    cohort: Annotated[Path, typer.Option(help="Cohort folder with manifest.csv and label maps.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model folder to write (resumes).")],
+    cases: Annotated[str, typer.Option(help="Manifest rows A:B (sorted by case id) to train on.")] = ":",
+    iterations: Annotated[int, typer.Option(min=1, help="Training iterations (one batch each).")] = 1500,
+    batch: Annotated[int, typer.Option(min=1, help="Patches per batch.")] = 4,
+    patch: Annotated[int, typer.Option(min=16, help="Patch edge in working voxels (multiple of 8).")] = 48,
+    spacing_mm: Annotated[float, typer.Option(min=0.5, max=4.0, help="Model voxel size, mm.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Seed of weights, patches and augmentation.")] = 0,
+    extra: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="More training data as CT,LABELS,TABLE (e.g. a TotalSegmentator file), repeatable."
+        ),
+    ] = None,
+) -> None:
+    """Train the Bayesian U-Net on labelled CTs (a simulated cohort and any extra labelled CTs)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from hipbmd import api
+
+    rows = _rows(cases)
+    extras = [_extra(spec) for spec in extra or []]
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+    console = stderr_console()
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        loading = progress.add_task("loading cases", total=None)
+        training = progress.add_task("training", total=iterations, visible=False)
+
+        def loaded(done: int, total: int) -> None:
+            progress.update(loading, total=total, completed=done)
+
+        def stepped(iteration: int, loss: float) -> None:
+            progress.update(
+                training, completed=iteration, visible=True, description=f"training, loss {loss:.3f}"
+            )
+
+        manifest = run_reporting_errors(
+            lambda: api.seg_train(
+                cohort,
+                output,
+                rows,
+                iterations,
+                batch,
+                patch,
+                seed,
+                spacing_mm,
+                extra=extras,
+                on_load=loaded,
+                on_step=stepped,
+            )
+        )
+    final = manifest["training"]["final_loss"]
+    typer.echo(f"wrote {output} (final loss {final}, sha256 {manifest['weights']['sha256'][:12]}…)")
+
+
+def _rows(spec: str) -> tuple[int, int | None]:
+    first, _, stop = spec.partition(":")
+    try:
+        return int(first or 0), int(stop) if stop else None
+    except ValueError:
+        error_line(f"--cases {spec!r}: expected A:B, e.g. 0:40")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _extra(spec: str) -> tuple[str, str, str]:
+    parts = spec.split(",")
+    if len(parts) != 3:
+        error_line(f"--extra {spec!r}: expected CT,LABELS,TABLE")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return parts[0], parts[1], parts[2]

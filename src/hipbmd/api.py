@@ -270,7 +270,7 @@ def _calibrate_volume(
 
 def ct_bmd(
     ct: str | Path,
-    labels: str | Path,
+    labels: str | Path | None,
     output_dir: str | Path,
     sides: Sequence[Side] = ("right", "left"),
     label_table: str | Path = "hipbmd",
@@ -279,6 +279,8 @@ def ct_bmd(
     intercept_hu: float | None = None,
     phantomless: bool = False,
     series_uid: str | None = None,
+    model: str | Path | None = None,
+    on_window: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """CT-aBMD (g/cm²) and vBMD (mg/cm³) of each femur of a hip CT in the DXA position.
 
@@ -290,7 +292,9 @@ def ct_bmd(
     Args:
         ct: DICOM series folder or volume file in HU.
         labels: label map of the CT (e.g. a simulated cohort's labels or a TotalSegmentator ``--ml``
-            output) or a TotalSegmentator output folder of one mask per structure.
+            output) or a TotalSegmentator output folder of one mask per structure; None: segment the
+            CT with the Bayesian U-Net (``model``) and write ``labels.nii.gz`` and
+            ``uncertainty.nii.gz`` beside the JSON, the femurs' uncertainty flags joining their sides.
         output_dir: folder for the JSON and the pictures.
         sides: which femurs.
         label_table: names of the labels ("hipbmd", "totalsegmentator_v1/v2" or a TSV); the femurs
@@ -298,7 +302,10 @@ def ct_bmd(
             TotalSegmentator table, is first converted to hipbmd values (see :func:`import_masks`).
         phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless: the calibration (see :func:`calibrate`).
         series_uid: the series to read from a folder that holds several.
+        model: segmentation model folder when ``labels`` is None (default: the shipped model).
+        on_window: segmentation progress, called with (windows done, windows in all).
     """
+    from hipbmd.api_seg import segment_into
     from hipbmd.femur.ct_bmd import measure_side
     from hipbmd.labelmaps import load_label_table
     from hipbmd.segmentation.masks import labels_for_ct
@@ -309,22 +316,32 @@ def ct_bmd(
     if missing:
         raise ValueError(f"label table {label_table} has no {', '.join(missing)}")
     volume = read_ct(ct, series_uid)
-    label_volume, measured_table = labels_for_ct(labels, volume, label_table)
-    table = load_label_table(measured_table)
     calibration = _calibrate_volume(
         volume, str(ct), phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless, 70.0
     )
-    density = calibration.apply(volume)
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    segmentation = None
+    measured_table: str | Path
+    if labels is None:
+        segmentation = segment_into(volume, model, folder, on_window)
+        label_volume, measured_table = segmentation.labels, "hipbmd"
+    else:
+        label_volume, measured_table = labels_for_ct(labels, volume, label_table)
+    table = load_label_table(measured_table)
+    density = calibration.apply(volume)
     results = [
         measure_side(volume, density, label_volume, table[f"femur_{side}"], side, folder / f"dxa_{side}.png")
         for side in sides
     ]
+    if segmentation is not None:
+        for result in results:
+            result.flags += segmentation.femurs.get(result.side, {}).get("flags", [])
     record = {
         "hipbmd_version": __version__,
         "ct": str(ct),
-        "labels": str(labels),
+        "labels": str(folder / "labels.nii.gz") if labels is None else str(labels),
+        "segmentation": None if segmentation is None else segmentation.to_dict(),
         "labels_format": label_volume.meta.get("format"),
         "label_table": str(measured_table),
         "calibration": calibration.to_dict(),

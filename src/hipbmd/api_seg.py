@@ -68,6 +68,20 @@ def segment(
     return record
 
 
+def segment_into(
+    volume: Any, model: str | Path | None, folder: Path, on_window: ProgressCallback | None = None
+) -> Any:
+    """Segment a CT Volume and write ``labels.nii.gz`` and ``uncertainty.nii.gz`` into ``folder``."""
+    from hipbmd.io.volume_writers import write_labels, write_nifti
+    from hipbmd.segmentation.model_files import load_model
+    from hipbmd.segmentation.segment import segment_ct
+
+    result = segment_ct(volume, load_model(None if model is None else Path(model)), None, on_window)
+    write_labels(result.labels, folder / "labels.nii.gz")
+    write_nifti(result.uncertainty, folder / "uncertainty.nii.gz")
+    return result
+
+
 def seg_train(
     cohort: str | Path,
     output: str | Path,

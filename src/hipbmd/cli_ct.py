@@ -99,10 +99,14 @@ def _rod_cells(rod: Any, density_mg_cm3: float, residual_mg_cm3: float) -> tuple
 
 def ct_bmd(
     ct: Annotated[Path, typer.Argument(help="CT folder (DICOM series) or volume file, in HU.")],
-    labels: Annotated[
-        Path, typer.Option(help="Label map of the CT with the femurs, or a TotalSegmentator output folder.")
-    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for ct_bmd.json and the pictures.")],
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="Label map of the CT with the femurs, or a TotalSegmentator output folder "
+            "(default: segment the CT with the Bayesian U-Net)."
+        ),
+    ] = None,
     side: Annotated[str, typer.Option(help="right, left or both.")] = "both",
     label_table: Annotated[
         str, typer.Option(help="Label names: hipbmd, totalsegmentator_v1/v2 or a TSV.")
@@ -112,6 +116,9 @@ def ct_bmd(
     intercept: Annotated[float | None, typer.Option(help="Calibration intercept, HU.")] = None,
     phantomless: Annotated[bool, typer.Option(help="Calibrate on fat and muscle (less accurate).")] = False,
     series: Annotated[str | None, typer.Option(help="SeriesInstanceUID in a folder.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Segmentation model folder (default: the shipped model).")
+    ] = None,
 ) -> None:
     """CT-aBMD and vBMD of the femoral neck, total hip and proximal femur in the DXA position."""
     from hipbmd import api
@@ -120,11 +127,31 @@ def ct_bmd(
         error_line(f"--side must be right, left or both, not {side!r}")
         raise typer.Exit(EXIT_BAD_INPUT)
     sides = SIDE_CHOICES[side]
-    record = run_reporting_errors(
-        lambda: api.ct_bmd(
-            ct, labels, output, sides, label_table, phantom, slope, intercept, phantomless, series
+    from rich.progress import Progress
+
+    console = stderr_console()
+    with Progress(transient=True, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task(f"measuring {ct.name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, total=total, completed=done, description="segmenting")
+
+        record = run_reporting_errors(
+            lambda: api.ct_bmd(
+                ct,
+                labels,
+                output,
+                sides,
+                label_table,
+                phantom,
+                slope,
+                intercept,
+                phantomless,
+                series,
+                model,
+                advance,
+            )
         )
-    )
     for result in record["sides"]:
         values = ", ".join(f"{k} {v:.3f} g/cm2" for k, v in result["abmd_g_cm2"].items()) or "not measured"
         typer.echo(f"{result['side']}: {values}")

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
 
 from hipbmd.femur.ct_abmd import ct_abmd
 from hipbmd.femur.landmarks import Side
@@ -22,6 +24,7 @@ from hipbmd.types import Volume
 
 METAL_HU = 2000.0  # above any bone: cortical bone reads up to about 1800 HU at 120 kVp
 METAL_MIN_VOXELS = 10
+METAL_MARGIN_MM = 3.0
 
 
 @dataclass
@@ -63,9 +66,26 @@ class SideMeasurement:
 
 
 def metal_voxels(ct_hu: Volume, labels: Volume, label_value: int) -> int:
-    """Voxels of the label reading above :data:`METAL_HU` (an implant inside the bone)."""
+    """Voxels reading above :data:`METAL_HU` within :data:`METAL_MARGIN_MM` of the label (an implant in
+    or against the bone; a stem labelled as implant is surrounded by the femur label, not inside it)."""
     inside = labels.array == label_value
-    return int(np.count_nonzero(ct_hu.array[inside] > METAL_HU))
+    if not inside.any():
+        return 0
+    box = _bounding_box(inside, _margin_voxels(labels))
+    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
+    near = ndimage.distance_transform_edt(~inside[box], sampling=spacing) <= METAL_MARGIN_MM
+    return int(np.count_nonzero(ct_hu.array[box][near] > METAL_HU))
+
+
+def _margin_voxels(labels: Volume) -> int:
+    return int(np.ceil(METAL_MARGIN_MM / np.linalg.norm(labels.affine[:3, :3], axis=0).min())) + 1
+
+
+def _bounding_box(mask: npt.NDArray[np.bool_], margin: int) -> tuple[slice, ...]:
+    indices = np.argwhere(mask)
+    low = np.maximum(indices.min(axis=0) - margin, 0)
+    high = np.minimum(indices.max(axis=0) + margin + 1, mask.shape)
+    return tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
 
 
 def measure_side(
@@ -75,7 +95,7 @@ def measure_side(
     result = SideMeasurement(side)
     metal = metal_voxels(ct_hu, labels, label_value)
     if metal >= METAL_MIN_VOXELS:
-        note = f"implant: {metal} voxels above {METAL_HU:.0f} HU in the femur; not measured"
+        note = f"implant: {metal} voxels above {METAL_HU:.0f} HU in or against the femur; not measured"
         result.flags.append(note)
         return result
     fit = measure_landmarks(labels, label_value, side)

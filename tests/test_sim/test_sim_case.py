@@ -80,6 +80,7 @@ def test_case_folder_holds_the_site_files_and_the_truth(sim_cohort: Path, case_i
         "dxa_pose_right.npz",
         "dxa_pose_left.npz",
         "femur_drr.npz",
+        "bone_drr.npz",
     }
     assert not list(folder.rglob("*.partial")) and not list(sim_cohort.glob("cases/*.partial"))
     assert truth["case_id"] == case_id and truth["seed"] == SPEC.seed
@@ -198,6 +199,19 @@ def test_truth_drr_is_the_projection_of_the_truth_density_in_the_stored_pose(
         np.testing.assert_allclose(image, stored[side], rtol=0, atol=1e-4 * scale, err_msg=side)
     index = truth["dxa_g_cm2"]["side"]
     assert stored[index].max() > 0.5  # the examined femur is in the field (g/cm²)
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_all_bone_drr_holds_the_femurs_and_more(sim_cohort: Path, case_id: str) -> None:
+    folder, truth = _folder(sim_cohort, case_id), _truth(sim_cohort, case_id)
+    femurs = np.load(folder / "truth" / "femur_drr.npz")
+    bone = np.load(folder / "truth" / "bone_drr.npz")["all_bone"]
+    assert bone.shape == tuple(truth["bone_drr"]["camera"]["shape"]) == femurs[SIDES[0]].shape
+    both = femurs[SIDES[0]] + femurs[SIDES[1]]
+    # the same femur mineral, placed by the same pose, rendered from two grids: equal to a few percent
+    inside = both > 0.3
+    assert np.median(bone[inside] / both[inside]) == pytest.approx(1.0, abs=0.05)
+    assert bone.sum() > 1.5 * both.sum()  # pelvis and spine too
 
 
 @pytest.mark.parametrize("case_id", CASES)

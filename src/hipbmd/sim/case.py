@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from hipbmd.calibration.phantoms import load_phantom
 from hipbmd.io.dicom_dx import write_dx
@@ -33,9 +34,10 @@ from hipbmd.sim.ct import Scanner, simulate_ct
 from hipbmd.sim.exam import (
     ExamGeometry,
     Positioning,
+    coarse_line_integrals,
     draw_positioning,
     exam_geometry,
-    line_integrals,
+    upsampled,
 )
 from hipbmd.sim.femur_shape import femur_landmarks
 from hipbmd.sim.grid import Grid
@@ -63,11 +65,11 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
     partial.mkdir(parents=True, exist_ok=True)
     tissues = build_surroundings(patient, working_grid(patient, request.resolution.voxel_mm), streams["ct"])
     positioning = draw_positioning(streams["xray"])
-    exam = _simulate_radiograph_file(request, draw, positioning, tissues, streams["xray"], partial)
+    exam, bone_drr = _simulate_radiograph_file(request, draw, positioning, tissues, streams["xray"], partial)
     tissues, ct_landmarks = with_femurs(tissues, patient, draw.joints_ct, copy=False)
     ct_record = _simulate_ct_files(request, draw, tissues, streams["ct"], partial)
     del tissues
-    truth = write_truth(request, draw, positioning, exam, ct_landmarks, ct_record, partial)
+    truth = write_truth(request, draw, positioning, exam, ct_landmarks, ct_record, partial, bone_drr)
     (partial / "truth.json").write_text(json.dumps(truth, indent=1))
     _replace_folder(partial, folder)
     return manifest_row(truth, folder)
@@ -109,8 +111,11 @@ def _simulate_radiograph_file(
     surroundings: Tissues,
     rng: np.random.Generator,
     folder: Path,
-) -> ExamGeometry:
-    """The radiograph as the site stores it (femurs in the radiograph's joint pose); returns its geometry."""
+) -> tuple[ExamGeometry, npt.NDArray[np.float32]]:
+    """The radiograph as the site stores it (femurs in the radiograph's joint pose).
+
+    Returns its geometry and the all-bone mineral DRR (g/cm²) on the truth DRRs' coarse pixels.
+    """
     profile = SITE_PROFILES[request.site]
     patient = draw.patient
     places = {side: placement(patient, side, positioning.joints[side]) for side in SIDES}
@@ -118,16 +123,15 @@ def _simulate_radiograph_file(
     exam = exam_geometry(patient, profile, positioning, landmarks, rng, request.resolution.xray_binning)
     femurs = [draw.femurs[side].tissue_change(places[side]) for side in SIDES]
     spacing = exam.camera.pixel_spacing_mm
-    image = simulate_radiograph(
-        line_integrals(surroundings, exam.camera, femurs), spacing, exam.sid_mm, profile, rng
-    )
+    coarse = coarse_line_integrals(surroundings, exam.camera, femurs)
+    image = simulate_radiograph(upsampled(coarse, exam.camera), spacing, exam.sid_mm, profile, rng)
     acquisition = dx_acquisition(
         profile, exam.sid_mm, exam.sod_mm, spacing, patient.age_years, patient.sex, exam.side or "both"
     )
     entropy = f"{request.seed}/{request.case_id}/dx"
     acquisition = replace(acquisition, study_date=_study_date(request), uid_entropy=entropy)
     write_dx(image, folder / "xray.dcm", acquisition, patient_id=request.case_id)
-    return exam
+    return exam, coarse["ha"]
 
 
 def working_grid(patient: Patient, voxel_mm: float = WORKING_SPACING_MM) -> Grid:

@@ -143,9 +143,17 @@ def line_integrals(
 
     ``additions`` are further material volumes (mg/cm³, any affine), such as femurs placed by their
     affine (:meth:`hipbmd.sim.femur_model.FemurModel.tissue_change`); their integrals are added.
-    Rays are traced on a grid ``RENDER_FACTOR`` times coarser than the detector and interpolated back:
-    the anatomy's voxels are about as large as the coarse pixels, so this loses little.
+    Rays are traced on a grid ``RENDER_FACTOR`` times coarser than the detector and interpolated back
+    (:func:`coarse_line_integrals`): the anatomy's voxels are about as large as the coarse pixels, so
+    this loses little.
     """
+    return upsampled(coarse_line_integrals(tissues, camera, additions), camera)
+
+
+def coarse_line_integrals(
+    tissues: Tissues, camera: Camera, additions: Sequence[Mapping[str, Volume]] = ()
+) -> dict[str, npt.NDArray[np.float32]]:
+    """Mass per area (g/cm²) of each material on :func:`coarse_camera` (``RENDER_FACTOR``) pixels."""
     coarse = coarse_camera(camera, RENDER_FACTOR)
     affine = tissues.grid.affine
     # g/cm³ arrays are rendered as if they were mg/cm³ (no full-size copies) and the image scaled by 1000.
@@ -160,8 +168,17 @@ def line_integrals(
     for material, volume, scale in parts:
         image = Projector(volume).render(coarse).images[0] * np.float32(scale)
         sums[material] = sums[material] + image if material in sums else image
+    return sums
+
+
+def upsampled(
+    coarse_sums: Mapping[str, npt.NDArray[np.float32]], camera: Camera
+) -> dict[str, npt.NDArray[np.float32]]:
+    """Coarse line integrals interpolated onto the camera's pixels."""
     # Mass is never negative; bilinear edges and a femur's displaced muscle can round below zero.
-    return {m: np.maximum(upsample_bilinear(v, RENDER_FACTOR, camera.shape), 0.0) for m, v in sums.items()}
+    return {
+        m: np.maximum(upsample_bilinear(v, RENDER_FACTOR, camera.shape), 0.0) for m, v in coarse_sums.items()
+    }
 
 
 def coarse_camera(camera: Camera, factor: int) -> Camera:

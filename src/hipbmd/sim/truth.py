@@ -64,8 +64,13 @@ def write_truth(
     ct_landmarks: dict[Side, FemurLandmarks],
     ct_record: dict[str, Any],
     folder: Path,
+    bone_drr: npt.NDArray[np.float32],
 ) -> dict[str, Any]:
-    """Write the truth files and return the truth record."""
+    """Write the truth files and return the truth record.
+
+    ``bone_drr`` is the mineral of every bone (pelvis, spine, both femurs) along the radiograph's rays
+    (g/cm²) on the femur DRRs' pixels: the first target of hierarchical decomposition training.
+    """
     truth_dir = folder / "truth"
     truth_dir.mkdir(exist_ok=True)
     drr_camera = coarse_camera(exam.camera, RENDER_FACTOR)
@@ -84,6 +89,7 @@ def write_truth(
         arrays.update({f"roi_{name}": mask for name, mask in result.rois.masks.items()})
         save_arrays(truth_dir / f"dxa_pose_{side}.npz", arrays)
     save_arrays(truth_dir / "femur_drr.npz", drrs)
+    save_arrays(truth_dir / "bone_drr.npz", {"all_bone": bone_drr})
     return {
         "hipbmd_version": __version__,
         "case_id": request.case_id,
@@ -107,6 +113,12 @@ def write_truth(
             "unit": "g/cm2",
             "camera": camera_record(drr_camera),
             "note": f"each femur's CT density rendered in its pose; pixels {RENDER_FACTOR}x the radiograph's",
+        },
+        "bone_drr": {
+            "file": "truth/bone_drr.npz",
+            "unit": "g/cm2",
+            "camera": camera_record(drr_camera),
+            "note": "mineral of all bones (pelvis, spine, both femurs) in the radiograph's pose, same pixels",
         },
         "femurs": sides,
         "dxa_g_cm2": {"side": draw.patient.index_side, **draw.dxa_g_cm2},

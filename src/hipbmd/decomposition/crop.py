@@ -1,0 +1,116 @@
+"""The model grid: a square crop about one hip at a fixed pixel size in the patient plane.
+
+Every crop shows a hip the way a right hip looks on an AP view (head on the viewer's right of the
+shaft); a left hip is mirrored into that orientation, so the network learns one anatomy. The femoral
+head centre sits at a fixed place (:attr:`CropGrid.head_at`), leaving room for the whole proximal femur
+down to 2 cm below the lesser trochanter.
+
+Pixel sizes: the crop's ``spacing_mm`` is in the patient plane (object size). On the detector that is
+``spacing_mm × magnification``; the radiograph and the truth DRRs are both on detector pixels, so a crop
+pixel (r, c) maps to the image point head + M·s·((r − r_h), ±(c − c_h)) / detector spacing. Downsampling
+is anti-aliased with a Gaussian of σ = 0.5·√(f² − 1) source pixels (f = crop pixel / source pixel).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+FloatImage = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class CropGrid:
+    """Shape (rows, cols), patient-plane pixel size (mm) and where the head centre sits (fractions)."""
+
+    shape: tuple[int, int] = (128, 128)
+    spacing_mm: float = 1.25
+    head_at: tuple[float, float] = (0.30, 0.62)
+
+    @property
+    def head_px(self) -> tuple[float, float]:
+        """Crop pixel of the head centre (row, col)."""
+        return (self.head_at[0] * (self.shape[0] - 1), self.head_at[1] * (self.shape[1] - 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> CropGrid:
+        """Inverse of :meth:`to_dict`."""
+        return cls(tuple(record["shape"]), float(record["spacing_mm"]), tuple(record["head_at"]))
+
+
+@dataclass(frozen=True)
+class CropPlacement:
+    """Where a crop lies on a detector image.
+
+    Attributes:
+        head_px: the femoral head centre in the image (row, col), sub-pixel.
+        detector_spacing_mm: the image's pixel size at the detector (row, col).
+        magnification: detector size / patient-plane size.
+        mirror: True for a left hip on a standard AP display (crop columns run the other way).
+    """
+
+    head_px: tuple[float, float]
+    detector_spacing_mm: tuple[float, float]
+    magnification: float
+    mirror: bool
+
+
+def crop_points(grid: CropGrid, placement: CropPlacement) -> tuple[FloatImage, FloatImage]:
+    """Image coordinates (rows, cols), each (H, W), of every crop pixel centre."""
+    rows, cols = np.meshgrid(np.arange(grid.shape[0]), np.arange(grid.shape[1]), indexing="ij")
+    image = crop_to_image(np.stack([rows.ravel(), cols.ravel()], axis=1), grid, placement)
+    return (
+        image[:, 0].reshape(grid.shape).astype(np.float32),
+        image[:, 1].reshape(grid.shape).astype(np.float32),
+    )
+
+
+def sample_crop(
+    image: npt.ArrayLike, grid: CropGrid, placement: CropPlacement, outside: float | None = 0.0
+) -> FloatImage:
+    """The crop of ``image`` (anti-aliased, bilinear); ``outside`` fills beyond it (None: the edge value)."""
+    values = np.asarray(image, dtype=np.float32)
+    step = grid.spacing_mm * placement.magnification / np.asarray(placement.detector_spacing_mm)
+    sigma = [0.5 * np.sqrt(max(f * f - 1.0, 0.0)) for f in step]
+    smooth = ndimage.gaussian_filter(values, sigma) if max(sigma) > 0 else values
+    rows, cols = crop_points(grid, placement)
+    mode = "nearest" if outside is None else "constant"
+    sampled = ndimage.map_coordinates(smooth, [rows, cols], order=1, mode=mode, cval=outside or 0.0)
+    return np.asarray(sampled, dtype=np.float32)
+
+
+def crop_to_image(
+    points_crop_px: npt.ArrayLike, grid: CropGrid, placement: CropPlacement
+) -> npt.NDArray[np.float64]:
+    """Image pixel coordinates (N, 2) of crop pixel coordinates (N, 2), (row, col) both."""
+    points = np.atleast_2d(np.asarray(points_crop_px, dtype=np.float64))
+    head_row, head_col = grid.head_px
+    sign = -1.0 if placement.mirror else 1.0
+    detector_mm = grid.spacing_mm * placement.magnification
+    rows = placement.head_px[0] + (points[:, 0] - head_row) * detector_mm / placement.detector_spacing_mm[0]
+    cols = (
+        placement.head_px[1]
+        + sign * (points[:, 1] - head_col) * detector_mm / placement.detector_spacing_mm[1]
+    )
+    return np.stack([rows, cols], axis=1)
+
+
+def normalise_radiograph(crop: FloatImage) -> FloatImage:
+    """Network input from a radiograph crop: 1st–99th percentile → 0–1 (clipped to −0.5…1.5).
+
+    Radiograph grey levels are not quantitative (each site processes them differently), so a per-crop
+    scaling is the honest input; the target DRRs keep their physical units.
+    """
+    low, high = np.percentile(crop, [1.0, 99.0])
+    scaled = (crop - low) / max(float(high - low), 1e-6)
+    return np.asarray(np.clip(scaled, -0.5, 1.5), dtype=np.float32)

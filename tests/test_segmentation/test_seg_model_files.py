@@ -34,7 +34,7 @@ def test_changed_weights_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_a_manifest_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not a segmentation model"):
+    with pytest.raises(InputError, match="not a hipbmd-segmentation model folder"):
         load_model(tmp_path)
     (tmp_path / "model.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(InputError, match="manifest"):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hipbmd import __version__
+from hipbmd.api_bmd import train
 from hipbmd.api_seg import seg_train, segment
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.project_ct import DRRRequest, drr_to_file
@@ -43,6 +44,7 @@ __all__ = [
     "register",
     "seg_train",
     "segment",
+    "train",
 ]
 
 

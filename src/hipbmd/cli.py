@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from hipbmd import __version__
+from hipbmd.cli_bmd import train
 from hipbmd.cli_ct import calibrate, ct_bmd
 from hipbmd.cli_masks import import_masks
 from hipbmd.cli_seg import seg_train, segment
@@ -301,6 +302,7 @@ app.command("ct-bmd")(ct_bmd)
 app.command("import-masks")(import_masks)
 app.command()(segment)
 app.command("seg-train")(seg_train)
+app.command()(train)
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """Training pairs for the decomposition network: radiograph crops and the DRRs they should become.
 
-For each hip shown on a cohort radiograph: the radiograph cropped to the model grid
-(:mod:`hipbmd.decomposition.crop`, network-normalised), and on the same grid the femur DRR of that
-side and the all-bone DRR (both g/cm², physical units kept), from the simulator's truth: the DRRs are
+For each hip shown on a cohort radiograph (hips with an implant left out): the radiograph cropped to
+the model grid (:mod:`hipbmd.decomposition.crop`, network-normalised), and on the same grid the femur
+DRR of that side and the all-bone DRR (both g/cm², physical units kept), from the simulator's truth:
+the DRRs are
 rendered on the radiograph's detector with pixels ``3×`` larger, so radiograph pixel p and DRR pixel q
 see the same detector point when (p − p0)·Δ = (q − q0)·Δ' (principal points p0, q0 and pixel sizes Δ,
 Δ' of the two cameras in ``truth.json``). An AP hip view gives its one hip, an AP pelvis both.
@@ -124,12 +125,16 @@ def case_pairs(
 
 
 def usable_sides(truth: dict[str, Any], shape: tuple[int, int]) -> list[str]:
-    """Sides whose head centre lies on the radiograph at least :data:`EDGE_MARGIN_MM` from its edges."""
+    """Sides whose head centre lies on the radiograph at least :data:`EDGE_MARGIN_MM` from its edges,
+    without an implant (a hip with metal gets no BMD, so it does not teach the network one)."""
     shown = truth["xray"]["side"]
+    implant = truth["patient"].get("implant") or {}
     spacing = np.array(truth["xray"]["camera"]["pixel_spacing_mm"])
     margin = EDGE_MARGIN_MM / spacing
     sides = []
     for side in SIDES if shown in (None, "both") else (shown,):
+        if implant.get("side") == side:
+            continue
         head = drr_to_radiograph_px(truth, truth["femurs"][side]["landmarks_drr_px"]["head_centre"])
         if np.all(head >= margin) and np.all(head <= np.array(shape) - 1 - margin):
             sides.append(side)

@@ -1,0 +1,166 @@
+"""A decomposition model from a cohort, end to end: pairs, two-stage training, DXA calibration, model folder.
+
+The DXA calibration is fitted on the training cases themselves: each case's index hip (the side its DXA
+was taken on) is decomposed by the trained generator (dropout off), measured in its ROIs
+(:func:`hipbmd.bmd.measure.measure_femur_drr`, on the crop's patient-plane grid, always a right-hip
+orientation since left crops are mirrored) and a line per ROI maps the measurement to DXA
+(:mod:`hipbmd.bmd.dxa_calibration`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hipbmd.bmd.dxa_calibration import fit_dxa_map
+from hipbmd.decomposition.crop import CropGrid
+from hipbmd.decomposition.data import PairSet, build_pairs, case_rows
+from hipbmd.decomposition.model_files import save_decomposition_model
+from hipbmd.decomposition.networks import GeneratorConfig
+from hipbmd.decomposition.train import GANSettings, new_trainer, save_gan_curves, train_gan
+
+PAIRS_FILE = "pairs.npz"
+CALIBRATED_ROIS = ("neck", "total_hip")
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What to train: cases (manifest rows first:stop, sorted by id), grid, generator and optimisation."""
+
+    first_case: int = 0
+    stop_case: int | None = None
+    grid: CropGrid = field(default_factory=CropGrid)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    gan: GANSettings = field(default_factory=GANSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "cases": [self.first_case, self.stop_case],
+            "grid": self.grid.to_dict(),
+            "generator": asdict(self.generator),
+            "gan": asdict(self.gan),
+        }
+
+
+def training_pairs(
+    cohort: Path, plan: TrainingPlan, folder: Path, on_case: Callable[[int, int], None] | None
+) -> PairSet:
+    """The plan's pairs, built once and cached in ``folder/pairs.npz``."""
+    cached = folder / PAIRS_FILE
+    if cached.is_file():
+        pairs, grid = PairSet.load(cached)
+        if grid == plan.grid:
+            return pairs
+    rows = case_rows(cohort)[plan.first_case : plan.stop_case]
+    pairs = build_pairs(cohort, plan.grid, rows, on_case)
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs.save(cached, plan.grid)
+    return pairs
+
+
+def fit_model(
+    cohort: Path,
+    folder: Path,
+    plan: TrainingPlan,
+    record: dict[str, Any],
+    on_case: Callable[[int, int], None] | None = None,
+    on_step: Callable[[int, int, dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """Train, calibrate and write a model folder; returns its manifest."""
+    began = time.monotonic()
+    pairs = training_pairs(cohort, plan, folder, on_case)
+    trainer = train_gan(
+        new_trainer(plan.generator, plan.gan), pairs, plan.gan, folder / "checkpoint.pt", on_step
+    )
+    calibration, fits = dxa_calibration(trainer.generator, pairs, plan.grid)
+    save_gan_curves(trainer.history, folder / "loss_curves.png")
+    training = {
+        **record,
+        "cohort": str(cohort),
+        "plan": plan.to_dict(),
+        "pairs": len(pairs.records),
+        "final_l1_g_cm2": float(np.mean([entry["l1_g_cm2"] for entry in trainer.history[-50:]])),
+        "seconds_this_run": round(time.monotonic() - began, 1),
+    }
+    metrics = {"training_calibration": fits}
+    manifest_record = {"name": folder.name, "training": training, "metrics": metrics}
+    return save_decomposition_model(trainer.generator, plan.grid, folder, manifest_record, calibration)
+
+
+def dxa_calibration(generator: Any, pairs: PairSet, grid: CropGrid) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per ROI the line predicted aBMD → DXA over the index hips of the pairs, and a summary of the fit.
+
+    An ROI measured on too few hips gets no line (the fit summary says why); estimates of it then carry
+    no DXA-equivalent number.
+    """
+    from hipbmd.bmd.measure import measure_femur_drr
+    from hipbmd.decomposition.predict import predict_drr
+
+    measured: dict[str, list[float]] = {roi: [] for roi in CALIBRATED_ROIS}
+    dxa: dict[str, list[float]] = {roi: [] for roi in CALIBRATED_ROIS}
+    for index, entry in enumerate(pairs.records):
+        if entry.get("side") != entry.get("index_side"):
+            continue
+        drr = predict_drr(generator, pairs.inputs[index].astype(np.float32), samples=1).mean_g_cm2
+        result = measure_femur_drr(drr, grid.spacing_mm, "right")
+        for roi in CALIBRATED_ROIS:
+            if roi in result.abmd_g_cm2:
+                measured[roi].append(result.abmd_g_cm2[roi])
+                dxa[roi].append(entry[f"dxa_{roi}_g_cm2"])
+    calibration: dict[str, Any] = {}
+    fits: dict[str, Any] = {}
+    for roi in CALIBRATED_ROIS:
+        try:
+            line = fit_dxa_map(measured[roi], dxa[roi])
+        except ValueError as error:  # too few measurable training hips: the model stays uncalibrated there
+            fits[roi] = {"n": len(measured[roi]), "error": str(error)}
+            continue
+        calibration[roi] = line.to_dict()
+        fits[roi] = {"r": line.r, "n": line.n, "residual_sd_g_cm2": line.residual_sd_g_cm2}
+    return calibration, fits
+
+
+def plan_from_config(path: Path | None, cases: tuple[int, int | None] | None = None) -> TrainingPlan:
+    """A plan from a YAML config (keys ``cases: "A:B"``, ``grid``, ``generator``, ``gan``; all optional)."""
+    import yaml
+
+    from hipbmd.decomposition.augment import Augmentation
+    from hipbmd.decomposition.losses import LossWeights
+    from hipbmd.errors import InputError
+
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise InputError(path, f"not a readable YAML config ({error.__class__.__name__})") from None
+    unknown = set(values) - {"cases", "grid", "generator", "gan"}
+    if unknown:
+        raise InputError(path or Path("config"), f"unknown keys {sorted(unknown)}")
+    first, stop = cases or _case_range(str(values.get("cases", ":")))
+    gan = dict(values.get("gan", {}))
+    if "iterations" in gan:
+        gan["iterations"] = tuple(gan["iterations"])
+    gan["weights"] = LossWeights(**gan.get("weights", {}))
+    gan["augmentation"] = Augmentation(**gan.get("augmentation", {}))
+    try:
+        return TrainingPlan(
+            first,
+            stop,
+            CropGrid.from_dict({**CropGrid().to_dict(), **values.get("grid", {})}),
+            GeneratorConfig(**values.get("generator", {})),
+            GANSettings(**gan),
+        )
+    except (TypeError, ValueError) as error:
+        raise InputError(path or Path("config"), str(error)) from None
+
+
+def _case_range(spec: str) -> tuple[int, int | None]:
+    first, _, stop = spec.partition(":")
+    return int(first or 0), int(stop) if stop else None

@@ -1,0 +1,188 @@
+"""aBMD of the proximal femur read from a femur-only areal-density image (a predicted or rendered DRR).
+
+The image (g/cm², AP view, square pixels) holds one femur. Its landmarks are found on the image
+(:mod:`hipbmd.bmd.landmarks_2d`), the DXA-like regions are placed as on a DXA-position image
+(:func:`hipbmd.femur.roi.hip_rois`: neck box, total hip, proximal femur) and each region's aBMD is the
+mean areal density over its bone pixels (:func:`hipbmd.femur.roi.measure_rois`); BMC = aBMD × bone
+area. Bone is the largest connected piece above :data:`~hipbmd.femur.roi.BONE_THRESHOLD_G_CM2`, so
+stray specks of a predicted image do not count.
+
+On a DXA-position image the shaft is vertical and the regions' distal edges are horizontal lines below
+the lesser trochanter. A radiograph shows the shaft at some tilt (hip ab-/adduction); here the distal
+edges are taken perpendicular to the image's shaft axis, the same lines in the femur's own frame. With
+a vertical shaft the regions are exactly those of :func:`hip_rois`.
+
+Lengths (the 15 mm neck box, the edges 10 and 20 mm below the lesser trochanter) and areas are in the
+units of ``spacing_mm``: pass the spacing at the femur (detector spacing / magnification) when the
+magnification is known; with the detector spacing, lengths and areas are magnified (aBMD, a mean of
+areal densities, is not). A fit that fails gives no numbers, only the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hipbmd.bmd.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d
+from hipbmd.femur.landmarks import Side
+from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, hip_rois, measure_rois
+
+BoolImage = npt.NDArray[np.bool_]
+EDGE_TOLERANCE_PX = 1e-6  # a pixel on a distal edge is in, as in hip_rois (rounding of a near-vertical axis)
+
+
+@dataclass(frozen=True)
+class ROIMeasurement:
+    """One region: aBMD (g/cm², NaN without bone), bone area (cm²), BMC (g), bone pixel count."""
+
+    abmd_g_cm2: float
+    area_cm2: float
+    bmc_g: float
+    bone_pixels: int
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-ready form (NaN → None)."""
+        return {
+            "abmd_g_cm2": _rounded(self.abmd_g_cm2),
+            "area_cm2": _rounded(self.area_cm2),
+            "bmc_g": _rounded(self.bmc_g),
+            "bone_pixels": self.bone_pixels,
+        }
+
+
+@dataclass(frozen=True)
+class FemurBMD:
+    """aBMD of one femur's DXA-like regions on an areal-density image, or why there is none.
+
+    Attributes:
+        side: the patient's side of the femur.
+        pixel_spacing_mm: square pixel size the lengths and areas use.
+        regions: region name ("neck", "total_hip", "proximal_femur") → measurement; empty on failure.
+        landmarks: the landmarks the regions were placed with (None when they failed).
+        rois: region masks (H, W) and their placement, for overlays (None on failure).
+        bone: (H, W) bone mask the means were taken over.
+        flags: QC codes of the landmarks and regions (empty when none).
+        failure: why there are no numbers (None when there are).
+    """
+
+    side: Side
+    pixel_spacing_mm: float
+    regions: dict[str, ROIMeasurement]
+    landmarks: Landmarks2D | None
+    rois: HipROIs | None
+    bone: BoolImage
+    flags: tuple[str, ...] = ()
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the regions were measured."""
+        return self.failure is None
+
+    @property
+    def abmd_g_cm2(self) -> dict[str, float]:
+        """Region → aBMD (g/cm²); empty on failure."""
+        return {name: region.abmd_g_cm2 for name, region in self.regions.items()}
+
+    @property
+    def neck_shaft_angle_deg(self) -> float | None:
+        """Angle between the neck axis and the distal shaft axis in the image (None on failure)."""
+        return None if self.landmarks is None else self.landmarks.neck_shaft_angle_deg
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no images)."""
+        return {
+            "side": self.side,
+            "pixel_spacing_mm": self.pixel_spacing_mm,
+            "failure": self.failure,
+            "regions": {name: region.to_dict() for name, region in self.regions.items()},
+            "neck_shaft_angle_deg": _rounded(self.neck_shaft_angle_deg, 2),
+            "landmarks": None if self.landmarks is None else self.landmarks.to_dict(),
+            "roi_geometry": None if self.rois is None else self.rois.geometry_dict(),
+            "flags": list(self.flags),
+        }
+
+
+def _rounded(value: float | None, digits: int = 5) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), digits)
+
+
+def measure_femur_drr(
+    image_g_cm2: npt.ArrayLike,
+    spacing_mm: float,
+    side: Side,
+    settings: ROISettings | None = None,
+    bone_threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+) -> FemurBMD:
+    """aBMD, area and BMC of the neck, total hip and proximal femur regions of a femur DRR.
+
+    Args:
+        image_g_cm2: (H, W) areal density of one femur (g/cm²), AP view, rows superior → inferior.
+        spacing_mm: square pixel size (see the module docstring about magnification).
+        side: the patient's side of the femur ("left" / "right").
+        settings: region sizes (defaults: :class:`~hipbmd.femur.roi.ROISettings`).
+        bone_threshold_g_cm2: areal density above which a pixel is bone.
+
+    Raises:
+        ValueError: not a 2-D image, non-finite pixels, or a spacing that is not positive.
+    """
+    image = np.asarray(image_g_cm2, dtype=np.float32)
+    if image.ndim != 2 or not np.isfinite(image).all() or not spacing_mm > 0:
+        raise ValueError("need a finite 2-D areal-density image and a positive pixel spacing")
+    bone = femur_mask(image, bone_threshold_g_cm2)
+    try:
+        landmarks = find_landmarks_2d(image, spacing_mm, side, bone_threshold_g_cm2)
+    except LandmarkError as error:
+        return FemurBMD(side, float(spacing_mm), {}, None, None, bone, (), f"landmarks: {error}")
+    try:
+        rois = shaft_aligned_rois(image, landmarks, settings, bone)
+    except ValueError as error:  # hip_rois: the neck axis misses the bone
+        return FemurBMD(
+            side, float(spacing_mm), {}, landmarks, None, bone, landmarks.flags, f"regions: {error}"
+        )
+    measured = measure_rois(image, rois.masks, bone, spacing_mm)
+    regions = {
+        name: ROIMeasurement(v["abmd_g_cm2"], v["area_cm2"], v["bmc_g"], int(v["bone_pixels"]))
+        for name, v in measured.items()
+    }
+    flags = list(landmarks.flags) + list(rois.flags)
+    flags += [f"empty_roi:{name}" for name, region in regions.items() if not region.bone_pixels]
+    return FemurBMD(side, float(spacing_mm), regions, landmarks, rois, bone, tuple(flags))
+
+
+def shaft_aligned_rois(
+    image_g_cm2: npt.ArrayLike,
+    landmarks: Landmarks2D,
+    settings: ROISettings | None = None,
+    bone: BoolImage | None = None,
+) -> HipROIs:
+    """The regions of :func:`hip_rois` with their distal edges perpendicular to the shaft axis.
+
+    ``bottom_rows`` then holds the row where each distal edge crosses the shaft axis.
+    """
+    settings = settings or ROISettings()
+    uncut = dataclasses.replace(
+        settings, total_hip_below_lesser_trochanter_mm=math.inf, proximal_below_lesser_trochanter_mm=math.inf
+    )
+    rois = hip_rois(image_g_cm2, landmarks.view(), uncut, bone)
+    spacing = landmarks.pixel_spacing_mm
+    down = np.array(landmarks.shaft_axis)
+    lesser = np.array(landmarks.lesser_trochanter_px)
+    rows, cols = np.indices(rois.masks["neck"].shape)
+    below_px = (rows - lesser[0]) * down[0] + (cols - lesser[1]) * down[1]
+    base = np.array(landmarks.neck_base_px)
+    foot = base + float((lesser - base) @ down) * down  # the lesser trochanter tip's level on the axis
+    masks, bottom_rows = dict(rois.masks), {}
+    for name, depth_mm in (
+        ("total_hip", settings.total_hip_below_lesser_trochanter_mm),
+        ("proximal_femur", settings.proximal_below_lesser_trochanter_mm),
+    ):
+        masks[name] = masks[name] & (below_px <= depth_mm / spacing + EDGE_TOLERANCE_PX)
+        bottom_rows[name] = float(foot[0] + depth_mm / spacing * down[0])
+    return dataclasses.replace(rois, masks=masks, bottom_rows=bottom_rows)

@@ -80,11 +80,14 @@ def seg_train(
 
         def loaded(done: int, total: int) -> None:
             progress.update(loading, total=total, completed=done)
+            if not console.is_terminal and done == total:
+                console.print(f"loaded {total} cases")
 
         def stepped(iteration: int, loss: float) -> None:
-            progress.update(
-                training, completed=iteration, visible=True, description=f"training, loss {loss:.3f}"
-            )
+            text = f"training, loss {loss:.3f}"
+            progress.update(training, completed=iteration, visible=True, description=text)
+            if not console.is_terminal and iteration % LOG_EVERY == 0:
+                console.print(f"iteration {iteration}/{iterations}: loss {loss:.4f}")
 
         manifest = run_reporting_errors(
             lambda: api.seg_train(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hipbmd import __version__
-from hipbmd.api_bmd import train
+from hipbmd.api_bmd import estimate, train
 from hipbmd.api_seg import seg_train, segment
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.project_ct import DRRRequest, drr_to_file
@@ -34,6 +34,7 @@ InputKind = Literal["auto", "ct", "labels", "radiograph"]
 __all__ = [
     "calibrate",
     "drr",
+    "estimate",
     "import_masks",
     "info",
     "info_one",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +41,139 @@ def train(
     command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
     record = {"command": command, "config": None if config is None else str(config)}
     return fit_model(Path(cohort), Path(output), plan, record, on_case, on_step)
+
+
+def estimate(
+    inputs: Sequence[str | Path],
+    output_dir: str | Path,
+    model: str | Path | None = None,
+    localiser: str | Path | None = None,
+    samples: int = 8,
+    seed: int = 0,
+    side: str | None = None,
+    center_mm: tuple[float, float] | None = None,
+    yam_table: str | Path | None = None,
+    spacing_mm: float | None = None,
+    device: str = "cpu",
+    on_file: Callable[[int, int, str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """aBMD, T-score, %YAM and categories of each hip on each radiograph.
+
+    Mirrors ``hipbmd estimate XRAY... -o out/ [--model DIR] [--side S] [--center-mm R,C] [--yam T]``.
+    Writes per radiograph ``<name>.json`` (schema ``hipbmd-estimate/1``) and ``<name>.png`` (overlay),
+    and ``results.csv`` over all inputs. A file that cannot be read or measured gets a record with its
+    ``error`` and the batch goes on.
+
+    Args:
+        inputs: radiograph files (DICOM, or PNG/TIFF with ``spacing_mm``).
+        output_dir: folder for the records, overlays and ``results.csv``.
+        model: decomposition model folder (default: the shipped one).
+        localiser: hip-localiser model folder (default: the shipped one).
+        samples: Monte-Carlo dropout samples of the decomposition (interval and QC).
+        seed: seed of the dropout masks.
+        side: only this hip ("right"/"left"), side taken as given.
+        center_mm: the femoral head centre (row, col) mm at the detector from the top-left pixel centre.
+        yam_table: CSV/JSON of young-adult means per ROI (device-specific) for %YAM and JOS categories.
+        spacing_mm: pixel spacing for files without one (mm at the detector).
+        device: torch device ("cpu"; others if available).
+        on_file: called with (files done, files in all, file name).
+    """
+    import csv
+
+    from hipbmd.bmd.reference import load_yam_table
+    from hipbmd.bmd.report import CSV_COLUMNS, csv_rows
+    from hipbmd.decomposition.model_files import load_decomposition_model
+    from hipbmd.localisation.model_files import load_localiser
+
+    if device != "cpu":
+        raise ValueError(f"--device {device}: only cpu is supported by this version")
+    decomposition = load_decomposition_model(None if model is None else Path(model))
+    finder = load_localiser(None if localiser is None else Path(localiser))
+    yam = load_yam_table(Path(yam_table)) if yam_table is not None else None
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    options = {
+        "samples": samples,
+        "seed": seed,
+        "side": side,
+        "center_mm": center_mm,
+        "yam_table": str(yam_table) if yam_table else None,
+    }
+    records = []
+    names = output_names([Path(path) for path in inputs])
+    for done, (path, name) in enumerate(zip(inputs, names, strict=True), start=1):
+        records.append(
+            _estimate_one(Path(path), name, folder, decomposition, finder, yam, spacing_mm, options)
+        )
+        if on_file is not None:
+            on_file(done, len(inputs), Path(path).name)
+    rows = [
+        row
+        for record in records
+        for row in (csv_rows(record) if "error" not in record else [_error_row(record)])
+    ]
+    partial = folder / "results.csv.partial"
+    with partial.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    partial.replace(folder / "results.csv")
+    return records
+
+
+def output_names(paths: list[Path]) -> list[str]:
+    """A distinct file stem per input: its own stem, else ``<folder>_<stem>``, else numbered."""
+    stems = [path.name.split(".")[0] for path in paths]
+    names = [
+        f"{p.parent.name}_{stem}" if stems.count(stem) > 1 else stem
+        for p, stem in zip(paths, stems, strict=True)
+    ]
+    return [f"{name}_{index}" if names.count(name) > 1 else name for index, name in enumerate(names, start=1)]
+
+
+def _estimate_one(
+    path: Path,
+    stem: str,
+    folder: Path,
+    model: Any,
+    localiser: Any,
+    yam: Any,
+    spacing_mm: float | None,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    import json
+
+    from hipbmd.bmd.estimate import EstimateSettings, estimate_hips, magnification_of
+    from hipbmd.bmd.overlay import save_overlay
+    from hipbmd.bmd.report import estimate_record
+    from hipbmd.errors import InputError
+    from hipbmd.io.radiograph import read_radiograph
+
+    try:
+        radiograph = read_radiograph(path, spacing_mm)
+        settings = EstimateSettings(
+            options["samples"], options["seed"], options["side"], options["center_mm"], yam
+        )
+        hips = estimate_hips(radiograph, model, localiser, settings)
+    except (InputError, ValueError, OSError) as error:
+        record: dict[str, Any] = {"schema": "hipbmd-estimate/1", "source": str(path), "error": str(error)}
+        (folder / f"{stem}.json").write_text(json.dumps(record, indent=2))
+        return record
+    magnification = magnification_of(radiograph)[0]
+    record = estimate_record(str(path), radiograph, hips, model, localiser, options, magnification)
+    record["overlay"] = f"{stem}.png"
+    save_overlay(
+        folder / f"{stem}.png",
+        radiograph,
+        hips,
+        model.grid,
+        f"{path.name}: hipbmd {record['hipbmd_version']}",
+    )
+    partial = folder / f"{stem}.json.partial"
+    partial.write_text(json.dumps(record, indent=2))
+    partial.replace(folder / f"{stem}.json")
+    return record
+
+
+def _error_row(record: dict[str, Any]) -> dict[str, Any]:
+    return {"file": record["source"], "error": record["error"]}

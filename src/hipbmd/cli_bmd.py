@@ -62,3 +62,90 @@ def _rows(spec: str) -> tuple[int, int | None]:
     except ValueError:
         error_line(f"--cases {spec!r}: expected A:B, e.g. 0:400")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def estimate(
+    xrays: Annotated[
+        list[Path], typer.Argument(help="Hip or pelvis radiographs (DICOM; PNG/TIFF with --spacing-mm).")
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the JSON records, overlays and results.csv.")
+    ],
+    model: Annotated[
+        Path | None, typer.Option(help="Decomposition model folder (default: the shipped model).")
+    ] = None,
+    localiser: Annotated[
+        Path | None, typer.Option(help="Hip-localiser model folder (default: the shipped one).")
+    ] = None,
+    side: Annotated[str | None, typer.Option(help="Measure only this hip: right or left.")] = None,
+    center_mm: Annotated[
+        str | None, typer.Option(help="Femoral head centre ROW,COL in mm at the detector (skips detection).")
+    ] = None,
+    yam: Annotated[
+        Path | None, typer.Option(help="Young-adult-mean table (CSV/JSON) for %YAM and JOS categories.")
+    ] = None,
+    spacing_mm: Annotated[
+        float | None, typer.Option(help="Pixel spacing for files that lack one, mm.")
+    ] = None,
+    samples: Annotated[int, typer.Option(min=1, max=64, help="Monte-Carlo dropout samples.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the dropout masks.")] = 0,
+    device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
+) -> None:
+    """aBMD (DXA-equivalent), T-score, %YAM and category of each hip, with an overlay of what was measured."""
+    from rich.progress import Progress
+
+    from hipbmd import api
+
+    if side not in (None, "right", "left"):
+        error_line(f"--side must be right or left, not {side!r}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    centre = _centre(center_mm) if center_mm else None
+    console = stderr_console()
+    with Progress(transient=True, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("estimating", total=len(xrays))
+
+        def advance(done: int, total: int, name: str) -> None:
+            progress.update(task, completed=done, description=f"estimating ({name})")
+
+        records = run_reporting_errors(
+            lambda: api.estimate(
+                xrays, output, model, localiser, samples, seed, side, centre, yam, spacing_mm, device, advance
+            )
+        )
+    failed = 0
+    for record in records:
+        if "error" in record:
+            failed += 1
+            typer.echo(f"{record['source']}: error: {record['error']}")
+            continue
+        for hip in record["hips"]:
+            values = ", ".join(_shown(m) for m in hip["measurements"]) or "not measured"
+            typer.echo(f"{record['source']}: {hip['side']}: {values}")
+            for flag in hip["flags"]:
+                typer.echo(f"  flag: {flag}")
+    hips = [hip for record in records for hip in record.get("hips", [])]
+    measured = sum(any(m["abmd_g_cm2"] is not None for m in hip["measurements"]) for hip in hips)
+    typer.echo(
+        f"wrote {output / 'results.csv'}: {len(records) - failed} of {len(records)} files read, "
+        f"{measured} of {len(hips)} hips measured"
+    )
+    if failed == len(records):
+        raise typer.Exit(1)
+
+
+def _shown(measurement: dict[str, object]) -> str:
+    if measurement["abmd_g_cm2"] is None:
+        return f"{measurement['roi']} withheld"
+    category = measurement["who_category"] or "category withheld"
+    return (
+        f"{measurement['roi']} {measurement['abmd_g_cm2']:.3f} g/cm2 (T {measurement['t_score']}, {category})"
+    )
+
+
+def _centre(spec: str) -> tuple[float, float]:
+    try:
+        row, col = (float(part) for part in spec.split(","))
+    except ValueError:
+        error_line(f"--center-mm {spec!r}: expected ROW,COL in mm, e.g. 120.5,98.0")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    return row, col

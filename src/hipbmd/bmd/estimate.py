@@ -1,0 +1,157 @@
+"""BMD of each hip on a radiograph: locate, crop, decompose, measure, calibrate, interpret, check.
+
+For each hip found (:func:`hipbmd.localisation.locate.locate_hips`): the crop on the model's grid
+(left hips, and right hips of a mirrored image, are mirrored into the right-hip orientation), the femur
+DRR predicted with Monte-Carlo dropout (:func:`hipbmd.decomposition.predict.predict_drr`), the regions and
+their mean areal density on the mean DRR (:func:`hipbmd.bmd.measure.measure_femur_drr`), the DXA-equivalent
+aBMD through the model's per-ROI line, the T-score (NHANES III), %YAM (a user table) and the WHO and JOS
+categories. The 95 % interval combines the spread of the Monte-Carlo samples with the calibration's
+residual SD. QC flags (:mod:`hipbmd.bmd.qc`) withhold the categories when the number cannot be trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hipbmd.bmd.classify import jos_category, percent_yam, reported, t_score, who_category
+from hipbmd.bmd.dxa_calibration import LinearDXAMap
+from hipbmd.bmd.qc import LOW_CONFIDENCE, WIDE_INTERVAL_G_CM2, implant_suspected, withholds_category
+from hipbmd.bmd.reference import YAMTable
+from hipbmd.decomposition.crop import CropPlacement, normalise_radiograph, sample_crop
+from hipbmd.types import Radiograph, ROIMeasurement
+
+ASSUMED_MAGNIFICATION = 1.15  # a hip about 15 cm above the detector at 100–115 cm SID
+REPORTED_ROIS = ("neck", "total_hip")
+
+
+@dataclass(frozen=True)
+class EstimateSettings:
+    """Monte-Carlo samples and seed, user overrides of side and head centre, and an optional YAM table."""
+
+    samples: int = 8
+    seed: int = 0
+    side: str | None = None
+    center_mm: tuple[float, float] | None = None
+    yam: YAMTable | None = None
+
+
+@dataclass
+class HipEstimate:
+    """Everything measured on one hip (images kept for the overlay)."""
+
+    side: str
+    location: Any
+    placement: CropPlacement | None = None
+    crop: np.ndarray | None = None
+    drr: Any = None
+    femur: Any = None
+    raw_abmd_g_cm2: dict[str, float] = field(default_factory=dict)
+    measurements: list[ROIMeasurement] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+def magnification_of(radiograph: Radiograph) -> tuple[float, list[str]]:
+    """Detector / patient-plane size: the file's, else SID/SOD, else an assumed one (flagged)."""
+    if radiograph.magnification:
+        return float(radiograph.magnification), []
+    if radiograph.sid_mm and radiograph.sod_mm:
+        return float(radiograph.sid_mm / radiograph.sod_mm), []
+    return ASSUMED_MAGNIFICATION, [f"magnification_assumed: {ASSUMED_MAGNIFICATION}"]
+
+
+def estimate_hips(
+    radiograph: Radiograph, model: Any, localiser: Any, settings: EstimateSettings
+) -> list[HipEstimate]:
+    """Estimates of every hip found on ``radiograph`` (see the module docstring)."""
+    from hipbmd.localisation.locate import locate_hips
+    from hipbmd.localisation.orientation import display_orientation
+
+    if radiograph.pixel_spacing_mm is None:
+        raise ValueError("the radiograph has no pixel spacing: give --spacing-mm")
+    magnification, input_flags = magnification_of(radiograph)
+    input_flags += _input_flags(radiograph)
+    orientation = display_orientation(radiograph)
+    hips = locate_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)  # type: ignore[arg-type]
+    estimates = []
+    for location in hips:
+        hip = HipEstimate(location.side, location, flags=list(input_flags) + list(location.flags))
+        if orientation.upside_down:
+            hip.flags.append("image_upside_down: not measured")
+        else:
+            mirror = (location.side == "left") != orientation.mirrored
+            spacing = radiograph.pixel_spacing_mm
+            hip.placement = CropPlacement(location.head_centre_px, spacing, magnification, mirror)
+            _measure(hip, radiograph, model, settings)
+        estimates.append(hip)
+    return estimates
+
+
+def _input_flags(radiograph: Radiograph) -> list[str]:
+    flags = []
+    if radiograph.spacing_source in ("assumed", "unknown"):
+        flags.append(f"spacing_{radiograph.spacing_source}")
+    if radiograph.view not in (None, "AP"):
+        flags.append(f"view_not_ap: {radiograph.view}")
+    return flags
+
+
+def _measure(hip: HipEstimate, radiograph: Radiograph, model: Any, settings: EstimateSettings) -> None:
+    from hipbmd.bmd.measure import measure_femur_drr
+    from hipbmd.decomposition.predict import predict_drr
+
+    assert hip.placement is not None
+    raw = sample_crop(radiograph.array, model.grid, hip.placement, outside=None)
+    hip.crop = normalise_radiograph(raw)
+    if implant_suspected(raw):
+        hip.flags.append("implant_suspected")
+    if hip.location.confidence < LOW_CONFIDENCE:
+        hip.flags.append(f"low_localisation_confidence: {hip.location.confidence:.2f}")
+    hip.drr = predict_drr(model.generator, hip.crop, settings.samples, settings.seed)
+    hip.femur = measure_femur_drr(hip.drr.mean_g_cm2, model.grid.spacing_mm, "right")
+    hip.flags += [f"landmarks: {flag}" for flag in hip.femur.flags]
+    if not hip.femur.ok:
+        hip.flags.append(f"not_measured: {hip.femur.failure}")
+        return
+    hip.raw_abmd_g_cm2 = dict(hip.femur.abmd_g_cm2)
+    for roi in REPORTED_ROIS:
+        hip.measurements.append(_roi_measurement(hip, roi, model, settings))
+
+
+def _roi_measurement(hip: HipEstimate, roi: str, model: Any, settings: EstimateSettings) -> ROIMeasurement:
+    side = hip.side  # "right" / "left"
+    line = model.dxa_calibration.get(roi)
+    if line is None or roi not in hip.raw_abmd_g_cm2:
+        if "not_calibrated" not in hip.flags:
+            hip.flags.append(f"not_calibrated: {roi}")
+        return ROIMeasurement(side, roi, None)  # type: ignore[arg-type]
+    mapping = LinearDXAMap.from_dict(line)
+    abmd = mapping.apply(hip.raw_abmd_g_cm2[roi])
+    half_width = 1.96 * float(np.hypot(mapping.slope * _sample_sd(hip, roi), mapping.residual_sd_g_cm2))
+    if 2 * half_width > WIDE_INTERVAL_G_CM2:
+        hip.flags.append(f"high_uncertainty: {roi} ±{half_width:.3f} g/cm2")
+    t = t_score(abmd, roi)
+    yam = settings.yam.yam_g_cm2(roi) if settings.yam is not None else None
+    percent = percent_yam(abmd, yam) if yam else None
+    withheld = withholds_category(hip.flags)
+    return ROIMeasurement(
+        side,  # type: ignore[arg-type]
+        roi,
+        round(abmd, 4),
+        (round(abmd - half_width, 4), round(abmd + half_width, 4)),
+        None if t is None else reported(t),
+        None if percent is None else reported(percent),
+        None if withheld or t is None else who_category(t),
+        None if withheld or percent is None else jos_category(percent, t),
+    )
+
+
+def _sample_sd(hip: HipEstimate, roi: str) -> float:
+    """SD over the Monte-Carlo samples of the ROI's mean areal density (regions fixed on the mean DRR)."""
+    region = hip.femur.rois.masks[roi] & hip.femur.bone
+    if not region.any() or len(hip.drr.samples_g_cm2) < 2:
+        return 0.0
+    values = [float(sample[region].mean()) for sample in hip.drr.samples_g_cm2]
+    return float(np.std(values, ddof=1))

@@ -1,0 +1,125 @@
+"""Training material for the hip localiser: cohort radiographs on the working grid with their landmarks.
+
+The truth of a simulated case (``truth.json``) gives each femur's 2-D landmarks in the pixels of the
+truth DRR camera (``femur_drr.camera``), which shares the radiograph camera's source–detector distance
+and detector plane but has larger pixels. Both cameras put detector millimetres at
+(px − principal_point) × pixel_spacing, so a landmark goes to radiograph pixels through that common
+plane (:func:`drr_to_radiograph_px`). Each radiograph is flipped into the standard AP display when its
+PatientOrientation says otherwise, resampled once to the working pitch and normalised
+(:func:`~hipbmd.localisation.network.normalise_intensity`); the landmarks follow it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hipbmd.errors import InputError
+from hipbmd.io.radiograph import read_radiograph
+from hipbmd.localisation.grid import GridMap, to_working_grid
+from hipbmd.localisation.network import LocaliserConfig, normalise_intensity
+from hipbmd.localisation.orientation import display_orientation, flip_points, to_standard
+
+# Landmark channels and the truth entries they come from: (side, landmarks_drr_px key).
+TRUTH_KEYS = (
+    ("right", "head_centre"),
+    ("right", "lesser_trochanter"),
+    ("left", "head_centre"),
+    ("left", "lesser_trochanter"),
+)
+
+
+@dataclass
+class LocaliserSample:
+    """One radiograph on the working grid (standard AP display) with its four landmarks.
+
+    Attributes:
+        name: case id.
+        image: normalised working image (H, W).
+        valid: working pixels inside the original image (H, W).
+        landmarks: (4, 2) working (row, col) in the order of ``LANDMARKS``; may lie outside the image.
+        mapping: working ↔ original pixels (of the image in the standard display).
+    """
+
+    name: str
+    image: npt.NDArray[np.float32]
+    valid: npt.NDArray[np.bool_]
+    landmarks: npt.NDArray[np.float64]
+    mapping: GridMap
+
+
+def cohort_cases(cohort: Path, first: int = 0, stop: int | None = None) -> list[tuple[str, Path, Path]]:
+    """(case id, radiograph, truth.json) of ``manifest.csv`` rows first..stop−1 (sorted by case id)."""
+    manifest = cohort / "manifest.csv"
+    if not manifest.is_file():
+        raise InputError(cohort, "no manifest.csv (not a cohort folder)")
+    with manifest.open(newline="") as stream:
+        rows = sorted((row for row in csv.DictReader(stream) if row.get("xray")), key=lambda r: r["case_id"])
+    chosen = [
+        (row["case_id"], cohort / row["xray"], cohort / "cases" / row["case_id"] / "truth.json")
+        for row in rows[first:stop]
+    ]
+    missing = [case for case, _, truth in chosen if not truth.is_file()]
+    if not chosen or missing:
+        raise InputError(
+            manifest, f"rows {first}:{stop}: no cases, or cases without truth.json {missing[:3]}"
+        )
+    return chosen
+
+
+def drr_to_radiograph_px(
+    points: npt.ArrayLike, drr_camera: dict[str, Any], radiograph_camera: dict[str, Any]
+) -> npt.NDArray[np.float64]:
+    """(row, col) pixels of one camera → another on the same detector plane, via detector mm.
+
+    mm = (px − principal_point_px) × pixel_spacing_mm for both cameras (the same SDD).
+    """
+    detector_mm = (np.asarray(points, dtype=np.float64) - drr_camera["principal_point_px"]) * np.asarray(
+        drr_camera["pixel_spacing_mm"]
+    )
+    pixels = detector_mm / np.asarray(radiograph_camera["pixel_spacing_mm"])
+    return np.asarray(pixels + np.asarray(radiograph_camera["principal_point_px"]), dtype=np.float64)
+
+
+def truth_landmarks_px(truth: dict[str, Any]) -> npt.NDArray[np.float64]:
+    """The four landmarks (4, 2) of a simulated case in its radiograph's pixels (NaN: femur missing)."""
+    drr_camera, radiograph_camera = truth["femur_drr"]["camera"], truth["xray"]["camera"]
+    points = np.full((len(TRUTH_KEYS), 2), np.nan)
+    for index, (side, key) in enumerate(TRUTH_KEYS):
+        femur = truth.get("femurs", {}).get(side)
+        if femur is not None and key in femur.get("landmarks_drr_px", {}):
+            points[index] = femur["landmarks_drr_px"][key]
+    return drr_to_radiograph_px(points, drr_camera, radiograph_camera)
+
+
+def load_sample(name: str, xray: Path, truth_path: Path, config: LocaliserConfig) -> LocaliserSample:
+    """Read one case and bring it onto the working grid in the standard AP display."""
+    radiograph = read_radiograph(xray)
+    if radiograph.pixel_spacing_mm is None:
+        raise InputError(xray, "no pixel spacing: cannot place it on the localiser's grid")
+    orientation = display_orientation(radiograph)
+    landmarks = flip_points(
+        truth_landmarks_px(json.loads(truth_path.read_text())), orientation, radiograph.shape
+    )
+    image = to_standard(radiograph.array, orientation)
+    working, valid, mapping = to_working_grid(image, radiograph.pixel_spacing_mm, config.pitch_mm)
+    normalised = normalise_intensity(working, config.percentiles, valid)
+    return LocaliserSample(name, normalised, valid, mapping.to_working(landmarks), mapping)
+
+
+def load_samples(
+    cases: list[tuple[str, Path, Path]], config: LocaliserConfig, on_case: Any = None
+) -> list[LocaliserSample]:
+    """:func:`load_sample` of every case; ``on_case(index, case_id)`` is called after each."""
+    samples = []
+    for index, (name, xray, truth) in enumerate(cases):
+        samples.append(load_sample(name, xray, truth, config))
+        if on_case is not None:
+            on_case(index + 1, name)
+    return samples

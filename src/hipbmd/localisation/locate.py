@@ -1,0 +1,266 @@
+"""Find the hips in a radiograph: femoral head centre, lesser trochanter tip, side and confidence.
+
+The radiograph is flipped into the standard AP display (:mod:`~hipbmd.localisation.orientation`),
+resampled to the localiser's pitch, normalised, padded and passed through the network
+(:func:`predict_heatmaps`). Each head channel's sub-pixel peak is a hip when its height (the
+confidence, 0–1) reaches the model's threshold; the lesser trochanter is the peak of the same side's
+trochanter channel within ``LT_SEARCH_MM`` of the head. Positions are returned in the original image's
+pixels. Sides are the patient's: from PatientOrientation when the file has it (``side_source="dicom"``),
+else from the assumed standard display (``"assumed"``), or from the user (``"user"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from hipbmd.localisation.grid import GridMap, to_working_grid
+from hipbmd.localisation.heatmaps import Peak, find_peak
+from hipbmd.localisation.network import normalise_intensity
+from hipbmd.localisation.orientation import (
+    DisplayOrientation,
+    SideSource,
+    display_orientation,
+    flip_points,
+    to_standard,
+)
+from hipbmd.types import Radiograph
+
+Side = Literal["right", "left"]
+CHANNELS: dict[Side, tuple[int, int]] = {"right": (0, 1), "left": (2, 3)}
+PLACEHOLDER_SPACING = (1.0, 1.0)  # a common stand-in for "unknown" in converted files
+ASSUMED_FIELD_MM = 430.0  # a 43 cm cassette, when an image carries no spacing
+LT_SEARCH_MM = 150.0
+LT_RANGE_MM = (25.0, 140.0)  # plausible head → lesser trochanter distance at the detector
+SAME_HEAD_MM = 40.0
+USER_SIDE_RADIUS_MM = 15.0
+
+
+@dataclass(frozen=True)
+class HipLocation:
+    """One hip found in a radiograph; pixel positions (row, col) in the original image.
+
+    Attributes:
+        side: the patient's side.
+        head_centre_px: femoral head centre.
+        lesser_trochanter_px: lesser trochanter tip, None when not found.
+        confidence: head heatmap peak height, 0–1 (1.0 for a centre given by the user).
+        lesser_trochanter_confidence: trochanter heatmap peak height, 0–1.
+        side_source: "dicom" (PatientOrientation), "assumed" (standard AP display) or "user".
+        flags: QC notes ("side_assumed", "spacing_assumed", "side_uncertain", …).
+    """
+
+    side: Side
+    head_centre_px: tuple[float, float]
+    lesser_trochanter_px: tuple[float, float] | None
+    confidence: float
+    lesser_trochanter_confidence: float
+    side_source: SideSource
+    flags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The standardised working image of one radiograph and how to get back to the original pixels."""
+
+    heatmaps: npt.NDArray[np.float32]
+    mapping: GridMap
+    orientation: DisplayOrientation
+    shape: tuple[int, int]
+    spacing_mm: tuple[float, float]
+    flags: tuple[str, ...]
+
+    def to_original(self, row: float, col: float) -> tuple[float, float]:
+        point = flip_points(self.mapping.to_original([row, col]), self.orientation, self.shape)
+        return float(point[0]), float(point[1])
+
+    def to_working(self, point_px: tuple[float, float]) -> npt.NDArray[np.float64]:
+        return self.mapping.to_working(flip_points(point_px, self.orientation, self.shape))
+
+    @property
+    def pitch_mm(self) -> float:
+        return self.mapping.step_px[0] * self.spacing_mm[0]
+
+    def within_mm(self, centre: npt.NDArray[np.float64], radius_mm: float) -> npt.NDArray[np.bool_]:
+        """Working pixels within ``radius_mm`` of a working point."""
+        rows, cols = np.indices(self.heatmaps.shape[1:], dtype=np.float64)
+        return np.asarray(np.hypot(rows - centre[0], cols - centre[1]) * self.pitch_mm <= radius_mm)
+
+
+def predict_heatmaps(model: Any, image: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Heatmaps (K, H, W) in 0–1 of a normalised working image (H, W), padded as the model needs."""
+    import torch
+
+    config = model.config
+    multiple = config.size_multiple
+    rows, cols = image.shape
+    padded_shape = [max(config.size, -(-n // multiple) * multiple) for n in (rows, cols)]
+    top, left = (padded_shape[0] - rows) // 2, (padded_shape[1] - cols) // 2
+    padded = np.zeros(padded_shape, dtype=np.float32)
+    padded[top : top + rows, left : left + cols] = image
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(padded)[None, None])
+    maps = torch.sigmoid(logits)[0, :, top : top + rows, left : left + cols]
+    return np.ascontiguousarray(maps.numpy(), dtype=np.float32)
+
+
+def locate_hips(
+    radiograph: Radiograph,
+    model: Any = None,
+    *,
+    side: Side | None = None,
+    center_mm: tuple[float, float] | None = None,
+    threshold: float | None = None,
+) -> list[HipLocation]:
+    """The hips in ``radiograph``, patient's right first.
+
+    Args:
+        radiograph: the image as read (any orientation the file states; standard AP display otherwise).
+        model: a :class:`~hipbmd.localisation.network.HipLocaliser`; default the shipped one.
+        side: the hip to return, its side taken from the user: the model's hip of that side, else (a
+            single-hip image the model reads as the other side) the other side's hip, flagged
+            ``side_disagrees_with_image``.
+        center_mm: the femoral head centre given by the user, (row, col) mm at the detector from the
+            centre of the image's top-left pixel (pixel index × pixel spacing); head detection of that
+            hip is skipped and only that hip is returned.
+        threshold: head peak height below which a hip is absent; default the model's.
+    """
+    if model is None:
+        from hipbmd.localisation.model_files import load_localiser
+
+        model = load_localiser()
+    frame = _frame(radiograph, model)
+    limit = float(model.config.threshold if threshold is None else threshold)
+    if center_mm is not None:
+        return [_given_centre(frame, center_mm, side, limit)]
+    if side is not None:
+        return [_given_side(frame, side, limit)]
+    hips = [_hip(frame, s, _head_peak(frame, s), frame.orientation.source, limit) for s in CHANNELS]
+    found = [hip for hip in hips if hip.confidence >= limit]
+    return _check_laterality(_merge_same_head(found, frame), radiograph)
+
+
+def _frame(radiograph: Radiograph, model: Any) -> _Frame:
+    orientation = display_orientation(radiograph)
+    flags = () if orientation.source == "dicom" else ("side_assumed",)
+    spacing = radiograph.pixel_spacing_mm
+    if spacing == PLACEHOLDER_SPACING and radiograph.spacing_source not in ("imager", "calibrated"):
+        flags = (*flags, "spacing_maybe_placeholder")
+    if spacing is None:
+        size = ASSUMED_FIELD_MM / max(radiograph.shape)
+        spacing, flags = (size, size), (*flags, "spacing_assumed")
+    image = to_standard(radiograph.array, orientation)
+    working, valid, mapping = to_working_grid(image, spacing, model.config.pitch_mm)
+    normalised = np.where(valid, normalise_intensity(working, model.config.percentiles, valid), 0.0)
+    heatmaps = predict_heatmaps(model, normalised.astype(np.float32))
+    return _Frame(heatmaps, mapping, orientation, radiograph.shape, spacing, flags)
+
+
+def _head_peak(frame: _Frame, side: Side) -> Peak:
+    return find_peak(frame.heatmaps[CHANNELS[side][0]])
+
+
+def _hip(
+    frame: _Frame, side: Side, head: Peak, source: SideSource, limit: float, seen_as: Side | None = None
+) -> HipLocation:
+    """A hip with head ``head``; its trochanter from the channel of ``seen_as`` (default ``side``)."""
+    trochanter = _trochanter(frame, CHANNELS[seen_as or side][1], head)
+    flags = [flag for flag in frame.flags if not (source == "user" and flag == "side_assumed")]
+    lesser: tuple[float, float] | None = frame.to_original(trochanter.row, trochanter.col)
+    distance_mm = float(np.hypot(head.row - trochanter.row, head.col - trochanter.col)) * frame.pitch_mm
+    if trochanter.height < limit:
+        lesser = None
+        flags.append("lesser_trochanter_not_found")
+    elif not LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] or trochanter.row <= head.row:
+        flags.append("lesser_trochanter_implausible")
+    return HipLocation(
+        side=side,
+        head_centre_px=frame.to_original(head.row, head.col),
+        lesser_trochanter_px=lesser,
+        confidence=round(head.height, 4),
+        lesser_trochanter_confidence=round(trochanter.height, 4),
+        side_source=source,
+        flags=tuple(flags),
+    )
+
+
+def _trochanter(frame: _Frame, channel: int, head: Peak) -> Peak:
+    """Peak of a trochanter channel within ``LT_SEARCH_MM`` of the head (working pixels)."""
+    near = frame.within_mm(np.asarray([head.row, head.col]), LT_SEARCH_MM)
+    return find_peak(np.where(near, frame.heatmaps[channel], 0.0))
+
+
+def _given_side(frame: _Frame, side: Side, limit: float) -> HipLocation:
+    """The user says which hip to return: that side's head, else the other side's head called ``side``."""
+    own = _head_peak(frame, side)
+    if own.height >= limit:
+        return _hip(frame, side, own, "user", limit)
+    other: Side = "left" if side == "right" else "right"
+    seen = _head_peak(frame, other)
+    if seen.height < limit:  # nothing clear: the stronger of the two, flagged
+        hip = _hip(frame, side, max(own, seen, key=lambda p: p.height), "user", limit)
+        return replace(hip, flags=(*hip.flags, "hip_not_found"))
+    hip = _hip(frame, side, seen, "user", limit, seen_as=other)
+    return replace(hip, flags=(*hip.flags, "side_disagrees_with_image"))
+
+
+def _given_centre(
+    frame: _Frame, center_mm: tuple[float, float], side: Side | None, limit: float
+) -> HipLocation:
+    """The user gives the head centre (and maybe the side): only the trochanter is searched for."""
+    centre_px = (center_mm[0] / frame.spacing_mm[0], center_mm[1] / frame.spacing_mm[1])
+    working = frame.to_working(centre_px)
+    responses = _responses(frame, working)
+    flags = ["centre_from_user"]
+    chosen: Side
+    source: SideSource
+    if side is not None:
+        chosen, source = side, "user"
+    elif max(responses.values()) >= limit / 2.0:
+        chosen, source = max(responses, key=lambda s: responses[s]), frame.orientation.source
+    else:  # nothing there: the image half under the (stated or assumed) display
+        chosen = "right" if working[1] < frame.heatmaps.shape[2] / 2.0 else "left"
+        source = frame.orientation.source
+        flags.append("side_from_position")
+    head = Peak(float(working[0]), float(working[1]), 1.0)
+    hip = _hip(frame, chosen, head, source, limit)
+    return replace(hip, head_centre_px=centre_px, flags=(*hip.flags, *flags))
+
+
+def _responses(frame: _Frame, working: npt.NDArray[np.float64]) -> dict[Side, float]:
+    """Largest head response of each side within ``USER_SIDE_RADIUS_MM`` of a working point."""
+    near = frame.within_mm(working, USER_SIDE_RADIUS_MM)
+    if not near.any():
+        return {"right": 0.0, "left": 0.0}
+    return {s: float(frame.heatmaps[CHANNELS[s][0]][near].max()) for s in ("right", "left")}
+
+
+def _merge_same_head(hips: list[HipLocation], frame: _Frame) -> list[HipLocation]:
+    """Both head channels firing on one head: keep the stronger, flagged ``side_uncertain``."""
+    if len(hips) < 2:
+        return hips
+    right, left = frame.to_working(hips[0].head_centre_px), frame.to_working(hips[1].head_centre_px)
+    if float(np.hypot(*(right - left))) * frame.pitch_mm >= SAME_HEAD_MM:
+        return hips
+    best = max(hips, key=lambda hip: hip.confidence)
+    return [replace(best, flags=(*best.flags, "side_uncertain"))]
+
+
+def _check_laterality(hips: list[HipLocation], radiograph: Radiograph) -> list[HipLocation]:
+    """Flag hips whose side contradicts a single-side ImageLaterality."""
+    if radiograph.laterality not in ("left", "right"):
+        return hips
+    return [
+        hip
+        if hip.side == radiograph.laterality
+        else replace(hip, flags=(*hip.flags, "side_disagrees_with_laterality"))
+        for hip in hips
+    ]

@@ -1,0 +1,33 @@
+"""PatientOrientation decides the display: mirrored or upside-down images are flipped back."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hipbmd.localisation.orientation import display_orientation, flip_points, to_standard
+from hipbmd.types import Radiograph
+
+
+def _radiograph(orientation: object) -> Radiograph:
+    meta = {} if orientation is None else {"patient_orientation": orientation}
+    return Radiograph(np.arange(12, dtype=np.float32).reshape(3, 4), (1.0, 1.0), "imager", meta=meta)
+
+
+def test_orientation_from_dicom_or_assumed() -> None:
+    assert display_orientation(_radiograph(["L", "F"])).source == "dicom"
+    mirrored = display_orientation(_radiograph(["R", "F"]))
+    assert mirrored.mirrored and not mirrored.upside_down and mirrored.source == "dicom"
+    assert display_orientation(_radiograph(["LA", "H"])).upside_down
+    assert display_orientation(_radiograph(None)).source == "assumed"
+    assert display_orientation(_radiograph(["F", "L"])).source == "assumed"  # rotated: not trusted
+
+
+def test_flips_undo_themselves() -> None:
+    radiograph = _radiograph(["R", "H"])
+    orientation = display_orientation(radiograph)
+    standard = to_standard(radiograph.array, orientation)
+    np.testing.assert_array_equal(standard, radiograph.array[::-1, ::-1])
+    point = np.array([0.5, 1.0])
+    flipped = flip_points(point, orientation, radiograph.shape)
+    np.testing.assert_allclose(flipped, [1.5, 2.0])
+    np.testing.assert_allclose(flip_points(flipped, orientation, radiograph.shape), point)

@@ -22,3 +22,15 @@ def real() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def sim_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished three-case simulated cohort (one coarse case per kind of site, see
+    ``sim_cohort_files.SPEC``), simulated once per run; tests must not modify it."""
+    from hipbmd.sim.cohort import simulate_cohort
+    from sim_cohort_files import SPEC
+
+    folder = tmp_path_factory.mktemp("sim") / "cohort"
+    simulate_cohort(SPEC, folder)
+    return folder

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from sim_cohort_files import SPEC
 
 from hipbmd import api
 from hipbmd.calibration.phantoms import load_phantom
@@ -27,6 +26,7 @@ from hipbmd.sim.sites import SITE_PROFILES
 from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3, LABELS
 from hipbmd.sim.truth import LANDMARK_NAMES
 from hipbmd.types import Camera, Pose
+from sim_cohort_files import SPEC
 
 CASES = [request.case_id for request in SPEC.requests()]
 SIDES = ("right", "left")

@@ -31,7 +31,7 @@ def save_overlay(path: Path, radiograph: Any, hips: list[Any], grid: Any, title:
     for axis in axes[1 + 2 * len(hips) :]:
         axis.set_axis_off()
     figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.02, wspace=0.05)
     partial = path.with_name(path.name + ".partial.png")
     figure.savefig(partial)
     partial.replace(path)

@@ -91,7 +91,7 @@ def seg_train(
     patch: int = 48,
     seed: int = 0,
     spacing_mm: float = 2.0,
-    channels: Sequence[int] = (4, 16, 32, 64),
+    channels: Sequence[int] = (8, 16, 32, 64),
     extra: Sequence[tuple[str | Path, str | Path, str]] = (),
     on_load: ProgressCallback | None = None,
     on_step: Callable[[int, float], None] | None = None,

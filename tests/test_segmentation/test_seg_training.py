@@ -54,8 +54,8 @@ def test_patches_keep_ct_and_target_aligned() -> None:
 
 def test_a_tiny_model_learns_the_phantom_and_the_run_resumes(tmp_path: Path) -> None:
     volume = training_volume("p", phantom_ct(), phantom_label_volume(), 2.0, CONFIG.classes)
-    settings = TrainSettings(iterations=60, batch=2, patch=16, learning_rate=1e-2, checkpoint_every=30)
-    halfway = TrainSettings(**{**settings.__dict__, "iterations": 60})
+    settings = TrainSettings(iterations=90, batch=2, patch=16, learning_rate=1e-2, checkpoint_every=30)
+    same_run = TrainSettings(**settings.__dict__)
     train_segmenter([volume], tmp_path / "m", CONFIG, settings, {"name": "phantom", "command": "test"})
     assert (tmp_path / "m" / "loss_curve.png").stat().st_size > 1000
     model = load_model(tmp_path / "m")
@@ -69,5 +69,5 @@ def test_a_tiny_model_learns_the_phantom_and_the_run_resumes(tmp_path: Path) -> 
     assert set(result.femurs) == {"right", "left"}
     # a finished run resumes at its end: no more steps, same weights
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    again = train_segmenter([volume], tmp_path / "m", CONFIG, halfway, {"name": "phantom"})
+    again = train_segmenter([volume], tmp_path / "m", CONFIG, same_run, {"name": "phantom"})
     assert all(torch.equal(before[k], v) for k, v in again.state_dict().items())

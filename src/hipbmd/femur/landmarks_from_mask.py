@@ -44,7 +44,7 @@ SHAFT_STEP_MM = 5.0
 MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM = 40.0
 NECK_SECTIONS_HEAD_RADII = (0.9, 1.3)
 NECK_HALF_WIDTH = 1.0  # head radii
-LESSER_BAND_HEAD_RADII = (0.6, 3.2)  # below the neck base along the shaft axis
+LESSER_BAND_HEAD_RADII = (1.0, 2.6)  # below the neck base along the shaft axis (simulated femurs: 1.35–2.1)
 NECK_SHAFT_ANGLE_RANGE_DEG = (105.0, 155.0)
 MAX_AXES_SKEW_MM = 15.0  # neck and shaft axes nearly meet in a femur
 

@@ -1,8 +1,10 @@
 """The Bayesian U-Net: a small 3-D U-Net whose dropout stays on at inference for Monte-Carlo sampling.
 
-A U-Net (Ronneberger et al., MICCAI 2015; 3-D: Çiçek et al., MICCAI 2016) with dropout before every
-decoder block. Kept on at inference, the dropout makes each forward pass a sample from an approximate
-posterior over the weights (Gal & Ghahramani, ICML 2016); the spread of the samples is the
+A U-Net (Ronneberger et al., MICCAI 2015; 3-D: Çiçek et al., MICCAI 2016) with channel dropout at the
+bottleneck and before the deepest decoder blocks (the central layers, as in Bayesian SegNet: Kendall et
+al., BMVC 2017; dropping whole channels of the thin full-resolution layers cripples the segmentation).
+Kept on at inference, the dropout makes each forward pass a sample from an approximate posterior over
+the weights (Gal & Ghahramani, ICML 2016); the spread of the samples is the
 segmentation's uncertainty, the approach of the source group's femur segmentation (Hiasa et al.,
 IEEE TMI 2020). The architecture is described by :class:`UNetConfig`, which is stored beside the weights.
 """
@@ -26,7 +28,8 @@ class UNetConfig:
         classes: output class names, background first.
         channels: feature channels per resolution level, full resolution first (each level down
             halves the size, so input sizes must be multiples of 2 ** (levels - 1)).
-        dropout: dropout probability before each decoder block (and at the bottleneck).
+        dropout: channel-dropout probability at the bottleneck and before the deepest decoder blocks.
+        dropout_levels: how many of the deepest decoder blocks get dropout (the bottleneck always).
         spacing_mm: isotropic voxel size of the grid the model works on, mm.
         hu_low, hu_high: CT numbers are clipped to this range, then divided by ``hu_scale``.
         hu_scale: HU per input unit.
@@ -35,6 +38,7 @@ class UNetConfig:
     classes: tuple[str, ...] = CLASS_NAMES
     channels: tuple[int, ...] = (8, 16, 32, 64)
     dropout: float = 0.2
+    dropout_levels: int = 1
     spacing_mm: float = 1.5
     hu_low: float = -1000.0
     hu_high: float = 2000.0
@@ -91,7 +95,6 @@ class BayesianUNet(nn.Module):
             self.encoders.append(_block(previous, width))
             previous = width
         self.pool = nn.MaxPool3d(2)
-        self.dropout = nn.Dropout3d(config.dropout)
         self.upsamplers = nn.ModuleList()
         self.decoders = nn.ModuleList()
         for width, below in zip(widths[-2::-1], widths[:0:-1], strict=True):
@@ -111,9 +114,11 @@ class BayesianUNet(nn.Module):
             features = encoder(features)
             skips.append(features)
         features = self._drop(skips.pop())
-        for upsampler, decoder in zip(self.upsamplers, self.decoders, strict=True):
-            features = upsampler(features)
-            features = decoder(self._drop(torch.cat([features, skips.pop()], dim=1)))
+        for depth, (upsampler, decoder) in enumerate(zip(self.upsamplers, self.decoders, strict=True)):
+            features = torch.cat([upsampler(features), skips.pop()], dim=1)
+            if depth < self.config.dropout_levels:
+                features = self._drop(features)
+            features = decoder(features)
         logits: torch.Tensor = self.head(features)
         return logits
 

@@ -15,11 +15,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from hipbmd.femur.ct_bmd import METAL_HU
 from hipbmd.labelmaps import load_label_table
 from hipbmd.types import Volume
 
 MIN_FEMUR_ML = 2.0
-METAL_HU = 2000.0  # above cortical bone at clinical energies
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from hipbmd import __version__
-from hipbmd.cli_bmd import estimate, train
+from hipbmd.cli_bmd import demo, estimate, train
 from hipbmd.cli_ct import calibrate, ct_bmd
 from hipbmd.cli_masks import import_masks
 from hipbmd.cli_seg import seg_train, segment
@@ -304,6 +304,7 @@ app.command()(segment)
 app.command("seg-train")(seg_train)
 app.command()(train)
 app.command()(estimate)
+app.command()(demo)
 
 
 def main() -> None:

@@ -149,3 +149,61 @@ def _centre(spec: str) -> tuple[float, float]:
         error_line(f"--center-mm {spec!r}: expected ROW,COL in mm, e.g. 120.5,98.0")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     return row, col
+
+
+def demo(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the cohort, estimates and overlays.")
+    ] = Path("demo_output"),
+    n: Annotated[int, typer.Option(min=2, help="Cases to simulate (held-out sites).")] = 12,
+    model: Annotated[
+        Path | None, typer.Option(help="Decomposition model folder (default: the shipped model).")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Cases simulated in parallel.")] = 2,
+) -> None:
+    """Simulate a fresh cohort from unseen sites, estimate BMD on it and compare with its DXA."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hipbmd.demo import run_demo
+
+    console = stderr_console()
+    rows, summary = run_reporting_errors(
+        lambda: run_demo(
+            output, n, model, workers, on_stage=lambda text: console.print(f"[bold]{text}[/bold]")
+        )
+    )
+    table = Table(title="estimated vs DXA (g/cm2), index hip of each case", title_justify="left")
+    for column in (
+        "case",
+        "site",
+        "side",
+        "DXA neck",
+        "est. neck",
+        "DXA total hip",
+        "est. total hip",
+        "flags",
+    ):
+        table.add_column(column, justify="left" if column in ("case", "site", "side", "flags") else "right")
+    for row in rows:
+        shown = [_value(row.dxa_g_cm2["neck"]), _value(row.estimate_g_cm2.get("neck"))]
+        shown += [_value(row.dxa_g_cm2["total_hip"]), _value(row.estimate_g_cm2.get("total_hip"))]
+        flags = "; ".join(flag for flag in row.flags if not flag.startswith("landmarks:"))
+        table.add_row(row.case_id, row.site, row.side, *shown, flags)
+    Console().print(table)
+    for roi in ("neck", "total_hip"):
+        fit = summary[roi]
+        text = (
+            "too few estimates"
+            if fit["r"] is None
+            else f"r = {fit['r']:.3f}, MAE = {fit['mae_g_cm2']:.3f} g/cm2"
+        )
+        typer.echo(f"{roi}: {text} (n = {fit['n']})")
+    auc = summary["osteoporosis_auc_neck"]
+    auc_text = "undefined (one class only)" if auc is None else f"{auc:.3f}"
+    typer.echo(f"osteoporosis (DXA neck T <= -2.5) AUC: {auc_text}")
+    typer.echo(f"overlays and records in {output / 'estimates'}")
+
+
+def _value(value: float | None) -> str:
+    return "withheld" if value is None else f"{value:.3f}"

@@ -70,7 +70,7 @@ def train_segmenter(
     model.eval()
     training = {**record, "settings": asdict(settings), "final_loss": _tail_mean(history)}
     training["seconds_this_run"] = round(time.monotonic() - began, 1)
-    save_model(model, output, {"training": training})
+    save_model(model, output, {"name": record.get("name", output.name), "training": training})
     save_loss_curve(history, output / "loss_curve.png")
     return model
 

@@ -58,7 +58,7 @@ from hipbmd.calibration import Calibration, calibrate_with_phantom
 from hipbmd.drr.geometry import rotation_matrix_deg
 from hipbmd.errors import InputError
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
-from hipbmd.femur.ct_bmd import SideMeasurement, measure_side
+from hipbmd.femur.ct_bmd import EDGE_MARGIN_MM, SideMeasurement, grown_label, measure_side
 from hipbmd.femur.landmarks import FemurLandmarks, Side
 from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.labelmaps import load_label_table
@@ -118,6 +118,9 @@ def case_labels(case: Path, volume: Volume, source: str) -> Volume:
     return segmented(volume)
 
 
+MODEL: Any = None  # the segmentation model for --labels model (loaded once in main)
+
+
 def segmented(volume: Volume) -> Volume:
     """hipbmd's segmenter on a CT: a hipbmd label map on the CT's grid.
 
@@ -125,7 +128,7 @@ def segmented(volume: Volume) -> Volume:
     """
     from hipbmd.segmentation import segment_ct
 
-    result = segment_ct(volume)
+    result = segment_ct(volume, MODEL)
     labels = result if isinstance(result, Volume) else result.labels
     if labels.shape != volume.shape:
         raise ValueError(f"the segmenter's labels {labels.shape} are not on the CT's grid {volume.shape}")
@@ -204,10 +207,12 @@ def evaluate(case: Path, labels_source: str) -> list[SideRow]:
 def _at_true_landmarks(
     truth: dict[str, Any], side: Side, density: Volume, labels: Volume
 ) -> dict[str, float]:
-    """aBMD of the calibrated CT inside the labels at the TRUE landmarks (NaN where it cannot be had)."""
+    """aBMD of the calibrated CT inside the labels (grown as the pipeline grows them) at the TRUE
+    landmarks (NaN where it cannot be had)."""
     landmarks = FemurLandmarks.from_dict(truth["femurs"][side]["landmarks_ct"])
+    value = FEMUR_LABELS[side]
     try:
-        values = ct_abmd(density, landmarks, labels, FEMUR_LABELS[side]).abmd_g_cm2
+        values = ct_abmd(density, landmarks, grown_label(labels, value, EDGE_MARGIN_MM), value).abmd_g_cm2
     except ValueError:
         values = {}
     return {k: float(values.get(k, np.nan)) for k in REGIONS}
@@ -532,10 +537,16 @@ def main() -> None:
     parser.add_argument("--cohort", type=Path, help="an existing simulated cohort to use instead")
     parser.add_argument("--cases", help="case numbers a:b (half-open) or a:, e.g. 40:140")
     parser.add_argument("--labels", choices=("truth", "model"), default="truth")
+    parser.add_argument("--model", type=Path, help="segmentation model folder for --labels model")
     parser.add_argument("--repose-cases", type=int, default=10)
     parser.add_argument("--repose-recalibrate", action="store_true")
     parser.add_argument("--repose-centre", choices=("heads", "pelvis"), default="heads")
     args = parser.parse_args()
+    if args.labels == "model":
+        from hipbmd.segmentation.model_files import load_model
+
+        global MODEL
+        MODEL = load_model(args.model)
     scratch = None
     cohort = args.cohort
     if cohort is None:

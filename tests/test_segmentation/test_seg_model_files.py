@@ -39,3 +39,14 @@ def test_a_folder_without_a_manifest_is_refused(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(InputError, match="manifest"):
         load_model(tmp_path)
+
+
+def test_the_shipped_model_loads_and_says_how_it_was_made() -> None:
+    from hipbmd.segmentation.model_files import default_model_dir
+
+    model = load_model(default_model_dir())
+    assert model.manifest["name"] == "femur_segmentation"
+    assert model.manifest["training"]["command"].startswith("hipbmd seg-train")
+    assert model.manifest["metrics"]["held_out_dice_femur"]["median"] >= 0.95
+    assert model.config.spacing_mm == 2.0 and model.config.classes == ("background", "femur", "pelvis")
+    assert (default_model_dir() / "MODEL_CARD.md").is_file()

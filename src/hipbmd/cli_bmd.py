@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hipbmd.cli_support import EXIT_BAD_INPUT, error_line, run_reporting_errors, stderr_console
+from hipbmd.cli_support import EXIT_BAD_INPUT, error_line, parse_rows, run_reporting_errors, stderr_console
 
 LOG_EVERY = 50  # iterations between progress lines when stderr is not a terminal
 
@@ -27,7 +27,7 @@ def train(
 
     from hipbmd import api
 
-    rows = _rows(cases) if cases is not None else None
+    rows = parse_rows(cases) if cases is not None else None
     console = stderr_console()
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
@@ -53,15 +53,6 @@ def train(
         for roi, fit in fits.items()
     )
     typer.echo(f"wrote {output}: DXA calibration on the training cases {summary}")
-
-
-def _rows(spec: str) -> tuple[int, int | None]:
-    first, _, stop = spec.partition(":")
-    try:
-        return int(first or 0), int(stop) if stop else None
-    except ValueError:
-        error_line(f"--cases {spec!r}: expected A:B, e.g. 0:400")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def estimate(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hipbmd.cli_support import EXIT_BAD_INPUT, error_line, run_reporting_errors, stderr_console
+from hipbmd.cli_support import EXIT_BAD_INPUT, error_line, parse_rows, run_reporting_errors, stderr_console
 
 LOG_EVERY = 50  # iterations between progress lines when stderr is not a terminal
 
@@ -70,7 +70,7 @@ def seg_train(
 
     from hipbmd import api
 
-    rows = _rows(cases)
+    rows = parse_rows(cases)
     extras = [_extra(spec) for spec in extra or []]
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     console = stderr_console()
@@ -106,15 +106,6 @@ def seg_train(
         )
     final = manifest["training"]["final_loss"]
     typer.echo(f"wrote {output} (final loss {final}, sha256 {manifest['weights']['sha256'][:12]}…)")
-
-
-def _rows(spec: str) -> tuple[int, int | None]:
-    first, _, stop = spec.partition(":")
-    try:
-        return int(first or 0), int(stop) if stop else None
-    except ValueError:
-        error_line(f"--cases {spec!r}: expected A:B, e.g. 0:40")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _extra(spec: str) -> tuple[str, str, str]:

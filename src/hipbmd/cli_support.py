@@ -42,3 +42,13 @@ def run_reporting_errors(work: Any) -> Any:
             traceback.print_exception(error, file=sys.stderr)
         error_line(str(error))
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def parse_rows(spec: str, option: str = "--cases") -> tuple[int, int | None]:
+    """Manifest rows ``"A:B"`` (either end may be empty) as (first, stop); a bad spec ends the command."""
+    first, _, stop = spec.partition(":")
+    try:
+        return int(first or 0), int(stop) if stop else None
+    except ValueError:
+        error_line(f"{option} {spec!r}: expected A:B, e.g. 0:40")
+        raise typer.Exit(EXIT_BAD_INPUT) from None

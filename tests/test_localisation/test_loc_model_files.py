@@ -50,5 +50,5 @@ def test_round_trip_and_tampered_weights_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_manifest_is_not_a_model(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not a hip-localiser"):
+    with pytest.raises(InputError, match="not a hipbmd-hip-localiser model folder"):
         read_manifest(tmp_path)

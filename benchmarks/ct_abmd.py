@@ -273,7 +273,8 @@ def _carried(
     """aBMD of the moved CT at the unmoved CT's landmarks moved by x -> R x + shift."""
     landmarks = FemurLandmarks.from_dict(base.landmarks["landmarks"]).transformed(rotation, shift_mm)
     try:
-        result = ct_abmd(density, landmarks, labels, FEMUR_LABELS[base.side])
+        value = FEMUR_LABELS[base.side]
+        result = ct_abmd(density, landmarks, grown_label(labels, value, EDGE_MARGIN_MM), value)
     except ValueError:
         return {}
     return {k: float(v) for k, v in result.abmd_g_cm2.items() if np.isfinite(v)}

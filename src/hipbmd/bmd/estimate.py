@@ -124,8 +124,7 @@ def _roi_measurement(hip: HipEstimate, roi: str, model: Any, settings: EstimateS
     side = hip.side  # "right" / "left"
     line = model.dxa_calibration.get(roi)
     if line is None or roi not in hip.raw_abmd_g_cm2:
-        if "not_calibrated" not in hip.flags:
-            hip.flags.append(f"not_calibrated: {roi}")
+        hip.flags.append(f"not_calibrated: {roi}")
         return ROIMeasurement(side, roi, None)  # type: ignore[arg-type]
     mapping = LinearDXAMap.from_dict(line)
     abmd = mapping.apply(hip.raw_abmd_g_cm2[roi])

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
-from sim_cohort_files import SPEC, file_hashes, file_stamps
 
 from hipbmd.cli import main
 from hipbmd.errors import InputError
@@ -19,6 +18,7 @@ from hipbmd.sim.case_draw import Resolution
 from hipbmd.sim.cohort import MANIFEST_COLUMNS, CohortSpec, check_settings, resolve_sites, simulate_cohort
 from hipbmd.sim.contact_sheet import write_contact_sheet
 from hipbmd.sim.sites import SITE_PROFILES, held_out_sites, training_sites
+from sim_cohort_files import SPEC, file_hashes, file_stamps
 
 CASES = [request.case_id for request in SPEC.requests()]
 

@@ -6,10 +6,10 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from sim_cohort_files import SPEC, file_hashes
 
 from hipbmd.sim.case import simulate_case
 from hipbmd.sim.case_draw import case_streams
+from sim_cohort_files import SPEC, file_hashes
 
 
 def test_same_request_twice_gives_byte_identical_files(sim_cohort: Path, tmp_path: Path) -> None:

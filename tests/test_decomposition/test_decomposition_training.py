@@ -77,3 +77,12 @@ def test_two_stages_train_resume_and_save(tmp_path: Path) -> None:
     (tmp_path / "m" / "model.safetensors").write_bytes(b"changed")
     with pytest.raises(InputError, match="sha256"):
         load_decomposition_model(tmp_path / "m")
+
+
+def test_a_pair_set_round_trips_with_its_grid_and_cases(tmp_path: Path) -> None:
+    pairs = tiny_pairs(3)
+    grid = CropGrid(shape=(32, 32), spacing_mm=2.0)
+    pairs.save(tmp_path / "pairs.npz", grid, ["case_a", "case_b"])
+    loaded, loaded_grid, cases = PairSet.load(tmp_path / "pairs.npz")
+    assert loaded_grid == grid and cases == ["case_a", "case_b"] and loaded.records == pairs.records
+    assert np.array_equal(loaded.inputs, pairs.inputs) and np.array_equal(loaded.bone_g_cm2, pairs.bone_g_cm2)

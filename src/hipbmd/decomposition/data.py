@@ -42,20 +42,21 @@ class PairSet:
     bone_g_cm2: npt.NDArray[np.float16]
     records: list[dict[str, Any]]
 
-    def save(self, path: Path, grid: CropGrid) -> Path:
-        """Write the set as one deterministic ``.npz`` with its grid and records as JSON."""
-        meta = json.dumps({"grid": grid.to_dict(), "records": self.records})
+    def save(self, path: Path, grid: CropGrid, cases: list[str] | None = None) -> Path:
+        """Write the set as one deterministic ``.npz`` with its grid, the cases it was built from and
+        its records as JSON."""
+        meta = json.dumps({"grid": grid.to_dict(), "cases": cases, "records": self.records})
         arrays = {"inputs": self.inputs, "femur_g_cm2": self.femur_g_cm2, "bone_g_cm2": self.bone_g_cm2}
         save_arrays(path, {**arrays, "meta": np.frombuffer(meta.encode(), dtype=np.uint8)})
         return path
 
     @classmethod
-    def load(cls, path: Path) -> tuple[PairSet, CropGrid]:
-        """Read a set written by :meth:`save`."""
+    def load(cls, path: Path) -> tuple[PairSet, CropGrid, list[str] | None]:
+        """Read a set written by :meth:`save`: the pairs, their grid and the cases they came from."""
         with np.load(path) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             pairs = cls(data["inputs"], data["femur_g_cm2"], data["bone_g_cm2"], meta["records"])
-        return pairs, CropGrid.from_dict(meta["grid"])
+        return pairs, CropGrid.from_dict(meta["grid"]), meta.get("cases")
 
 
 def case_rows(cohort: Path) -> list[dict[str, str]]:

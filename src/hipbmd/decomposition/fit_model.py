@@ -51,16 +51,18 @@ class TrainingPlan:
 def training_pairs(
     cohort: Path, plan: TrainingPlan, folder: Path, on_case: Callable[[int, int], None] | None
 ) -> PairSet:
-    """The plan's pairs, built once and cached in ``folder/pairs.npz``."""
+    """The plan's pairs, built once and cached in ``folder/pairs.npz`` (rebuilt when the grid or the
+    cases differ)."""
     cached = folder / PAIRS_FILE
-    if cached.is_file():
-        pairs, grid = PairSet.load(cached)
-        if grid == plan.grid:
-            return pairs
     rows = case_rows(cohort)[plan.first_case : plan.stop_case]
+    cases = [row["case_id"] for row in rows]
+    if cached.is_file():
+        pairs, grid, cached_cases = PairSet.load(cached)
+        if grid == plan.grid and cached_cases == cases:
+            return pairs
     pairs = build_pairs(cohort, plan.grid, rows, on_case)
     folder.mkdir(parents=True, exist_ok=True)
-    pairs.save(cached, plan.grid)
+    pairs.save(cached, plan.grid, cases)
     return pairs
 
 

@@ -41,7 +41,7 @@ def train(
 
         def stepped(iteration: int, total: int, losses: dict[str, float]) -> None:
             stage = "bones" if losses.get("stage", 0) < 1 else "femur"
-            text = f"training: L1 {losses['l1_g_cm2']:.4f} g/cm2, 1-GC {losses['gc']:.3f}"
+            text = f"training: L1 {losses['l1_g_cm2']:.4f} g/cm2, GC {losses['gc']:.3f}"
             progress.update(training, total=total, completed=iteration, visible=True, description=text)
             if not console.is_terminal and iteration % LOG_EVERY == 0:
                 console.print(f"iteration {iteration}/{total} ({stage}): {text}")

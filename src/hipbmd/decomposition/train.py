@@ -145,7 +145,7 @@ def _step(
     return {
         "generator": float(losses.total.detach()),
         "l1_g_cm2": float(losses.l1.detach()),
-        "gc": float(1.0 - losses.gc.detach()),
+        "gc": float(1.0 - losses.gc.detach()),  # the gradient correlation itself (the loss term is 1 − GC)
         "discriminator": float(discriminator_loss.detach()),
     }
 
@@ -180,7 +180,7 @@ def settings_record(settings: GANSettings) -> dict[str, Any]:
 
 
 def save_gan_curves(history: list[dict[str, float]], path: Path) -> None:
-    """PNG of the generator's L1 (g/cm²) and 1 − GC per iteration, with the stage boundary."""
+    """PNG of the generator's L1 (g/cm²) and gradient correlation per iteration, with the stage boundary."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -188,9 +188,9 @@ def save_gan_curves(history: list[dict[str, float]], path: Path) -> None:
 
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.5), dpi=100)
     steps = np.arange(1, len(history) + 1)
-    for axis, key, label in (
-        (axes[0], "l1_g_cm2", "L1 (g/cm²)"),
-        (axes[1], "gc", "1 − gradient correlation"),
+    for axis, key, label, scale in (
+        (axes[0], "l1_g_cm2", "L1 (g/cm²)", "log"),
+        (axes[1], "gc", "gradient correlation", "linear"),
     ):
         values = np.array([entry[key] for entry in history])
         axis.plot(steps, values, color="0.75", linewidth=0.7)
@@ -200,7 +200,7 @@ def save_gan_curves(history: list[dict[str, float]], path: Path) -> None:
         if stage_two:
             axis.axvline(stage_two + 1, color="tab:red", linestyle="--", linewidth=0.8, label="femur stage")
             axis.legend()
-        axis.set(xlabel="iteration", ylabel=label, yscale="log")
+        axis.set(xlabel="iteration", ylabel=label, yscale=scale)
     figure.suptitle("decomposition training (stage 1: all bones, stage 2: femur)")
     figure.tight_layout()
     figure.savefig(path)

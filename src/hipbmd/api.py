@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from hipbmd.drr.project_ct import DRRRequest, drr_to_file
 from hipbmd.errors import InputError
 from hipbmd.io.ct import read_ct, read_labels, read_volume
 from hipbmd.io.radiograph import read_radiograph
+from hipbmd.io.records import nifti_path, write_json
 from hipbmd.labelmaps import resolve_labels
 from hipbmd.summary import detect_kind, radiograph_summary, volume_summary
 
@@ -350,7 +350,7 @@ def ct_bmd(
         "calibration": calibration.to_dict(),
         "sides": [result.to_dict() for result in results],
     }
-    _write_json(folder / "ct_bmd.json", record)
+    write_json(folder / "ct_bmd.json", record)
     return record
 
 
@@ -380,8 +380,7 @@ def import_masks(
     from hipbmd.io.volume_writers import write_labels
     from hipbmd.segmentation.masks import import_masks as import_mask_volume
 
-    if not Path(output).name.lower().endswith((".nii", ".nii.gz")):
-        raise ValueError(f"{output}: the label map is written as NIfTI, name it .nii or .nii.gz")
+    nifti_path(output)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         volume = read_ct(like, series_uid)
@@ -389,12 +388,6 @@ def import_masks(
     write_labels(labels, output)
     record = {"hipbmd_version": __version__, "ct": str(like), "labels": str(output), **labels.meta}
     return {**record, "warnings": [str(w.message) for w in caught]}
-
-
-def _write_json(path: Path, record: dict[str, Any]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=2))
-    os.replace(partial, path)
 
 
 def _check_calibration_options(

@@ -141,13 +141,12 @@ def _estimate_one(
     spacing_mm: float | None,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    import json
-
     from hipbmd.bmd.estimate import EstimateSettings, estimate_hips, magnification_of
     from hipbmd.bmd.overlay import save_overlay
     from hipbmd.bmd.report import estimate_record
     from hipbmd.errors import InputError
     from hipbmd.io.radiograph import read_radiograph
+    from hipbmd.io.records import write_json
 
     try:
         radiograph = read_radiograph(path, spacing_mm)
@@ -157,7 +156,7 @@ def _estimate_one(
         hips = estimate_hips(radiograph, model, localiser, settings)
     except (InputError, ValueError, OSError) as error:
         record: dict[str, Any] = {"schema": "hipbmd-estimate/1", "source": str(path), "error": str(error)}
-        (folder / f"{stem}.json").write_text(json.dumps(record, indent=2))
+        write_json(folder / f"{stem}.json", record)
         return record
     magnification = magnification_of(radiograph)[0]
     record = estimate_record(str(path), radiograph, hips, model, localiser, options, magnification)
@@ -169,9 +168,7 @@ def _estimate_one(
         model.grid,
         f"{path.name}: hipbmd {record['hipbmd_version']}",
     )
-    partial = folder / f"{stem}.json.partial"
-    partial.write_text(json.dumps(record, indent=2))
-    partial.replace(folder / f"{stem}.json")
+    write_json(folder / f"{stem}.json", record)
     return record
 
 

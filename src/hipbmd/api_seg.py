@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from hipbmd import __version__
 from hipbmd.io.ct import read_ct, read_labels
+from hipbmd.io.records import nifti_path, write_json
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -48,14 +48,14 @@ def segment(
     from hipbmd.segmentation.model_files import load_model
     from hipbmd.segmentation.segment import segment_ct
 
-    output = _checked_nifti(output)
+    output = nifti_path(output)
     volume = read_ct(ct, series_uid)
     network = load_model(None if model is None else Path(model))
     began = time.monotonic()
     result = segment_ct(volume, network, WindowSettings(samples=samples, seed=seed), on_window)
     write_labels(result.labels, output)
     if uncertainty is not None:
-        write_nifti(result.uncertainty, _checked_nifti(uncertainty))
+        write_nifti(result.uncertainty, nifti_path(uncertainty))
     record = {
         "hipbmd_version": __version__,
         "ct": str(ct),
@@ -64,7 +64,7 @@ def segment(
         "seconds": round(time.monotonic() - began, 1),
         **result.to_dict(),
     }
-    _write_json(output.with_name(output.name.split(".")[0] + ".json"), record)
+    write_json(output.with_name(output.name.split(".")[0] + ".json"), record)
     return record
 
 
@@ -146,16 +146,3 @@ def _training_volumes(
         if on_load is not None:
             on_load(done, len(sources))
     return volumes
-
-
-def _checked_nifti(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.name.lower().endswith((".nii", ".nii.gz")):
-        raise ValueError(f"{path}: written as NIfTI, name it .nii or .nii.gz")
-    return path
-
-
-def _write_json(path: Path, record: dict[str, Any]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=2))
-    os.replace(partial, path)

@@ -7,9 +7,14 @@ from typing import Annotated
 
 import typer
 
-from hipbmd.cli_support import EXIT_BAD_INPUT, error_line, parse_rows, run_reporting_errors, stderr_console
-
-LOG_EVERY = 50  # iterations between progress lines when stderr is not a terminal
+from hipbmd.cli_support import (
+    EXIT_BAD_INPUT,
+    LOG_EVERY,
+    error_line,
+    parse_rows,
+    run_reporting_errors,
+    stderr_console,
+)
 
 
 def train(

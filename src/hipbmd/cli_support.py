@@ -10,6 +10,7 @@ import typer
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
+LOG_EVERY = 50  # training iterations between progress lines when stderr is not a terminal
 state = {"debug": False}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hipbmd.errors import InputError
+from hipbmd.io.records import write_text_atomic
 
 WEIGHTS_FILE = "model.safetensors"
 MANIFEST_FILE = "model.json"
@@ -26,13 +27,6 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via ``<name>.partial`` and a rename, so a reader never sees half a file."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def save_weights_and_manifest(

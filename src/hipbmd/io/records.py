@@ -1,0 +1,30 @@
+"""Small result files written whole or not at all: text and JSON via ``<name>.partial`` and a rename,
+and the check that an output meant as NIfTI is named so."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write via ``<name>.partial`` and a rename, so a reader never sees half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+    return path
+
+
+def write_json(path: Path, record: dict[str, Any]) -> Path:
+    """A JSON record (indented), written atomically."""
+    return write_text_atomic(path, json.dumps(record, indent=2))
+
+
+def nifti_path(path: str | Path) -> Path:
+    """``path`` if it names a NIfTI file (.nii or .nii.gz); ValueError otherwise."""
+    path = Path(path)
+    if not path.name.lower().endswith((".nii", ".nii.gz")):
+        raise ValueError(f"{path}: written as NIfTI, name it .nii or .nii.gz")
+    return path

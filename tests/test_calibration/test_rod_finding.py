@@ -6,11 +6,12 @@ phantom, the row's direction, its place under the body, the rods' size and the C
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
-from calibration_ct import Scan, reversed_phantom, rod_positions_mm, scan
+from calibration_ct import BACK_Y_MM, Scan, reversed_phantom, rod_positions_mm, scan
 
 from hipbmd.calibration import calibrate_with_phantom, load_phantom
 from hipbmd.calibration.blobs import find_blobs
@@ -96,3 +97,19 @@ def test_a_ct_without_phantom_is_refused() -> None:
     with pytest.raises(InputError, match="calibration phantom not found") as refused:
         calibrate_with_phantom(scan(None).ct, load_phantom("B-MAS 200"), "patient.nii.gz")
     assert str(refused.value).startswith("patient.nii.gz: ")
+
+
+def test_a_longer_row_of_anatomy_does_not_hide_the_phantom(bmas_scan: Scan) -> None:
+    """Six alike blobs in a row inside the body (more than B-MAS 200's five rods) fit no phantom: the
+    phantom's row, found next, calibrates."""
+    volume = bmas_scan.ct
+    i, j = np.meshgrid(*(np.arange(n) for n in volume.shape[:2]), indexing="ij")
+    x_mm = volume.affine[0, 0] * i + volume.affine[0, 1] * j + volume.affine[0, 3]
+    y_mm = volume.affine[1, 0] * i + volume.affine[1, 1] * j + volume.affine[1, 3]
+    decoy = volume.array.copy()
+    for centre_x in np.arange(-125.0, 126.0, 50.0):  # six "vessels" of +120 HU, 6 mm radius, 50 mm apart
+        decoy[np.hypot(x_mm - centre_x, y_mm + 40.0) <= 6.0] += 120.0
+    calibration = calibrate_with_phantom(dataclasses.replace(volume, array=decoy))
+    assert calibration.phantom.startswith("B-MAS 200")
+    assert calibration.r is not None and calibration.r > 0.999
+    assert all(rod.y_mm < BACK_Y_MM for rod in calibration.rods)

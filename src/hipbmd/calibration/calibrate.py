@@ -5,7 +5,8 @@ few ways (rods without contrast at either end, and the row read in either direct
 (:mod:`hipbmd.calibration.fit`); among those that give a line a scanner can give (HU rising with density,
 a plausible slope and intercept), the one with the largest r is the calibration. When no phantom is
 named, every built-in phantom of three or more rods is tried and the best fit names it. A fit with
-r < 0.99 is refused.
+r < 0.99 is refused. When the best row of blobs fits no phantom (a row of anatomical blobs can hold
+more members than the phantom's), the next rows are tried (:func:`hipbmd.calibration.rods.find_rod_rows`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hipbmd.calibration.central_image import CentralImage
 from hipbmd.calibration.fit import LinearFit, fit_line, fit_mindways, plausible_line
 from hipbmd.calibration.phantoms import Phantom, builtin_phantoms
 from hipbmd.calibration.result import POOR_FIT_R, Calibration
-from hipbmd.calibration.rods import RodMeasurement, arrangements, find_rod_row
+from hipbmd.calibration.rods import RodMeasurement, RodRow, arrangements, find_rod_rows
 from hipbmd.errors import InputError
 from hipbmd.types import Volume
 
@@ -54,9 +55,22 @@ def calibrate_with_phantom(volume: Volume, phantom: Phantom | None = None, sourc
     _check_phantoms(candidates, source)
     image = CentralImage.of(volume)
     most = max(len(p.densities_mg_cm3) for p in candidates)
-    found = find_rod_row(image, most, min(3, min(len(p.densities_mg_cm3) for p in candidates)))
-    if found is None:
+    fewest = min(3, min(len(p.densities_mg_cm3) for p in candidates))
+    refusals: list[str] = []
+    for found in find_rod_rows(image, most, fewest):
+        outcome = _calibrate_row(image, found, candidates, phantom is None, source)
+        if isinstance(outcome, Calibration):
+            return outcome
+        refusals.append(outcome)
+    if not refusals:
         raise InputError(source, f"{NOT_FOUND} (no row of equally spaced rods); {_ALTERNATIVES}")
+    raise InputError(source, refusals[0])
+
+
+def _calibrate_row(
+    image: CentralImage, found: RodRow, candidates: list[Phantom], automatic: bool, source: str
+) -> Calibration | str:
+    """The calibration from one row of rods, or why the row is refused."""
     fits = [
         _fitted(p, rods)
         for p in candidates
@@ -66,17 +80,16 @@ def calibrate_with_phantom(volume: Volume, phantom: Phantom | None = None, sourc
     plausible = [f for f in fits if _plausible(f)]
     if not plausible:
         names = ", ".join(p.name for p in candidates)
-        raise InputError(source, f"{NOT_FOUND}: {found.row.span} rods in a row fit no phantom ({names})")
+        return f"{NOT_FOUND}: {found.row.span} rods in a row fit no phantom ({names})"
     best = max(plausible, key=lambda f: f.line.r)
     if best.line.r < POOR_FIT_R:
-        raise InputError(
-            source,
+        return (
             f"calibration fit is poor with {best.phantom.name}: r = {best.line.r:.4f} < {POOR_FIT_R}; "
-            f"check the phantom (--phantom) or {_ALTERNATIVES}",
+            f"check the phantom (--phantom) or {_ALTERNATIVES}"
         )
     others = [f for f in plausible if f.phantom.name != best.phantom.name and f.line.r >= AMBIGUOUS_R]
-    runner_up = max(others, key=lambda f: f.line.r) if phantom is None and others else None
-    return _calibration(best, automatic=phantom is None, source=source, runner_up=runner_up)
+    runner_up = max(others, key=lambda f: f.line.r) if automatic and others else None
+    return _calibration(best, automatic=automatic, source=source, runner_up=runner_up)
 
 
 def manual_calibration(slope_hu_per_mg_cm3: float, intercept_hu: float, source: str = "CT") -> Calibration:

@@ -11,7 +11,8 @@ on the mean of the central slices (:mod:`hipbmd.calibration.central_image`):
    (:mod:`hipbmd.calibration.row`), in one block (their surroundings agree within 30 HU and the line
    from the first to the last runs through matter) and alike (their radii agree within 20 %). Rods
    with no contrast (an HA rod of 0 mg/cm³ in water-equivalent resin) are missing there and are put
-   back from the spacing when the row is matched to a phantom (:func:`arrangements`);
+   back from the spacing when the row is matched to a phantom (:func:`arrangements`). When that row
+   fits no phantom, the next best rows of the remaining blobs are offered in turn;
 4. each rod's centre, radius and the mean and SD of the HU of its core over the central slices
    (:mod:`hipbmd.calibration.rod_shape`).
 
@@ -20,6 +21,7 @@ Positions are world RAS+ mm (x towards the patient's right, y anterior).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,11 +87,28 @@ class RodRow:
     radius_mm: float
 
 
-def find_rod_row(image: CentralImage, max_rods: int, min_rods: int) -> RodRow | None:
-    """The phantom's row of rods in a CT's central image, or None when no such row is found."""
+def find_rod_rows(image: CentralImage, max_rods: int, min_rods: int, tries: int = 3) -> Iterator[RodRow]:
+    """Rows of rods in a CT's central image, best first: up to ``tries``, each from the blobs left over.
+
+    The best row is the phantom's in nearly every CT; when a row of anatomical blobs (vessels, bowel)
+    holds more members, it comes first and the phantom's row comes after it, once those blobs are set
+    aside. The caller keeps the first row that fits a phantom.
+    """
     candidates = _steady_blobs(image)
-    if len(candidates) < max(min_rods, 2):
-        return None
+    for _ in range(tries):
+        if len(candidates) < max(min_rods, 2):
+            return
+        found = _best_rod_row(image, candidates, max_rods, min_rods)
+        if found is None:
+            return
+        yield found[0]
+        candidates = [blob for k, blob in enumerate(candidates) if k not in found[1]]
+
+
+def _best_rod_row(
+    image: CentralImage, candidates: list[Blob], max_rods: int, min_rods: int
+) -> tuple[RodRow, set[int]] | None:
+    """The row of rods holding the most candidates, and the candidates it holds; None without one."""
     points = np.array([image.to_mm(b.i, b.j) for b in candidates])
     surround = np.array([surround_hu(image, p, b.radius_mm) for p, b in zip(points, candidates, strict=True)])
 
@@ -112,7 +131,8 @@ def find_rod_row(image: CentralImage, max_rods: int, min_rods: int) -> RodRow | 
     found = [rod_radius_mm(image, centre, radius, row.step_mm) for centre in centres]  # about the centres
     estimates = [r for r in found if r is not None]
     radius = float(np.median(estimates)) if estimates else radius
-    return RodRow(refit(row, np.array(centres)), tuple(centres), tuple(found), radius)
+    rod_row = RodRow(refit(row, np.array(centres)), tuple(centres), tuple(found), radius)
+    return rod_row, set(row.members)
 
 
 def _equal_radii(radii_mm: list[float | None], pixel_mm: float) -> bool:

@@ -75,6 +75,24 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
     return manifest_row(truth, folder)
 
 
+def simulate_reposed_radiograph(request: CaseRequest, folder: Path, pose: int) -> Path:
+    """The same patient's radiograph in another positioning, written as ``folder/xray.dcm``.
+
+    Pose 0 is the case's own positioning (the file ``simulate_case`` writes); pose k ≥ 1 draws a new
+    positioning and exposure from a generator seeded by (cohort seed, case number, k), so the patient,
+    the anatomy and the site are those of the case and only how they lie on the table changes. Used to
+    measure how much an estimate moves with positioning alone.
+    """
+    streams = case_streams(request.seed, request.number)
+    draw = draw_case(request, streams)
+    grid = working_grid(draw.patient, request.resolution.voxel_mm)
+    tissues = build_surroundings(draw.patient, grid, streams["ct"])
+    rng = streams["xray"] if pose == 0 else np.random.default_rng([request.seed, request.number, 7001, pose])
+    folder.mkdir(parents=True, exist_ok=True)
+    _simulate_radiograph_file(request, draw, draw_positioning(rng), tissues, rng, folder, pose)
+    return folder / "xray.dcm"
+
+
 def _study_date(request: CaseRequest) -> dt.date:
     """A fixed, plausible examination date per case (files must not depend on the day they are made)."""
     return dt.date(2024, 1, 1) + dt.timedelta(days=(request.seed * 7919 + request.number) % 700)
@@ -111,6 +129,7 @@ def _simulate_radiograph_file(
     surroundings: Tissues,
     rng: np.random.Generator,
     folder: Path,
+    pose: int = 0,
 ) -> tuple[ExamGeometry, npt.NDArray[np.float32]]:
     """The radiograph as the site stores it (femurs in the radiograph's joint pose).
 
@@ -128,7 +147,7 @@ def _simulate_radiograph_file(
     acquisition = dx_acquisition(
         profile, exam.sid_mm, exam.sod_mm, spacing, patient.age_years, patient.sex, exam.side or "both"
     )
-    entropy = f"{request.seed}/{request.case_id}/dx"
+    entropy = f"{request.seed}/{request.case_id}/dx" + (f"/pose{pose}" if pose else "")
     acquisition = replace(acquisition, study_date=_study_date(request), uid_entropy=entropy)
     write_dx(image, folder / "xray.dcm", acquisition, patient_id=request.case_id)
     return exam, coarse["ha"]

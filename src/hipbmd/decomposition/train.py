@@ -91,9 +91,10 @@ def train_gan(
         inputs, targets = _batch(pairs, STAGES[stage], settings.batch, rng)
         inputs, targets = augment(inputs, targets, settings.augmentation, trainer.random)
         losses = _step(trainer, inputs, targets, settings.weights)
-        trainer.history.append({"stage": float(stage), **losses})
+        entry = {"stage": float(stage), **losses}
+        trainer.history.append(entry)
         if on_step is not None:
-            on_step(iteration + 1, total, losses)
+            on_step(iteration + 1, total, entry)
         if checkpoint is not None and (
             (iteration + 1) % settings.checkpoint_every == 0 or iteration + 1 == total
         ):

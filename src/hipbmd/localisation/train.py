@@ -96,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cohort", type=Path, required=True, help="simulated cohort folder (manifest.csv)")
     parser.add_argument("--cases", type=_range, default=(0, 100), help="training manifest rows, FIRST:STOP")
     parser.add_argument("--eval-cases", type=_range, default=None, help="held-out rows FIRST:STOP")
+    parser.add_argument(
+        "--eval-cohort", type=Path, default=None, help="cohort of --eval-cases (default: --cohort)"
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="model folder to write")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--iterations", type=int, default=TrainSettings.iterations)
@@ -123,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trained = time.monotonic()
     record: dict[str, Any] = {
         "training": {
-            "data": f"simulated cohort '{args.cohort.name}' (hipbmd simulate); no real images",
+            "data": f"simulated cohort '{args.cohort.name}' ({_sites(args.cohort)}); no real images",
             "cases": f"{args.cases[0]}:{args.cases[1]}",
             "samples": [sample.name for sample in samples],
             "command": _command(args),
@@ -140,8 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     }
     if args.eval_cases is not None:
-        evaluation = evaluate_localiser(model, cohort_cases(args.cohort, *args.eval_cases))
+        eval_cohort = args.eval_cohort or args.cohort
+        evaluation = evaluate_localiser(model, cohort_cases(eval_cohort, *args.eval_cases))
         record["evaluation"] = {
+            "cohort": f"simulated cohort '{eval_cohort.name}' ({_sites(eval_cohort)})",
             "cases": f"{args.eval_cases[0]}:{args.eval_cases[1]}",
             **evaluation["summary"],
             "seconds": round(time.monotonic() - trained, 1),
@@ -161,9 +166,17 @@ def _command(args: argparse.Namespace) -> str:
     ]
     if args.eval_cases is not None:
         parts.append(f"--eval-cases {args.eval_cases[0]}:{args.eval_cases[1]}")
+    if args.eval_cohort is not None:
+        parts.append("--eval-cohort EVAL_COHORT")
     parts += [f"-o OUTPUT --seed {args.seed} --iterations {args.iterations} --batch {args.batch}"]
     parts += [f"--learning-rate {args.learning_rate} --threads {args.threads}"]
     return " ".join(parts)
+
+
+def _sites(cohort: Path) -> str:
+    """The cohort's sites and seed from its cohort.json, as a phrase."""
+    spec = json.loads((cohort / "cohort.json").read_text())
+    return f"hipbmd simulate, sites {', '.join(spec['sites'])}, seed {spec['seed']}"
 
 
 def _progress(stage: str, total: int) -> Callable[[int, Any], None]:

@@ -26,9 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.calibration.phantoms import load_phantom
+from hipbmd.femur.landmarks import Side
 from hipbmd.io.dicom_dx import write_dx
 from hipbmd.io.volume_writers import CTSeriesInfo, write_ct_series, write_nifti
-from hipbmd.sim.anatomy import build_surroundings, placement, with_femurs
+from hipbmd.sim.anatomy import JointPose, build_surroundings, placement, with_femurs
 from hipbmd.sim.case_draw import SIDES, CaseDraw, CaseRequest, case_streams, draw_case
 from hipbmd.sim.ct import Scanner, simulate_ct
 from hipbmd.sim.exam import (
@@ -91,6 +92,24 @@ def simulate_reposed_radiograph(request: CaseRequest, folder: Path, pose: int) -
     folder.mkdir(parents=True, exist_ok=True)
     _simulate_radiograph_file(request, draw, draw_positioning(rng), tissues, rng, folder, pose)
     return folder / "xray.dcm"
+
+
+def simulate_ct_in_joint_pose(request: CaseRequest, folder: Path, joints: dict[Side, JointPose]) -> Path:
+    """The case's CT and labels with its femurs at other hip joint angles; returns the CT's path.
+
+    The patient, the rest of the anatomy, the scanner and its noise are the case's; only the femurs
+    are rotated about their hips (``joints`` per side: flexion, abduction, external rotation). The
+    femurs' own density does not change, so every CT-aBMD in the DXA position should stay the same:
+    a re-posed patient scanned again, with no resampling of a scanned image involved.
+    """
+    streams = case_streams(request.seed, request.number)
+    draw = replace(draw_case(request, streams), joints_ct=dict(joints))
+    grid = working_grid(draw.patient, request.resolution.voxel_mm)
+    tissues = build_surroundings(draw.patient, grid, streams["ct"])
+    tissues, _ = with_femurs(tissues, draw.patient, draw.joints_ct, copy=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    _simulate_ct_files(request, draw, tissues, streams["ct"], folder)
+    return folder / "ct.nii.gz" if (folder / "ct.nii.gz").exists() else folder / "ct"
 
 
 def _study_date(request: CaseRequest) -> dt.date:

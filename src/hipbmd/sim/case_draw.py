@@ -94,14 +94,14 @@ def _scaled_to_target(
     wanted = max((wanted_dxa - model.intercept_g_cm2("neck")) / model.slope("neck"), 0.2)
     femurs = {side: patient_femur(patient, side, voxel_mm) for side in SIDES}
     side = patient.index_side
-    measured = _ct_abmd(femurs[side], patient, joints[side]).abmd_g_cm2["neck"]
+    measured = ct_abmd_in_pose(femurs[side], patient, joints[side]).abmd_g_cm2["neck"]
     factor = wanted / measured
     femurs = {s: femur.scaled(factor) for s, femur in femurs.items()}
-    abmd = {s: _ct_abmd(femurs[s], patient, joints[s]) for s in SIDES}
+    abmd = {s: ct_abmd_in_pose(femurs[s], patient, joints[s]) for s in SIDES}
     return patient.with_density_scale(factor), femurs, abmd
 
 
-def _ct_abmd(femur: FemurModel, patient: Patient, joint: JointPose) -> CTaBMDResult:
+def ct_abmd_in_pose(femur: FemurModel, patient: Patient, joint: JointPose) -> CTaBMDResult:
     """CT-aBMD of a femur lying in ``joint`` (only its proximal part is rendered)."""
     where = placement(patient, femur.side, joint)
     landmarks = femur_landmarks(patient.femur_shapes[femur.side], where)

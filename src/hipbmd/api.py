@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hipbmd import __version__
-from hipbmd.api_bmd import estimate, train
+from hipbmd.api_bmd import estimate, merge_results, train
 from hipbmd.api_seg import seg_train, segment
+from hipbmd.api_stats import evaluate
+from hipbmd.api_validate import crossval
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.project_ct import DRRRequest, drr_to_file
 from hipbmd.errors import InputError
@@ -33,11 +35,14 @@ InputKind = Literal["auto", "ct", "labels", "radiograph"]
 
 __all__ = [
     "calibrate",
+    "crossval",
     "drr",
     "estimate",
+    "evaluate",
     "import_masks",
     "info",
     "info_one",
+    "merge_results",
     "read_ct",
     "read_labels",
     "read_pose",

@@ -10,6 +10,7 @@ from typing import Any
 
 CaseCallback = Callable[[int, int], None]
 StepCallback = Callable[[int, int, dict[str, float]], None]
+FileCallback = Callable[[int, int, str, str], None]
 
 
 def train(
@@ -19,6 +20,7 @@ def train(
     cases: tuple[int, int | None] | None = None,
     on_case: CaseCallback | None = None,
     on_step: StepCallback | None = None,
+    case_ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train a decomposition model (BMD-GAN) on a simulated cohort and write its model folder.
 
@@ -32,12 +34,13 @@ def train(
         output: model folder to write.
         config: YAML training config (see ``configs/bmd_gan_default.yaml``); defaults otherwise.
         cases: manifest rows [first, stop) sorted by case id; overrides the config's ``cases``.
+        case_ids: exactly these cases instead (not with ``cases``); overrides the config's ``cases``.
         on_case: called with (cases read, cases in all) while the pairs are built.
         on_step: called with (iteration, iterations, losses).
     """
     from hipbmd.decomposition.fit_model import fit_model, plan_from_config
 
-    plan = plan_from_config(None if config is None else Path(config), cases)
+    plan = plan_from_config(None if config is None else Path(config), cases, case_ids)
     command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
     record = {"command": command, "config": None if config is None else str(config)}
     return fit_model(Path(cohort), Path(output), plan, record, on_case, on_step)
@@ -55,17 +58,22 @@ def estimate(
     yam_table: str | Path | None = None,
     spacing_mm: float | None = None,
     device: str = "cpu",
-    on_file: Callable[[int, int, str], None] | None = None,
+    on_file: FileCallback | None = None,
+    manifest: str | Path | None = None,
+    part: str | tuple[int, int] | None = None,
+    overwrite: bool = False,
 ) -> list[dict[str, Any]]:
-    """aBMD, T-score, %YAM and categories of each hip on each radiograph.
+    """aBMD, T-score, %YAM and categories of each hip on each radiograph; resumable and shardable.
 
-    Mirrors ``hipbmd estimate XRAY... -o out/ [--model DIR] [--side S] [--center-mm R,C] [--yam T]``.
-    Writes per radiograph ``<name>.json`` (schema ``hipbmd-estimate/1``) and ``<name>.png`` (overlay),
-    and ``results.csv`` over all inputs. A file that cannot be read or measured gets a record with its
-    ``error`` and the batch goes on.
+    Mirrors ``hipbmd estimate [XRAY|FOLDER]... [--manifest M.csv] -o out/ [--part k/N] [--overwrite]
+    [--model DIR] [--side S] [--center-mm R,C] [--yam T]``. Writes per radiograph ``<name>.json``
+    (schema ``hipbmd-estimate/1``) and ``<name>.png`` (overlay), then rebuilds ``results.csv`` from all
+    records in ``output_dir``. A file that cannot be read or measured gets a record with its ``error``
+    and the batch goes on. Inputs, record names and parts: :mod:`hipbmd.bmd.batch_inputs`; what counts
+    as finished (and is skipped unless ``overwrite``): :func:`hipbmd.bmd.report.is_finished`.
 
     Args:
-        inputs: radiograph files (DICOM, or PNG/TIFF with ``spacing_mm``).
+        inputs: radiograph files (DICOM, or PNG/TIFF with ``spacing_mm``) and folders of them.
         output_dir: folder for the records, overlays and ``results.csv``.
         model: decomposition model folder (default: the shipped one).
         localiser: hip-localiser model folder (default: the shipped one).
@@ -76,21 +84,27 @@ def estimate(
         yam_table: CSV/JSON of young-adult means per ROI (device-specific) for %YAM and JOS categories.
         spacing_mm: pixel spacing for files without one (mm at the detector).
         device: torch device ("cpu"; others if available).
-        on_file: called with (files done, files in all, file name).
-    """
-    import csv
+        on_file: called with (files handled, files in this part, record name, status), status being
+            "done", "skipped" (finished before) or "failed" (a record with an error).
+        manifest: CSV listing radiographs in a ``file`` or ``xray`` column (relative to its folder).
+        part: ``"k/N"`` or (k, N): only every N-th input from the k-th (1-based), for parallel runs.
+        overwrite: redo every file, finished or not.
 
+    Returns:
+        The records of this part's inputs (sorted by path), read back for the files skipped.
+    """
     from hipbmd.bmd.reference import load_yam_table
-    from hipbmd.bmd.report import CSV_COLUMNS, csv_rows
+    from hipbmd.bmd.report import read_records, write_results_csv
     from hipbmd.decomposition.model_files import load_decomposition_model
     from hipbmd.localisation.model_files import load_localiser
 
     if device != "cpu":
         raise ValueError(f"--device {device}: only cpu is supported by this version")
+    folder = Path(output_dir)
+    todo = _named_inputs(inputs, manifest, part, folder)
     decomposition = load_decomposition_model(None if model is None else Path(model))
     finder = load_localiser(None if localiser is None else Path(localiser))
     yam = load_yam_table(Path(yam_table)) if yam_table is not None else None
-    folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     options = {
         "samples": samples,
@@ -98,37 +112,108 @@ def estimate(
         "side": side,
         "center_mm": center_mm,
         "yam_table": str(yam_table) if yam_table else None,
+        "spacing_mm": spacing_mm,
     }
+    batch = _Batch(folder, decomposition, finder, yam, spacing_mm, options, overwrite)
     records = []
-    names = output_names([Path(path) for path in inputs])
-    for done, (path, name) in enumerate(zip(inputs, names, strict=True), start=1):
-        records.append(
-            _estimate_one(Path(path), name, folder, decomposition, finder, yam, spacing_mm, options)
-        )
+    for done, (path, name) in enumerate(todo, start=1):
+        record, status, written = batch.run(path, name)
+        records.append(record)
         if on_file is not None:
-            on_file(done, len(inputs), Path(path).name)
-    rows = [
-        row
-        for record in records
-        for row in (csv_rows(record) if "error" not in record else [_error_row(record)])
-    ]
-    partial = folder / "results.csv.partial"
-    with partial.open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    partial.replace(folder / "results.csv")
+            on_file(done, len(todo), written, status)
+    write_results_csv(folder / "results.csv", (record for _, record in read_records(folder)))
     return records
 
 
-def output_names(paths: list[Path]) -> list[str]:
-    """A distinct file stem per input: its own stem, else ``<folder>_<stem>``, else numbered."""
-    stems = [path.name.split(".")[0] for path in paths]
-    names = [
-        f"{p.parent.name}_{stem}" if stems.count(stem) > 1 else stem
-        for p, stem in zip(paths, stems, strict=True)
-    ]
-    return [f"{name}_{index}" if names.count(name) > 1 else name for index, name in enumerate(names, start=1)]
+def _named_inputs(
+    inputs: Sequence[str | Path],
+    manifest: str | Path | None,
+    part: str | tuple[int, int] | None,
+    output: Path,
+) -> list[tuple[Path, str]]:
+    """(path, record name) of the inputs of this part, sorted by path (:mod:`hipbmd.bmd.batch_inputs`)."""
+    from hipbmd.bmd.batch_inputs import collect_inputs, parse_part, record_names, select_part
+
+    chosen = parse_part(part) if isinstance(part, str) else part
+    paths = collect_inputs([Path(p) for p in inputs], None if manifest is None else Path(manifest), output)
+    if not paths:
+        raise ValueError("no radiographs given: name files, folders or a --manifest")
+    named = list(zip(paths, record_names(paths), strict=True))
+    return named if chosen is None else select_part(named, chosen)
+
+
+def merge_results(folders: Sequence[str | Path], output: str | Path) -> list[dict[str, Any]]:
+    """One ``results.csv`` over the estimate records of several output folders (e.g. of parts).
+
+    Mirrors ``hipbmd merge-results OUT1 OUT2 ... -o merged.csv``. Rows follow the folders' order, then
+    the record names; the CSV is replaced in one rename. Returns the records merged.
+
+    Raises:
+        InputError: a folder is missing or holds no estimate records.
+    """
+    from hipbmd.bmd.report import read_records, write_results_csv
+    from hipbmd.errors import InputError
+
+    records = []
+    for folder in (Path(f) for f in folders):
+        found = read_records(folder) if folder.is_dir() else []
+        if not found:
+            raise InputError(folder, "holds no records of 'hipbmd estimate'")
+        records += [record for _, record in found]
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_results_csv(target, records)
+    return records
+
+
+class _Batch:
+    """The per-file step of :func:`estimate`: skip what is finished, else estimate and write the record."""
+
+    def __init__(
+        self,
+        folder: Path,
+        model: Any,
+        localiser: Any,
+        yam: Any,
+        spacing_mm: float | None,
+        options: dict[str, Any],
+        overwrite: bool,
+    ) -> None:
+        from hipbmd.bmd.report import read_records
+
+        self.folder, self.model, self.localiser, self.yam = folder, model, localiser, yam
+        self.spacing_mm, self.options, self.overwrite = spacing_mm, options, overwrite
+        self.localiser_sha256 = localiser.manifest.get("weights", {}).get("sha256")
+        existing = read_records(folder)
+        self.by_source = {_same_file(record["source"]): (name, record) for name, record in existing}
+        self.sources = {name: _same_file(record["source"]) for name, record in existing}
+
+    def run(self, path: Path, name: str) -> tuple[dict[str, Any], str, str]:
+        """(record, status, record name) of one input."""
+        from hipbmd.bmd.batch_inputs import path_digest
+        from hipbmd.bmd.report import is_finished
+
+        key = _same_file(str(path))
+        previous = self.by_source.get(key)
+        if previous is not None and not self.overwrite:
+            old_name, record = previous
+            finished = is_finished(record, self.options, self.model.sha256, self.localiser_sha256)
+            if finished and (self.folder / str(record.get("overlay"))).is_file():
+                return record, "skipped", old_name
+        if self.sources.get(name, key) != key:  # the name holds another file's record: keep both
+            name = f"{name}-{path_digest(key)}"
+        record = _estimate_one(
+            path, name, self.folder, self.model, self.localiser, self.yam, self.spacing_mm, self.options
+        )
+        if previous is not None and previous[0] != name:  # the file's old record, under another name
+            for suffix in (".json", ".png"):
+                (self.folder / f"{previous[0]}{suffix}").unlink(missing_ok=True)
+        return record, "failed" if "error" in record else "done", name
+
+
+def _same_file(source: str) -> Path:
+    """The path a record's source names, resolved, so that two spellings of one file compare equal."""
+    return Path(source).resolve()
 
 
 def _estimate_one(
@@ -143,7 +228,7 @@ def _estimate_one(
 ) -> dict[str, Any]:
     from hipbmd.bmd.estimate import EstimateSettings, estimate_hips, magnification_of
     from hipbmd.bmd.overlay import save_overlay
-    from hipbmd.bmd.report import estimate_record
+    from hipbmd.bmd.report import error_record, estimate_record
     from hipbmd.errors import InputError
     from hipbmd.io.radiograph import read_radiograph
     from hipbmd.io.records import write_json
@@ -155,7 +240,7 @@ def _estimate_one(
         )
         hips = estimate_hips(radiograph, model, localiser, settings)
     except (InputError, ValueError, OSError) as error:
-        record: dict[str, Any] = {"schema": "hipbmd-estimate/1", "source": str(path), "error": str(error)}
+        record = error_record(str(path), str(error))
         write_json(folder / f"{stem}.json", record)
         return record
     magnification = magnification_of(radiograph)[0]
@@ -170,7 +255,3 @@ def _estimate_one(
     )
     write_json(folder / f"{stem}.json", record)
     return record
-
-
-def _error_row(record: dict[str, Any]) -> dict[str, Any]:
-    return {"file": record["source"], "error": record["error"]}

@@ -18,11 +18,12 @@ from typing import Annotated, Any
 import typer
 
 from hipbmd import __version__
-from hipbmd.cli_bmd import demo, estimate, train
+from hipbmd.cli_bmd import demo, estimate, merge_results, train
 from hipbmd.cli_ct import calibrate, ct_bmd
 from hipbmd.cli_masks import import_masks
 from hipbmd.cli_seg import seg_train, segment
 from hipbmd.cli_sim import simulate
+from hipbmd.cli_stats import evaluate
 from hipbmd.cli_support import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL_ERROR,
@@ -32,6 +33,7 @@ from hipbmd.cli_support import (
     state,
     stderr_console,
 )
+from hipbmd.cli_validate import crossval
 
 app = typer.Typer(
     name="hipbmd",
@@ -304,7 +306,10 @@ app.command()(segment)
 app.command("seg-train")(seg_train)
 app.command()(train)
 app.command()(estimate)
+app.command("merge-results")(merge_results)
 app.command()(demo)
+app.command()(evaluate)
+app.command()(crossval)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -61,12 +61,22 @@ def train(
 
 
 def estimate(
-    xrays: Annotated[
-        list[Path], typer.Argument(help="Hip or pelvis radiographs (DICOM; PNG/TIFF with --spacing-mm).")
-    ],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Folder for the JSON records, overlays and results.csv.")
     ],
+    xrays: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Hip or pelvis radiographs (DICOM; PNG/TIFF with --spacing-mm) or folders of them."
+        ),
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="CSV with a file (or xray) column, paths relative to it.")
+    ] = None,
+    part: Annotated[
+        str | None, typer.Option(help="Only part k of N (k/N, 1-based): every N-th input from the k-th.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Redo files whose records are finished.")] = False,
     model: Annotated[
         Path | None, typer.Option(help="Decomposition model folder (default: the shipped model).")
     ] = None,
@@ -87,31 +97,69 @@ def estimate(
     seed: Annotated[int, typer.Option(help="Seed of the dropout masks.")] = 0,
     device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
 ) -> None:
-    """aBMD (DXA-equivalent), T-score, %YAM and category of each hip, with an overlay of what was measured."""
+    """aBMD (DXA-equivalent), T-score, %YAM and category of each hip, with an overlay of what was measured.
+
+    Finished records in the output folder are skipped (--overwrite redoes them); results.csv is rebuilt
+    from every record in the folder, so parts (--part k/N) may run into one folder.
+    """
     from rich.progress import Progress
 
     from hipbmd import api
+    from hipbmd.bmd.batch_inputs import parse_part
 
     if side not in (None, "right", "left"):
         error_line(f"--side must be right or left, not {side!r}")
         raise typer.Exit(EXIT_BAD_INPUT)
+    chosen = run_reporting_errors(lambda: parse_part(part)) if part is not None else None
+    if not xrays and manifest is None:
+        error_line("no inputs: give radiographs or folders, or --manifest M.csv")
+        raise typer.Exit(EXIT_BAD_INPUT)
     centre = _centre(center_mm) if center_mm else None
     console = stderr_console()
+    statuses: list[str] = []
     with Progress(transient=True, console=console, disable=not console.is_terminal) as progress:
-        task = progress.add_task("estimating", total=len(xrays))
+        task = progress.add_task("estimating", total=None)
 
-        def advance(done: int, total: int, name: str) -> None:
-            progress.update(task, completed=done, description=f"estimating ({name})")
+        def advance(done: int, total: int, name: str, status: str) -> None:
+            statuses.append(status)
+            progress.update(task, total=total, completed=done, description=f"estimating ({name})")
 
         records = run_reporting_errors(
             lambda: api.estimate(
-                xrays, output, model, localiser, samples, seed, side, centre, yam, spacing_mm, device, advance
+                xrays or [],
+                output,
+                model=model,
+                localiser=localiser,
+                samples=samples,
+                seed=seed,
+                side=side,
+                center_mm=centre,
+                yam_table=yam,
+                spacing_mm=spacing_mm,
+                device=device,
+                on_file=advance,
+                manifest=manifest,
+                part=chosen,
+                overwrite=overwrite,
             )
         )
-    failed = 0
+    _print_records([r for r, status in zip(records, statuses, strict=True) if status != "skipped"])
+    hips = [hip for record in records for hip in record.get("hips", [])]
+    measured = sum(any(m["abmd_g_cm2"] is not None for m in hip["measurements"]) for hip in hips)
+    counts = {status: statuses.count(status) for status in ("done", "skipped", "failed")}
+    typer.echo(
+        f"wrote {output / 'results.csv'}: {len(records)} files, {counts['done']} done, "
+        f"{counts['skipped']} skipped (finished before), {counts['failed']} failed; "
+        f"{measured} of {len(hips)} hips measured"
+    )
+    if records and counts["failed"] == len(records):
+        raise typer.Exit(1)
+
+
+def _print_records(records: list[dict[str, Any]]) -> None:
+    """One line per hip (and per flag) of each record, or the file's error."""
     for record in records:
         if "error" in record:
-            failed += 1
             typer.echo(f"{record['source']}: error: {record['error']}")
             continue
         for hip in record["hips"]:
@@ -119,14 +167,18 @@ def estimate(
             typer.echo(f"{record['source']}: {hip['side']}: {values}")
             for flag in hip["flags"]:
                 typer.echo(f"  flag: {flag}")
-    hips = [hip for record in records for hip in record.get("hips", [])]
-    measured = sum(any(m["abmd_g_cm2"] is not None for m in hip["measurements"]) for hip in hips)
-    typer.echo(
-        f"wrote {output / 'results.csv'}: {len(records) - failed} of {len(records)} files read, "
-        f"{measured} of {len(hips)} hips measured"
-    )
-    if failed == len(records):
-        raise typer.Exit(1)
+
+
+def merge_results(
+    folders: Annotated[list[Path], typer.Argument(help="Output folders of 'hipbmd estimate' (e.g. parts).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The merged results CSV to write.")],
+) -> None:
+    """One results CSV over the records of several estimate folders (run after parts on separate disks)."""
+    from hipbmd import api
+
+    records = run_reporting_errors(lambda: api.merge_results(folders, output))
+    failed = sum("error" in record for record in records)
+    typer.echo(f"wrote {output}: {len(records)} records from {len(folders)} folders ({failed} failed files)")
 
 
 def _shown(measurement: dict[str, object]) -> str:

@@ -9,8 +9,9 @@ orientation since left crops are mirrored) and a line per ROI maps the measureme
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,22 +31,38 @@ CALIBRATED_ROIS = ("neck", "total_hip")
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """What to train: cases (manifest rows first:stop, sorted by id), grid, generator and optimisation."""
+    """What to train: cases, grid, generator and optimisation.
+
+    The cases are the manifest rows ``first_case:stop_case`` (sorted by case id), or, when ``case_ids``
+    is given, exactly those cases (e.g. the training folds of a cross-validation).
+    """
 
     first_case: int = 0
     stop_case: int | None = None
     grid: CropGrid = field(default_factory=CropGrid)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     gan: GANSettings = field(default_factory=GANSettings)
+    case_ids: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "cases": [self.first_case, self.stop_case],
+            "case_ids": None if self.case_ids is None else list(self.case_ids),
             "grid": self.grid.to_dict(),
             "generator": asdict(self.generator),
             "gan": asdict(self.gan),
         }
+
+    def select_rows(self, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The plan's rows of a manifest sorted by case id; ValueError naming case ids it lacks."""
+        if self.case_ids is None:
+            return rows[self.first_case : self.stop_case]
+        wanted = set(self.case_ids)
+        missing = sorted(wanted - {row["case_id"] for row in rows})
+        if missing:
+            raise ValueError(f"the cohort has no case(s) {', '.join(missing[:5])}")
+        return [row for row in rows if row["case_id"] in wanted]
 
 
 def training_pairs(
@@ -54,7 +71,7 @@ def training_pairs(
     """The plan's pairs, built once and cached in ``folder/pairs.npz`` (rebuilt when the grid or the
     cases differ)."""
     cached = folder / PAIRS_FILE
-    rows = case_rows(cohort)[plan.first_case : plan.stop_case]
+    rows = plan.select_rows(case_rows(cohort))
     cases = [row["case_id"] for row in rows]
     if cached.is_file():
         pairs, grid, cached_cases = PairSet.load(cached)
@@ -84,7 +101,7 @@ def fit_model(
     save_gan_curves(trainer.history, folder / "loss_curves.png")
     training = {
         **record,
-        "cohort": str(cohort),
+        "cohort": cohort_description(cohort),
         "plan": plan.to_dict(),
         "pairs": len(pairs.records),
         "final_l1_g_cm2": float(np.mean([entry["l1_g_cm2"] for entry in trainer.history[-50:]])),
@@ -93,6 +110,14 @@ def fit_model(
     metrics = {"training_calibration": fits}
     manifest_record = {"name": folder.name, "training": training, "metrics": metrics}
     return save_decomposition_model(trainer.generator, plan.grid, folder, manifest_record, calibration)
+
+
+def cohort_description(cohort: Path) -> dict[str, Any]:
+    """The training cohort as the model records it: its folder's name and, for a simulated cohort, the
+    settings that remake it (``cohort.json``: seed, sites, resolution); no path of the training machine."""
+    spec = cohort / "cohort.json"
+    settings = json.loads(spec.read_text()) if spec.is_file() else None
+    return {"name": cohort.name, "simulation": settings}
 
 
 def dxa_calibration(generator: Any, pairs: PairSet, grid: CropGrid) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -128,8 +153,15 @@ def dxa_calibration(generator: Any, pairs: PairSet, grid: CropGrid) -> tuple[dic
     return calibration, fits
 
 
-def plan_from_config(path: Path | None, cases: tuple[int, int | None] | None = None) -> TrainingPlan:
-    """A plan from a YAML config (keys ``cases: "A:B"``, ``grid``, ``generator``, ``gan``; all optional)."""
+def plan_from_config(
+    path: Path | None,
+    cases: tuple[int, int | None] | None = None,
+    case_ids: Sequence[str] | None = None,
+) -> TrainingPlan:
+    """A plan from a YAML config (keys ``cases: "A:B"``, ``grid``, ``generator``, ``gan``; all optional).
+
+    ``cases`` (rows first, stop) or ``case_ids`` (explicit cases) override the config's ``cases``.
+    """
     import yaml
 
     from hipbmd.decomposition.augment import Augmentation
@@ -145,7 +177,9 @@ def plan_from_config(path: Path | None, cases: tuple[int, int | None] | None = N
     unknown = set(values) - {"cases", "grid", "generator", "gan"}
     if unknown:
         raise InputError(path or Path("config"), f"unknown keys {sorted(unknown)}")
-    first, stop = cases or _case_range(str(values.get("cases", ":")))
+    if cases is not None and case_ids is not None:
+        raise ValueError("give either a row range or case ids, not both")
+    first, stop = cases or ((0, None) if case_ids is not None else _case_range(str(values.get("cases", ":"))))
     gan = dict(values.get("gan", {}))
     if "iterations" in gan:
         gan["iterations"] = tuple(gan["iterations"])
@@ -158,6 +192,7 @@ def plan_from_config(path: Path | None, cases: tuple[int, int | None] | None = N
             CropGrid.from_dict({**CropGrid().to_dict(), **values.get("grid", {})}),
             GeneratorConfig(**values.get("generator", {})),
             GANSettings(**gan),
+            None if case_ids is None else tuple(sorted(set(case_ids))),
         )
     except (TypeError, ValueError) as error:
         raise InputError(path or Path("config"), str(error)) from None

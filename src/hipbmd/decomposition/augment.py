@@ -2,8 +2,13 @@
 
 Geometry (applied identically to input and targets, bilinear, zeros outside): rotation ±``rotation_deg``,
 isotropic scale ±``scale``, shift ±``shift_px``. Intensity (input only, on the normalised crop): a
-gamma in [1/γ, γ] on the 0–1 range, contrast ×(1 ± c), offset ± o, and Gaussian noise of SD up to σ,
-as sites process and expose radiographs differently. Targets keep their physical units (g/cm²).
+vendor-like frequency re-weighting (with probability ``processing_probability``: a Gaussian low-pass of
+σ drawn log-uniformly in ``band_sigma_px`` splits the crop into base and detail, recombined as
+base·b + detail·g with b and g drawn from ``base_gain`` and ``detail_gain``, then the crop is
+re-normalised to its 1st–99th percentiles as at inference; one band with g > 1 is unsharp masking, b < 1
+is latitude compression, as in multi-scale equalisation), a gamma in [1/γ, γ] on the 0–1 range,
+contrast ×(1 ± c), offset ± o, and Gaussian noise of SD up to σ, as sites process and expose radiographs
+differently. Targets keep their physical units (g/cm²).
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ class Augmentation:
     contrast: float = 0.15
     offset: float = 0.08
     noise: float = 0.03
+    processing_probability: float = 0.8
+    band_sigma_px: tuple[float, float] = (1.0, 16.0)
+    base_gain: tuple[float, float] = (0.1, 1.0)
+    detail_gain: tuple[float, float] = (0.8, 2.2)
 
 
 def augment(
@@ -35,7 +44,8 @@ def augment(
     grid = _random_grid(inputs, settings, generator)
     moved_inputs = F.grid_sample(inputs, grid, mode="bilinear", padding_mode="border", align_corners=False)
     moved_targets = F.grid_sample(targets, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return _intensity(moved_inputs, settings, generator), moved_targets
+    processed = _processing(moved_inputs, settings, generator)
+    return _intensity(processed, settings, generator), moved_targets
 
 
 def _uniform(count: int, half_range: float, generator: torch.Generator) -> torch.Tensor:
@@ -73,3 +83,43 @@ def _intensity(inputs: torch.Tensor, settings: Augmentation, generator: torch.Ge
     sigma = torch.rand(batch, generator=generator).view(shape) * settings.noise
     noise = torch.randn(inputs.shape, generator=generator) * sigma
     return curved * contrast + offset + noise
+
+
+def _processing(inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """Each crop, with probability ``processing_probability``, re-weighted into base and detail bands."""
+    if settings.processing_probability <= 0.0:
+        return inputs
+    out = []
+    for crop in inputs:
+        if float(torch.rand(1, generator=generator)) >= settings.processing_probability:
+            out.append(crop)
+            continue
+        low, high = (math.log(v) for v in settings.band_sigma_px)
+        sigma = math.exp(low + (high - low) * float(torch.rand(1, generator=generator)))
+        base = gaussian_blur(crop[None], sigma)[0]
+        base_gain = _between(settings.base_gain, generator)
+        detail_gain = _between(settings.detail_gain, generator)
+        out.append(percentile_normalised(base_gain * base + detail_gain * (crop - base)))
+    return torch.stack(out)
+
+
+def _between(bounds: tuple[float, float], generator: torch.Generator) -> float:
+    return bounds[0] + (bounds[1] - bounds[0]) * float(torch.rand(1, generator=generator))
+
+
+def gaussian_blur(images: torch.Tensor, sigma_px: float) -> torch.Tensor:
+    """Separable Gaussian low-pass of (B, C, H, W) images, σ in pixels, edges replicated."""
+    radius = min(math.ceil(3.0 * sigma_px), min(images.shape[-2:]) - 1)
+    offsets = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    kernel = torch.exp(-0.5 * (offsets / sigma_px) ** 2)
+    kernel = kernel / kernel.sum()
+    channels = images.shape[1]
+    padded = F.pad(images, (radius, radius, radius, radius), mode="replicate")
+    rows = F.conv2d(padded, kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
+    return F.conv2d(rows, kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
+
+
+def percentile_normalised(crop: torch.Tensor) -> torch.Tensor:
+    """A crop scaled so its 1st–99th percentiles become 0–1, clipped to −0.5…1.5 (as at inference)."""
+    low, high = torch.quantile(crop.flatten(), torch.tensor([0.01, 0.99], dtype=crop.dtype))
+    return ((crop - low) / torch.clamp(high - low, min=1e-6)).clamp(-0.5, 1.5)

@@ -1,0 +1,70 @@
+"""Augmentation: the Gaussian low-pass on analytic images, and the vendor-like band re-weighting."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from hipbmd.decomposition.augment import (
+    Augmentation,
+    _processing,
+    augment,
+    gaussian_blur,
+    percentile_normalised,
+)
+
+
+def test_the_low_pass_keeps_a_constant_and_spreads_a_point_by_sigma() -> None:
+    flat = torch.full((1, 1, 64, 64), 3.0)
+    assert torch.allclose(gaussian_blur(flat, 4.0), flat)
+    point = torch.zeros((1, 1, 65, 65))
+    point[0, 0, 32, 32] = 1.0
+    blurred = gaussian_blur(point, 3.0)[0, 0]
+    assert abs(float(blurred.sum()) - 1.0) < 1e-5
+    offsets = torch.arange(65, dtype=torch.float32) - 32
+    profile = blurred.sum(dim=0)
+    sd = float(torch.sqrt((profile * offsets**2).sum()))
+    assert abs(sd - 3.0) < 0.05
+
+
+def test_unit_gains_only_renormalise_the_crop() -> None:
+    generator = torch.Generator().manual_seed(0)
+    crops = torch.rand((3, 1, 32, 32), generator=generator) * 5.0 + 2.0
+    settings = dataclasses.replace(
+        Augmentation(), processing_probability=1.0, base_gain=(1.0, 1.0), detail_gain=(1.0, 1.0)
+    )
+    out = _processing(crops, settings, generator)
+    expected = torch.stack([percentile_normalised(crop) for crop in crops])
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_detail_gain_sharpens_and_base_gain_flattens() -> None:
+    """An edge: a detail gain > 1 overshoots it (unsharp masking); the re-normalised crop stays in range."""
+    generator = torch.Generator().manual_seed(1)
+    edge = torch.zeros((1, 1, 48, 48))
+    edge[..., 24:] = 1.0
+    settings = dataclasses.replace(
+        Augmentation(),
+        processing_probability=1.0,
+        band_sigma_px=(4.0, 4.0),
+        base_gain=(0.2, 0.2),
+        detail_gain=(2.0, 2.0),
+    )
+    out = _processing(edge, settings, generator)[0, 0]
+    row = out[24]
+    assert float(row[23]) < float(row[10]) and float(row[24]) > float(row[40])  # overshoot on both sides
+    assert float(out.min()) >= -0.5 and float(out.max()) <= 1.5
+
+
+def test_processing_touches_the_input_only() -> None:
+    generator = torch.Generator().manual_seed(2)
+    inputs = torch.rand((2, 1, 32, 32), generator=generator)
+    targets = torch.rand((2, 1, 32, 32), generator=generator)
+    still = dataclasses.replace(
+        Augmentation(), rotation_deg=0.0, scale=0.0, shift_px=0.0, gamma=1.0, contrast=0.0, offset=0.0,
+        noise=0.0, processing_probability=1.0,
+    )  # fmt: skip
+    moved_inputs, moved_targets = augment(inputs, targets, still, generator)
+    assert torch.allclose(moved_targets, targets, atol=1e-5)
+    assert not torch.allclose(moved_inputs, inputs, atol=1e-2)

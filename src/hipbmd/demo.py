@@ -10,6 +10,7 @@ DXA osteoporosis (T ≤ −2.5 at the femoral neck), when both classes occur.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,17 @@ def _neck_t(abmd_g_cm2: float | None) -> float | None:
     return None if abmd_g_cm2 is None else t_score(abmd_g_cm2, "neck")
 
 
+def training_resolution(model: Path | None) -> dict[str, Any]:
+    """The simulation resolution of the model's training cohort (from its ``model.json``), so the demo's
+    radiographs are rendered as the model's were; the simulator's defaults when it is not recorded."""
+    from hipbmd.decomposition.model_files import default_model_dir
+
+    manifest = json.loads(((model or default_model_dir()) / "model.json").read_text())
+    simulation = manifest.get("training", {}).get("cohort", {})
+    simulation = simulation.get("simulation") if isinstance(simulation, dict) else None
+    return dict((simulation or {}).get("resolution", {}))
+
+
 def run_demo(
     folder: Path,
     n: int,
@@ -90,7 +102,8 @@ def run_demo(
     from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort, write_manifest
 
     cohort = folder / "cohort"
-    spec = CohortSpec(n, resolve_sites("held-out"), seed=DEMO_SEED, resolution=resolution or Resolution())
+    resolution = resolution or Resolution(**training_resolution(model))
+    spec = CohortSpec(n, resolve_sites("held-out"), seed=DEMO_SEED, resolution=resolution)
     if on_stage is not None:
         on_stage(f"simulating {n} cases from the held-out sites")
     simulate_cohort(spec, cohort, workers)

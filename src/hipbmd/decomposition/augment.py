@@ -121,5 +121,6 @@ def gaussian_blur(images: torch.Tensor, sigma_px: float) -> torch.Tensor:
 
 def percentile_normalised(crop: torch.Tensor) -> torch.Tensor:
     """A crop scaled so its 1st–99th percentiles become 0–1, clipped to −0.5…1.5 (as at inference)."""
-    low, high = torch.quantile(crop.flatten(), torch.tensor([0.01, 0.99], dtype=crop.dtype))
-    return ((crop - low) / torch.clamp(high - low, min=1e-6)).clamp(-0.5, 1.5)
+    bounds: torch.Tensor = torch.quantile(crop.flatten(), torch.tensor([0.01, 0.99], dtype=crop.dtype))
+    scaled: torch.Tensor = (crop - bounds[0]) / torch.clamp(bounds[1] - bounds[0], min=1e-6)
+    return scaled.clamp(-0.5, 1.5)

@@ -20,11 +20,13 @@ from hipbmd.bmd.classify import jos_category, percent_yam, reported, t_score, wh
 from hipbmd.bmd.dxa_calibration import LinearDXAMap
 from hipbmd.bmd.qc import LOW_CONFIDENCE, WIDE_INTERVAL_G_CM2, implant_suspected, withholds_category
 from hipbmd.bmd.reference import YAMTable
-from hipbmd.decomposition.crop import CropPlacement, normalise_radiograph, sample_crop
+from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
 from hipbmd.types import Radiograph, ROIMeasurement
 
 ASSUMED_MAGNIFICATION = 1.15  # a hip about 15 cm above the detector at 100–115 cm SID
 REPORTED_ROIS = ("neck", "total_hip")
+# The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
+QC_GRID = CropGrid((128, 128), 1.25, (0.30, 0.62))
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def _measure(hip: HipEstimate, radiograph: Radiograph, model: Any, settings: Est
     assert hip.placement is not None
     raw = sample_crop(radiograph.array, model.grid, hip.placement, outside=None)
     hip.crop = normalise_radiograph(raw)
-    if implant_suspected(raw):
+    if implant_suspected(sample_crop(radiograph.array, QC_GRID, hip.placement, outside=None)):
         hip.flags.append("implant_suspected")
     if hip.location.confidence < LOW_CONFIDENCE:
         hip.flags.append(f"low_localisation_confidence: {hip.location.confidence:.2f}")

@@ -3,7 +3,9 @@
 * **Implant**: metal attenuates far more than bone, so a processed radiograph shows it as a bright
   plateau at the top of the grey scale. The share of crop pixels within 3 % (of the max − median span)
   of the crop's maximum is ≥ 0.36 % for every arthroplasty and ≤ 0.25 % for every native hip of a
-  140-case simulated cohort over six sites; :data:`METAL_PLATEAU_PERCENT` sits between. It is tuned on
+  140-case simulated cohort over six sites; :data:`METAL_PLATEAU_PERCENT` sits between. The crop is
+  always 160 mm square at 1.25 mm about the head (``hipbmd.bmd.estimate.QC_GRID``), whatever the model's
+  grid, since the share depends on the region looked at. It is tuned on
   simulated radiographs only: on real images expect false alarms on clipped exposures (which withhold a
   result, the safe direction).
 * **Localisation**: a head heatmap peak below :data:`LOW_CONFIDENCE`.

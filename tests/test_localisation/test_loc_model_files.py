@@ -15,7 +15,9 @@ def test_shipped_model_records_its_held_out_numbers() -> None:
     folder = default_model_dir()
     manifest = read_manifest(folder)
     evaluation = manifest["evaluation"]
-    assert evaluation["cases"] == "100:140"
+    assert evaluation["cases"] == "0:60"
+    assert "site_e_ase, site_f_portable" in evaluation["cohort"]  # evaluated on the held-out sites
+    assert "site_e" not in manifest["training"]["data"] and "site_f" not in manifest["training"]["data"]
     head = evaluation["head_error_mm"]
     assert head["n"] > 0 and 0.0 <= head["median"] <= head["p95"]
     assert 0.0 <= evaluation["side_correct_rate"] <= 1.0

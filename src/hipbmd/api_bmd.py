@@ -21,6 +21,7 @@ def train(
     on_case: CaseCallback | None = None,
     on_step: StepCallback | None = None,
     case_ids: Sequence[str] | None = None,
+    register: bool = False,
 ) -> dict[str, Any]:
     """Train a decomposition model (BMD-GAN) on a simulated cohort and write its model folder.
 
@@ -37,10 +38,16 @@ def train(
         case_ids: exactly these cases instead (not with ``cases``); overrides the config's ``cases``.
         on_case: called with (cases read, cases in all) while the pairs are built.
         on_step: called with (iteration, iterations, losses).
+        register: make the pairs by registering each case's CT to its radiograph instead of from the
+            simulator's truth (``--register``: a site's cohort; see
+            :mod:`hipbmd.decomposition.registered_pairs`), each case kept in ``output/registered/``.
     """
+    from dataclasses import replace
+
     from hipbmd.decomposition.fit_model import fit_model, plan_from_config
 
     plan = plan_from_config(None if config is None else Path(config), cases, case_ids)
+    plan = replace(plan, register=register)
     command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
     record = {"command": command, "config": None if config is None else str(config)}
     return fit_model(Path(cohort), Path(output), plan, record, on_case, on_step)

@@ -26,6 +26,12 @@ def train(
     cases: Annotated[
         str | None, typer.Option(help="Manifest rows A:B to train on (overrides the config).")
     ] = None,
+    register: Annotated[
+        bool,
+        typer.Option(
+            help="Make the pairs by registering each CT to its radiograph (a site's cohort, no truth needed)."
+        ),
+    ] = False,
 ) -> None:
     """Train the decomposition network (BMD-GAN): radiograph crop → femur DRR, with its DXA calibration."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -51,7 +57,9 @@ def train(
             if not console.is_terminal and iteration % LOG_EVERY == 0:
                 console.print(f"iteration {iteration}/{total} ({stage}): {text}")
 
-        manifest = run_reporting_errors(lambda: api.train(cohort, output, config, rows, read, stepped))
+        manifest = run_reporting_errors(
+            lambda: api.train(cohort, output, config, rows, read, stepped, register=register)
+        )
     fits = manifest["metrics"]["training_calibration"]
     summary = ", ".join(
         f"{roi} r {fit['r']:.3f} (n {fit['n']})" if "r" in fit else f"{roi} not fitted ({fit['error']})"

@@ -21,6 +21,7 @@ import numpy as np
 from hipbmd.bmd.dxa_calibration import fit_dxa_map
 from hipbmd.decomposition.crop import CropGrid
 from hipbmd.decomposition.data import PairSet, build_pairs, case_rows
+from hipbmd.decomposition.hip_registration import RegistrationSettings
 from hipbmd.decomposition.model_files import save_decomposition_model
 from hipbmd.decomposition.networks import GeneratorConfig
 from hipbmd.decomposition.train import GANSettings, new_trainer, save_gan_curves, train_gan
@@ -43,6 +44,10 @@ class TrainingPlan:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     gan: GANSettings = field(default_factory=GANSettings)
     case_ids: tuple[str, ...] | None = None
+    # True: pairs from 2D/3D registration of each case's CT to its radiograph (a site's cohort, no truth;
+    # :mod:`hipbmd.decomposition.registered_pairs`), with these settings.
+    register: bool = False
+    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -52,6 +57,8 @@ class TrainingPlan:
             "grid": self.grid.to_dict(),
             "generator": asdict(self.generator),
             "gan": asdict(self.gan),
+            "pairs_from": "registration" if self.register else "truth",
+            "registration": self.registration.to_dict() if self.register else None,
         }
 
     def select_rows(self, rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -72,6 +79,10 @@ def training_pairs(
     cases differ)."""
     cached = folder / PAIRS_FILE
     rows = plan.select_rows(case_rows(cohort))
+    if plan.register:  # cached per case under folder/registered/ instead
+        from hipbmd.decomposition.registered_pairs import build_registered_pairs
+
+        return build_registered_pairs(cohort, plan.grid, rows, folder, plan.registration, on_case)[0]
     cases = [row["case_id"] for row in rows]
     if cached.is_file():
         pairs, grid, cached_cases = PairSet.load(cached)
@@ -107,6 +118,10 @@ def fit_model(
         "final_l1_g_cm2": float(np.mean([entry["l1_g_cm2"] for entry in trainer.history[-50:]])),
         "seconds_this_run": round(time.monotonic() - began, 1),
     }
+    if plan.register:
+        from hipbmd.decomposition.registered_pairs import read_summary
+
+        training["registration"] = read_summary(folder)
     metrics = {"training_calibration": fits}
     manifest_record = {"name": folder.name, "training": training, "metrics": metrics}
     return save_decomposition_model(trainer.generator, plan.grid, folder, manifest_record, calibration)
@@ -158,7 +173,8 @@ def plan_from_config(
     cases: tuple[int, int | None] | None = None,
     case_ids: Sequence[str] | None = None,
 ) -> TrainingPlan:
-    """A plan from a YAML config (keys ``cases: "A:B"``, ``grid``, ``generator``, ``gan``; all optional).
+    """A plan from a YAML config (keys ``cases: "A:B"``, ``grid``, ``generator``, ``gan``,
+    ``registration`` (:class:`RegistrationSettings`, for ``--register``); all optional).
 
     ``cases`` (rows first, stop) or ``case_ids`` (explicit cases) override the config's ``cases``.
     """
@@ -174,7 +190,7 @@ def plan_from_config(
             values = yaml.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as error:
             raise InputError(path, f"not a readable YAML config ({error.__class__.__name__})") from None
-    unknown = set(values) - {"cases", "grid", "generator", "gan"}
+    unknown = set(values) - {"cases", "grid", "generator", "gan", "registration"}
     if unknown:
         raise InputError(path or Path("config"), f"unknown keys {sorted(unknown)}")
     if cases is not None and case_ids is not None:
@@ -193,6 +209,7 @@ def plan_from_config(
             GeneratorConfig(**values.get("generator", {})),
             GANSettings(**gan),
             None if case_ids is None else tuple(sorted(set(case_ids))),
+            registration=RegistrationSettings.from_dict(values.get("registration") or {}),
         )
     except (TypeError, ValueError) as error:
         raise InputError(path or Path("config"), str(error)) from None

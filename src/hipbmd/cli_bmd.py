@@ -244,9 +244,13 @@ def demo(
     for row in rows:
         shown = [_value(row.dxa_g_cm2["neck"]), _value(row.estimate_g_cm2.get("neck"))]
         shown += [_value(row.dxa_g_cm2["total_hip"]), _value(row.estimate_g_cm2.get("total_hip"))]
-        flags = "; ".join(flag for flag in row.flags if not flag.startswith("landmarks:"))
+        flags = ", ".join(dict.fromkeys(f.split(":")[0] for f in row.flags if not f.startswith("landmarks:")))
         table.add_row(row.case_id, row.site, row.side, *shown, flags)
-    Console().print(table)
+    out = Console()
+    if not out.is_terminal:  # piped or logged: wide enough that the table does not wrap
+        out = Console(width=max(out.width, 120))
+    out.print(table)
+    typer.echo("flags: names only; each hip's record in the estimates folder says more")
     for roi in ("neck", "total_hip"):
         fit = summary[roi]
         text = (

@@ -16,7 +16,7 @@ from hipbmd.decomposition.predict import predict_drr  # noqa: E402
 from hipbmd.decomposition.train import GANSettings, new_trainer, save_gan_curves, train_gan  # noqa: E402
 from hipbmd.errors import InputError  # noqa: E402
 
-GEOMETRY_ONLY = Augmentation(gamma=1.0, contrast=0.0, offset=0.0, noise=0.0)
+GEOMETRY_ONLY = Augmentation(gamma=1.0, contrast=0.0, offset=0.0, noise=0.0, processing_probability=0.0)
 
 
 def tiny_pairs(count: int = 6, size: int = 32) -> PairSet:

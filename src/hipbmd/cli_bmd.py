@@ -103,7 +103,9 @@ def estimate(
     ] = None,
     samples: Annotated[int, typer.Option(min=1, max=64, help="Monte-Carlo dropout samples.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the dropout masks.")] = 0,
-    device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
+    device: Annotated[
+        str, typer.Option(help="Torch device for the networks: cpu, cuda, cuda:N or mps.")
+    ] = "cpu",
 ) -> None:
     """aBMD (DXA-equivalent), T-score, %YAM and category of each hip, with an overlay of what was measured.
 
@@ -221,10 +223,11 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
+    from hipbmd.cli_stats import summary_line
     from hipbmd.demo import run_demo
 
     console = stderr_console()
-    rows, summary = run_reporting_errors(
+    rows, report = run_reporting_errors(
         lambda: run_demo(
             output, n, model, workers, on_stage=lambda text: console.print(f"[bold]{text}[/bold]")
         )
@@ -251,18 +254,12 @@ def demo(
         out = Console(width=max(out.width, 120))
     out.print(table)
     typer.echo("flags: names only; each hip's record in the estimates folder says more")
-    for roi in ("neck", "total_hip"):
-        fit = summary[roi]
-        text = (
-            "too few estimates"
-            if fit["r"] is None
-            else f"r = {fit['r']:.3f}, MAE = {fit['mae_g_cm2']:.3f} g/cm2"
-        )
-        typer.echo(f"{roi}: {text} (n = {fit['n']})")
-    auc = summary["osteoporosis_auc_neck"]
-    auc_text = "undefined (one class only)" if auc is None else f"{auc:.3f}"
-    typer.echo(f"osteoporosis (DXA neck T <= -2.5) AUC: {auc_text}")
+    for roi in report["rois"]:
+        typer.echo(f"{roi}: {summary_line(report['strata']['overall']['all'][roi])}")
     typer.echo(f"overlays and records in {output / 'estimates'}")
+    typer.echo(
+        f"validation report (r, ICC, Bland-Altman, ROC, by site) in {output / 'report' / 'report.html'}"
+    )
 
 
 def _value(value: float | None) -> str:

@@ -32,7 +32,7 @@ def evaluate(
 
     record = run_reporting_errors(lambda: api.evaluate(results, reference, output, yam))
     for roi in record["rois"]:
-        typer.echo(f"{roi}: {_summary(record['strata']['overall']['all'][roi])}")
+        typer.echo(f"{roi}: {summary_line(record['strata']['overall']['all'][roi])}")
     matching = record["matching"]
     missing = len(matching["unmatched_reference"]) + len(matching["ambiguous_reference"])
     if missing:
@@ -42,17 +42,26 @@ def evaluate(
     )
 
 
-def _summary(entry: dict[str, Any]) -> str:
-    """One line per ROI: pairs, withheld, r, MAE, bias and the osteoporosis AUC."""
+def summary_line(entry: dict[str, Any]) -> str:
+    """One line for a ROI of a report's stratum: pairs, withheld, r and the osteoporosis AUC (each with
+    its 95 % interval), MAE and bias."""
     counts = f"n {entry['n_pairs']}, withheld {entry['n_withheld']}"
     stats = entry["agreement"]
     if stats is None:
         return f"{counts}, too few pairs for statistics"
-    r = stats["pearson"]["value"]
-    text = f"{counts}, r {'n/a' if r is None else f'{r:.3f}'}, MAE {stats['mae_g_cm2']:.3f} g/cm2"
+    text = f"{counts}, r {_with_interval(stats['pearson'])}, MAE {stats['mae_g_cm2']:.3f} g/cm2"
     text += f", bias {stats['bland_altman']['bias_g_cm2']:+.3f} g/cm2"
     diagnosis = (entry["diagnosis"] or {}).get("osteoporosis")
     if diagnosis is not None:
-        auc = "n/a" if diagnosis["auc"] is None else f"{diagnosis['auc']['value']:.3f}"
-        text += f", osteoporosis AUC {auc}"
+        text += f", osteoporosis AUC {_with_interval(diagnosis['auc'])}"
+    return text
+
+
+def _with_interval(estimate: dict[str, Any] | None) -> str:
+    """'0.841 [0.486, 0.958]', the value alone without an interval, or 'n/a'."""
+    if estimate is None or estimate.get("value") is None:
+        return "n/a"
+    text = f"{estimate['value']:.3f}"
+    if estimate.get("ci_low") is not None and estimate.get("ci_high") is not None:
+        text += f" [{estimate['ci_low']:.3f}, {estimate['ci_high']:.3f}]"
     return text

@@ -3,8 +3,9 @@ BMD on its radiographs with the default model, and compare with the cohort's DXA
 
 The work behind ``hipbmd demo`` and ``make demo``. The DXA values are the simulator's, read from the
 cohort's ``manifest.csv`` (the index hip of each case, as a site would hand them over); the estimate of
-that hip is compared per ROI: Pearson r, mean absolute error, and the AUC of the estimated T-score for
-DXA osteoporosis (T ≤ −2.5 at the femoral neck), when both classes occur.
+that hip is compared per ROI by ``hipbmd evaluate`` (:mod:`hipbmd.stats.report`), whose report lands in
+``report/``: Pearson r, mean absolute error, Bland–Altman, and the AUC of the estimated T-score for DXA
+osteoporosis (T ≤ −2.5), when both classes occur.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-
-from hipbmd.bmd.classify import t_score
 
 DEMO_SEED = 4242
 
@@ -51,32 +48,6 @@ def demo_rows(cohort: Path, records: list[dict[str, Any]]) -> list[DemoRow]:
     return rows
 
 
-def agreement(rows: list[DemoRow], roi: str) -> dict[str, float | int | None]:
-    """r, MAE (g/cm²) and the number of cases with an estimate, for one ROI."""
-    pairs = [(r.dxa_g_cm2[roi], r.estimate_g_cm2.get(roi)) for r in rows]
-    kept = np.array([(d, e) for d, e in pairs if e is not None], dtype=float).reshape(-1, 2)
-    if len(kept) < 3:
-        return {"n": len(kept), "r": None, "mae_g_cm2": None}
-    r = float(np.corrcoef(kept[:, 0], kept[:, 1])[0, 1])
-    return {"n": len(kept), "r": r, "mae_g_cm2": float(np.mean(np.abs(kept[:, 1] - kept[:, 0])))}
-
-
-def osteoporosis_auc(rows: list[DemoRow]) -> float | None:
-    """AUC of the estimated neck T-score (lower = more likely) for DXA neck T ≤ −2.5; None with one class."""
-    from scipy.stats import mannwhitneyu
-
-    scored = [(_neck_t(r.dxa_g_cm2["neck"]), _neck_t(r.estimate_g_cm2.get("neck"))) for r in rows]
-    sick = [-e for d, e in scored if d is not None and e is not None and d <= -2.5]
-    well = [-e for d, e in scored if d is not None and e is not None and d > -2.5]
-    if not sick or not well:
-        return None
-    return float(mannwhitneyu(sick, well).statistic) / (len(sick) * len(well))
-
-
-def _neck_t(abmd_g_cm2: float | None) -> float | None:
-    return None if abmd_g_cm2 is None else t_score(abmd_g_cm2, "neck")
-
-
 def training_resolution(model: Path | None) -> dict[str, Any]:
     """The simulation resolution of the model's training cohort (from its ``model.json``), so the demo's
     radiographs are rendered as the model's were; the simulator's defaults when it is not recorded."""
@@ -96,8 +67,14 @@ def run_demo(
     resolution: Any = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> tuple[list[DemoRow], dict[str, Any]]:
-    """Simulate, estimate and compare (see the module docstring); returns the rows and the summary."""
+    """Simulate, estimate and compare (see the module docstring).
+
+    Returns:
+        The rows (one per case) and the record of the validation report written to ``folder/report``
+        (``hipbmd-evaluate/1``, as :func:`hipbmd.api.evaluate` returns it).
+    """
     from hipbmd.api_bmd import estimate
+    from hipbmd.stats.report import write_report
     from hipbmd.sim.case_draw import Resolution
     from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort, write_manifest
 
@@ -113,6 +90,7 @@ def run_demo(
     xrays = sorted(cohort.glob("cases/*/xray.dcm"))
     records = estimate(xrays, folder / "estimates", model=model)
     rows = demo_rows(cohort, records)
-    summary: dict[str, Any] = {roi: agreement(rows, roi) for roi in ("neck", "total_hip")}
-    summary["osteoporosis_auc_neck"] = osteoporosis_auc(rows)
-    return rows, summary
+    if on_stage is not None:
+        on_stage("comparing with the cohort's DXA")
+    report = write_report(folder / "estimates" / "results.csv", cohort / "manifest.csv", folder / "report")
+    return rows, report

@@ -77,14 +77,18 @@ def test_estimate_command_reports_and_refuses_a_bad_side(
         assert done.value.code == code, extra
 
 
-def test_the_demo_pairs_each_case_with_its_dxa(tiny_model: Path, tmp_path: Path) -> None:
-    from hipbmd.demo import agreement, run_demo
+def test_the_demo_pairs_each_case_with_its_dxa_and_writes_the_report(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    from hipbmd.demo import run_demo
     from sim_cohort_files import COARSE
 
-    rows, summary = run_demo(tmp_path, 2, tiny_model, resolution=COARSE)
-    assert [row.site for row in rows] == ["site_e_ase", "site_f_portable"]  # sites never trained on
+    rows, report = run_demo(tmp_path, 3, tiny_model, resolution=COARSE)
+    assert [row.site for row in rows] == ["site_e_ase", "site_f_portable", "site_e_ase"]  # never trained on
     assert all(0.3 < row.dxa_g_cm2["neck"] < 1.5 for row in rows)
-    assert set(summary) == {"neck", "total_hip", "osteoporosis_auc_neck"}
-    assert summary["neck"]["n"] == sum(row.estimate_g_cm2.get("neck") is not None for row in rows)
     assert (tmp_path / "estimates" / "results.csv").is_file()
-    assert agreement(rows, "neck")["r"] is None  # fewer than three estimates: no r claimed
+    assert (tmp_path / "report" / "report.html").is_file() and (tmp_path / "report" / "report.json").is_file()
+    assert report["schema"] == "hipbmd-evaluate/1" and report["matching"]["reference_hips"] == 3
+    neck = report["strata"]["overall"]["all"]["neck"]
+    assert neck["n_pairs"] == sum(row.estimate_g_cm2.get("neck") is not None for row in rows)
+    assert neck["n_pairs"] + neck["n_withheld"] == 3

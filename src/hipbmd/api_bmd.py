@@ -90,7 +90,8 @@ def estimate(
         center_mm: the femoral head centre (row, col) mm at the detector from the top-left pixel centre.
         yam_table: CSV/JSON of young-adult means per ROI (device-specific) for %YAM and JOS categories.
         spacing_mm: pixel spacing for files without one (mm at the detector).
-        device: torch device ("cpu"; others if available).
+        device: torch device the networks run on ("cpu", "cuda", "cuda:1", "mps"); an error before any
+            work when this machine has no such device.
         on_file: called with (files handled, files in this part, record name, status), status being
             "done", "skipped" (finished before) or "failed" (a record with an error).
         manifest: CSV listing radiographs in a ``file`` or ``xray`` column (relative to its folder).
@@ -105,12 +106,14 @@ def estimate(
     from hipbmd.decomposition.model_files import load_decomposition_model
     from hipbmd.localisation.model_files import load_localiser
 
-    if device != "cpu":
-        raise ValueError(f"--device {device}: only cpu is supported by this version")
+    from hipbmd.torch_device import resolve_device
+
+    torch_device = resolve_device(device)
     folder = Path(output_dir)
     todo = _named_inputs(inputs, manifest, part, folder)
     decomposition = load_decomposition_model(None if model is None else Path(model))
-    finder = load_localiser(None if localiser is None else Path(localiser))
+    decomposition.generator.to(torch_device)
+    finder = load_localiser(None if localiser is None else Path(localiser)).to(torch_device)
     yam = load_yam_table(Path(yam_table)) if yam_table is not None else None
     folder.mkdir(parents=True, exist_ok=True)
     options = {

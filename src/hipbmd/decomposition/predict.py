@@ -13,6 +13,7 @@ import numpy.typing as npt
 import torch
 
 from hipbmd.decomposition.networks import Generator
+from hipbmd.torch_device import module_device
 
 FloatImage = npt.NDArray[np.float32]
 
@@ -29,14 +30,15 @@ class PredictedDRR:
 def predict_drr(
     generator: Generator, crop_input: FloatImage, samples: int = 8, seed: int = 0
 ) -> PredictedDRR:
-    """Femur DRR of one network-normalised crop (H, W)."""
+    """Femur DRR of one network-normalised crop (H, W), on the device the generator lives on."""
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     generator.set_mc_dropout(samples > 1)
     try:
         batch = torch.from_numpy(np.ascontiguousarray(crop_input, dtype=np.float32))[None, None]
+        batch = batch.to(module_device(generator))
         with torch.no_grad():
-            images = generator(batch.expand(max(samples, 1), 1, *crop_input.shape))[:, 0].numpy()
+            images = generator(batch.expand(max(samples, 1), 1, *crop_input.shape))[:, 0].cpu().numpy()
     finally:
         generator.set_mc_dropout(False)
         torch.random.set_rng_state(state)

@@ -95,8 +95,11 @@ class _Frame:
 
 
 def predict_heatmaps(model: Any, image: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Heatmaps (K, H, W) in 0–1 of a normalised working image (H, W), padded as the model needs."""
+    """Heatmaps (K, H, W) in 0–1 of a normalised working image (H, W), padded as the model needs; run on
+    the device the model lives on."""
     import torch
+
+    from hipbmd.torch_device import module_device
 
     config = model.config
     multiple = config.size_multiple
@@ -107,9 +110,9 @@ def predict_heatmaps(model: Any, image: npt.NDArray[np.float32]) -> npt.NDArray[
     padded[top : top + rows, left : left + cols] = image
     model.eval()
     with torch.no_grad():
-        logits = model(torch.from_numpy(padded)[None, None])
+        logits = model(torch.from_numpy(padded)[None, None].to(module_device(model)))
     maps = torch.sigmoid(logits)[0, :, top : top + rows, left : left + cols]
-    return np.ascontiguousarray(maps.numpy(), dtype=np.float32)
+    return np.ascontiguousarray(maps.cpu().numpy(), dtype=np.float32)
 
 
 def locate_hips(

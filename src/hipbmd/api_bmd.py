@@ -105,7 +105,6 @@ def estimate(
     from hipbmd.bmd.report import read_records, write_results_csv
     from hipbmd.decomposition.model_files import load_decomposition_model
     from hipbmd.localisation.model_files import load_localiser
-
     from hipbmd.torch_device import resolve_device
 
     torch_device = resolve_device(device)

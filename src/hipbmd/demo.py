@@ -74,9 +74,9 @@ def run_demo(
         (``hipbmd-evaluate/1``, as :func:`hipbmd.api.evaluate` returns it).
     """
     from hipbmd.api_bmd import estimate
-    from hipbmd.stats.report import write_report
     from hipbmd.sim.case_draw import Resolution
     from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort, write_manifest
+    from hipbmd.stats.report import write_report
 
     cohort = folder / "cohort"
     resolution = resolution or Resolution(**training_resolution(model))

@@ -95,10 +95,13 @@ def seg_train(
     extra: Sequence[tuple[str | Path, str | Path, str]] = (),
     on_load: ProgressCallback | None = None,
     on_step: Callable[[int, float], None] | None = None,
+    coarse_scans: float = 0.5,
+    cut_scans: float = 0.2,
 ) -> dict[str, Any]:
     """Train a Bayesian U-Net segmenter on labelled CTs and write a model folder.
 
-    Mirrors ``hipbmd seg-train --cohort C -o model/ [--cases A:B] [--iterations N] [--extra ...]``.
+    Mirrors ``hipbmd seg-train --cohort C -o model/ [--cases A:B] [--iterations N] [--extra ...]
+    [--coarse-scans P] [--cut-scans P]``.
     Resumes from ``output/checkpoint.pt`` when present.
 
     Args:
@@ -111,6 +114,9 @@ def seg_train(
         extra: more (CT, labels, label table) triples, e.g. a real CT with TotalSegmentator labels.
         on_load: called with (cases loaded, cases in all).
         on_step: called with (iteration, loss).
+        coarse_scans: share of patches made to look like a scan of coarser voxels (up to 3.6 mm in plane,
+            5 mm slices at the default 2 mm grid; :mod:`hipbmd.segmentation.scan_augment`).
+        cut_scans: share of patches in which the scan ends inside the patch.
     """
     from hipbmd.segmentation.bayesian_unet import UNetConfig
     from hipbmd.segmentation.train import TrainSettings, train_segmenter
@@ -122,7 +128,14 @@ def seg_train(
         (str(ct), str(labels), str(table)) for ct, labels, table in extra
     ]
     volumes = _training_volumes(sources, config, seed, on_load)
-    settings = TrainSettings(iterations=iterations, batch=batch, patch=patch, seed=seed)
+    settings = TrainSettings(
+        iterations=iterations,
+        batch=batch,
+        patch=patch,
+        seed=seed,
+        coarse_scan_probability=coarse_scans,
+        cut_scan_probability=cut_scans,
+    )
     record = {
         "name": Path(output).name,
         "cases": [{"ct": ct, "labels": labels, "table": table} for ct, labels, table in sources],

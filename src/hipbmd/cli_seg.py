@@ -69,6 +69,12 @@ def seg_train(
             help="More training data as CT,LABELS,TABLE (e.g. a TotalSegmentator file), repeatable."
         ),
     ] = None,
+    coarse_scans: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of patches made to look like thicker-slice scans.")
+    ] = 0.5,
+    cut_scans: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of patches in which the scan ends.")
+    ] = 0.2,
 ) -> None:
     """Train the Bayesian U-Net on labelled CTs (a simulated cohort and any extra labelled CTs)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -107,6 +113,8 @@ def seg_train(
                 extra=extras,
                 on_load=loaded,
                 on_step=stepped,
+                coarse_scans=coarse_scans,
+                cut_scans=cut_scans,
             )
         )
     final = manifest["training"]["final_loss"]

@@ -29,7 +29,15 @@ def phantom_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     folder = tmp_path_factory.mktemp("segment")
     config = UNetConfig(channels=(4, 8, 16), spacing_mm=2.0, dropout=0.1)
     volume = training_volume("p", phantom_ct(shape=LARGE), phantom_label_volume(LARGE), 2.0, config.classes)
-    settings = TrainSettings(iterations=60, batch=1, patch=32, learning_rate=1e-2, checkpoint_every=60)
+    settings = TrainSettings(  # clean patches: the scan augmentations have their own tests
+        iterations=60,
+        batch=1,
+        patch=32,
+        learning_rate=1e-2,
+        checkpoint_every=60,
+        coarse_scan_probability=0.0,
+        cut_scan_probability=0.0,
+    )
     train_segmenter([volume], folder / "model", config, settings, {"name": "phantom"})
     ct = write_nifti(phantom_ct(seed=3, shape=LARGE), folder / "ct.nii.gz")
     return ct, folder / "model"

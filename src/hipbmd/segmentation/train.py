@@ -29,7 +29,8 @@ CHECKPOINT_FILE = "checkpoint.pt"
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimisation settings (iterations of one batch each; patch edge in working voxels)."""
+    """Optimisation settings (iterations of one batch each; patch edge in working voxels) and the shares
+    of patches made to look like a coarser scan and like a scan that ends inside the patch."""
 
     iterations: int = 1500
     batch: int = 4
@@ -38,6 +39,8 @@ class TrainSettings:
     weight_decay: float = 1e-4
     seed: int = 0
     checkpoint_every: int = 100
+    coarse_scan_probability: float = 0.5
+    cut_scan_probability: float = 0.2
 
 
 def train_segmenter(
@@ -55,7 +58,13 @@ def train_segmenter(
         model.parameters(), settings.learning_rate, weight_decay=settings.weight_decay
     )
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, settings.iterations)
-    sampler = PatchSampler(volumes, settings.patch, settings.seed)
+    sampler = PatchSampler(
+        volumes,
+        settings.patch,
+        settings.seed,
+        settings.coarse_scan_probability,
+        settings.cut_scan_probability,
+    )
     history: list[float] = []
     start = _resume(output / CHECKPOINT_FILE, model, optimiser, schedule, sampler, history)
     began = time.monotonic()

@@ -4,8 +4,9 @@ Each case is resampled once to the working grid: the CT in HU (float16) and, per
 of each working voxel the class fills (the one-hot labels resampled with the same anti-aliasing as the
 CT), so the targets keep sub-voxel edges. Patches are cubes, two in three centred on a random femur
 or pelvis voxel, the rest anywhere. Augmentation keeps CT and target aligned (left–right mirror: the
-classes have no side) and perturbs the CT numbers only (gain ±3 %, offset ±15 HU, noise up to 20 HU
-SD), as scanners and calibrations differ.
+classes have no side), makes the patch look like a coarser scan or one that ends inside the patch
+(:mod:`hipbmd.segmentation.scan_augment`, with the given probabilities), and perturbs the CT numbers
+only (gain ±3 %, offset ±15 HU, noise up to 20 HU SD), as scanners and calibrations differ.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy.typing as npt
 
 from hipbmd.errors import InputError
 from hipbmd.segmentation.classes import class_map
+from hipbmd.segmentation.scan_augment import random_coarser_scan, random_cut_scan
 from hipbmd.segmentation.working_grid import to_working, working_grid
 from hipbmd.types import Volume
 
@@ -74,12 +76,21 @@ def training_volume(
 class PatchSampler:
     """Random aligned (CT, target) patches of ``size`` voxels from a list of training volumes."""
 
-    def __init__(self, volumes: list[TrainingVolume], size: int, seed: int) -> None:
+    def __init__(
+        self,
+        volumes: list[TrainingVolume],
+        size: int,
+        seed: int,
+        coarse_probability: float = 0.0,
+        cut_probability: float = 0.0,
+    ) -> None:
         if not volumes:
             raise ValueError("no training volumes")
         self.volumes = volumes
         self.size = size
         self.rng = np.random.default_rng(seed)
+        self.coarse_probability = coarse_probability
+        self.cut_probability = cut_probability
 
     def batch(self, count: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         """``count`` patches: HU (N, 1, S, S, S) and class fractions (N, C, S, S, S)."""
@@ -95,7 +106,13 @@ class PatchSampler:
         targets = np.stack([_padded(t, block, 1.0 if c == 0 else 0.0) for c, t in enumerate(volume.targets)])
         if self.rng.random() < 0.5:
             hu, targets = hu[::-1], targets[:, ::-1]
-        return self._perturb(hu), np.ascontiguousarray(targets, dtype=np.float32)
+        hu, targets = np.ascontiguousarray(hu), np.ascontiguousarray(targets, dtype=np.float32)
+        # no draw for a change that is off, so runs without them repeat the earlier random stream
+        if self.coarse_probability > 0 and self.rng.random() < self.coarse_probability:
+            hu = random_coarser_scan(hu, self.rng)
+        if self.cut_probability > 0 and self.rng.random() < self.cut_probability:
+            hu, targets = random_cut_scan(hu, targets, self.rng)
+        return self._perturb(hu), targets
 
     def _corner(self, volume: TrainingVolume) -> tuple[int, ...]:
         shape = volume.hu.shape

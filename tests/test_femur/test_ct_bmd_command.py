@@ -49,6 +49,7 @@ def test_the_real_ct_is_refused_side_by_side_with_reasons(tmp_path: Path) -> Non
     record = json.loads((tmp_path / "ct_bmd.json").read_text())
     flags = {side["side"]: " ".join(side["flags"]) for side in record["sides"]}
     assert "no shaft" in flags["right"]  # the scan ends just below the femoral head
+    assert "the scan ends inside the femoral neck" in flags["right"]  # so not even the neck is whole
     assert "implant" in flags["left"]  # the left femur holds a screw
     assert not any(side["measured"] for side in record["sides"])
 

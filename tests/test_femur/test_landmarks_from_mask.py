@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hipbmd.femur.ct_abmd import ct_abmd
+from hipbmd.femur.ct_bmd import measure_side
 from hipbmd.femur.landmarks import FemurLandmarks, Side
 from hipbmd.femur.landmarks_from_mask import LandmarkError, landmarks_from_mask, measure_landmarks
 from hipbmd.io.ct import read_labels
@@ -160,3 +161,69 @@ def test_real_ct_femur_without_shaft_is_flagged(real: Path) -> None:
         pytest.skip("real CT labels not bundled")
     fit = measure_landmarks(read_labels(path), 89, "right")  # femur_right, cut below the neck
     assert fit.landmarks is None and "no shaft" in fit.flags[0]
+
+
+def _cut_scan(labels: Volume, below_z_mm: float, like: Volume | None = None) -> Volume:
+    """The label map of a scan that ends at world z = ``below_z_mm`` (the slices below it removed), or,
+    with ``like``, that volume cut to the same slices."""
+    index = np.indices(labels.array.shape).reshape(3, -1).T
+    z = (index @ labels.affine[:3, :3].T + labels.affine[:3, 3])[:, 2].reshape(labels.array.shape)
+    kept = np.where(z >= below_z_mm, labels.array, 0)
+    axis = int(np.argmax(np.abs(labels.affine[2, :3])))
+    filled = np.flatnonzero(np.moveaxis(kept, axis, 0).any(axis=(1, 2)))
+    first, last = int(filled.min()), int(filled.max())
+    box = [slice(None)] * 3
+    box[axis] = slice(first, last + 1)
+    affine = labels.affine.copy()
+    shift = np.zeros(3)
+    shift[axis] = first
+    affine[:3, 3] += labels.affine[:3, :3] @ shift
+    if like is not None:
+        return Volume(np.ascontiguousarray(like.array[tuple(box)]), affine, like.unit)
+    return Volume(np.ascontiguousarray(kept[tuple(box)]), affine, "label")
+
+
+@pytest.mark.parametrize("pose", ["neutral", "flexed", "extended"])
+def test_a_scan_ending_above_the_shaft_gives_the_neck_on_an_assumed_shaft(pose: str) -> None:
+    labels, truth, femur, where = _case(0, "right", pose)
+    cut = _cut_scan(labels, truth.head_centre_mm[2] - 75.0)  # below the lesser trochanter, above the shaft
+    strict = measure_landmarks(cut, 1, "right")
+    assert strict.landmarks is None and "no shaft" in strict.flags[0]
+    fit = measure_landmarks(cut, 1, "right", allow_assumed_shaft=True)
+    assert fit.landmarks is not None and fit.regions == ("neck",)
+    assert fit.flags[0].startswith("shaft_axis_assumed")
+    errors = _errors(fit.landmarks, truth)
+    assert errors["head_mm"] <= 1.0 and errors["neck_deg"] <= 4.0 and errors["narrowest_mm"] <= 5.0, errors
+    density = femur.density(where, proximal_only=True)
+    neck = ct_abmd(density, fit.landmarks).abmd_g_cm2["neck"]
+    expected = ct_abmd(density, truth).abmd_g_cm2["neck"]
+    assert neck == pytest.approx(expected, rel=0.04)
+
+
+def test_a_scan_ending_inside_the_neck_is_refused_even_with_an_assumed_shaft() -> None:
+    labels, truth, _, _ = _case(0, "right", "neutral")
+    cut = _cut_scan(labels, truth.head_centre_mm[2] - 15.0)
+    fit = measure_landmarks(cut, 1, "right", allow_assumed_shaft=True)
+    assert fit.landmarks is None and "no shaft" in fit.flags[0]
+    assert "the scan ends inside the femoral neck" in fit.flags[1]
+
+
+def test_a_short_mask_inside_the_scan_gets_no_assumed_shaft() -> None:
+    offsets = np.indices((60, 60, 60)) - 29.5
+    ball = (np.sum(offsets**2, axis=0) <= 24.0**2).astype(np.int16)  # does not reach the scan's ends
+    fit = measure_landmarks(Volume(ball, np.eye(4), "label"), 1, "right", allow_assumed_shaft=True)
+    assert fit.landmarks is None and "no shaft" in fit.flags[0]
+
+
+def test_ct_bmd_of_a_scan_ending_above_the_shaft_reports_the_neck_alone(tmp_path: Path) -> None:
+    labels, truth, femur, where = _case(1, "left", "neutral")
+    bottom = truth.head_centre_mm[2] - 75.0
+    cut = _cut_scan(labels, bottom)
+    density = _cut_scan(labels, bottom, like=femur.density(where))
+    hu = Volume(np.zeros_like(density.array), density.affine, "HU")
+    result = measure_side(hu, density, cut, 1, "left", tmp_path / "dxa_left.png")
+    assert set(result.abmd_g_cm2) == {"neck"} and set(result.vbmd_mg_cm3) == {"neck"}
+    assert {"not_measured:total_hip", "not_measured:proximal_femur"} <= set(result.flags)
+    assert any(flag.startswith("shaft_axis_assumed") for flag in result.flags)
+    assert result.landmarks["regions"] == ["neck"]
+    assert (tmp_path / "dxa_left.png").stat().st_size > 5000

@@ -4,12 +4,14 @@ For each requested side: the femur's label, its landmarks from the mask
 (:mod:`hipbmd.femur.landmarks_from_mask`), a check for metal inside it, then the CT-aBMD and vBMD in the
 DXA position (:mod:`hipbmd.femur.ct_abmd`) of the calibrated density, with a picture of the regions. A side
 that cannot be measured (no femur, too little of it in the scan, an implant) is reported with its reasons
-and no number, never with a confident one.
+and no number, never with a confident one. A femur the scan cuts off above its shaft is measured at the
+neck only, on an assumed shaft axis and with the flag ``shaft_axis_assumed``
+(:mod:`hipbmd.femur.landmarks_from_mask`); its other regions are reported as not measured.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,20 +116,29 @@ def measure_side(
         note = f"implant: {metal} voxels above {METAL_HU:.0f} HU in or against the femur; not measured"
         result.flags.append(note)
         return result
-    fit = measure_landmarks(labels, label_value, side)
+    fit = measure_landmarks(labels, label_value, side, allow_assumed_shaft=True)
     result.landmarks = fit.to_dict()
     result.flags += fit.flags
     if fit.landmarks is None:
         return result
     measured = ct_abmd(density, fit.landmarks, grown_label(labels, label_value, EDGE_MARGIN_MM), label_value)
-    result.flags += measured.flags
-    result.abmd_g_cm2 = {k: float(v) for k, v in measured.abmd_g_cm2.items() if np.isfinite(v)}
-    result.vbmd_mg_cm3 = {k: float(v) for k, v in measured.vbmd_mg_cm3.items() if np.isfinite(v)}
+    kept = [name for name in measured.abmd_g_cm2 if name in fit.regions]
+    result.flags += [flag for flag in measured.flags if flag.split(":")[-1] in kept or ":" not in flag]
+    result.flags += [f"not_measured:{name}" for name in measured.abmd_g_cm2 if name not in kept]
+    result.abmd_g_cm2 = {
+        k: float(measured.abmd_g_cm2[k]) for k in kept if np.isfinite(measured.abmd_g_cm2[k])
+    }
+    result.vbmd_mg_cm3 = {
+        k: float(measured.vbmd_mg_cm3[k]) for k in kept if np.isfinite(measured.vbmd_mg_cm3[k])
+    }
     if picture is not None:
         from hipbmd.femur.roi_figure import save_roi_png
 
         title = f"{side} femur, CT-aBMD in the DXA position"
-        image, rois = measured.image_g_cm2, measured.rois
-        save_roi_png(picture, image, rois, measured.measurements, measured.bone, title)
+        if fit.regions != tuple(measured.abmd_g_cm2):
+            title += " (shaft axis assumed: neck only)"
+        rois = replace(measured.rois, masks={k: v for k, v in measured.rois.masks.items() if k in kept})
+        shown = {k: v for k, v in measured.measurements.items() if k in kept}
+        save_roi_png(picture, measured.image_g_cm2, rois, shown, measured.bone, title)
         result.picture = picture.name
     return result

@@ -95,8 +95,8 @@ def seg_train(
     extra: Sequence[tuple[str | Path, str | Path, str]] = (),
     on_load: ProgressCallback | None = None,
     on_step: Callable[[int, float], None] | None = None,
-    coarse_scans: float = 0.5,
-    cut_scans: float = 0.2,
+    coarse_scans: float = 0.0,
+    cut_scans: float = 0.0,
 ) -> dict[str, Any]:
     """Train a Bayesian U-Net segmenter on labelled CTs and write a model folder.
 

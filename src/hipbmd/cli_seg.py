@@ -70,11 +70,14 @@ def seg_train(
         ),
     ] = None,
     coarse_scans: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of patches made to look like thicker-slice scans.")
-    ] = 0.5,
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Share of patches made to look like thicker-slice scans (e.g. 0.5)."
+        ),
+    ] = 0.0,
     cut_scans: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of patches in which the scan ends.")
-    ] = 0.2,
+        float, typer.Option(min=0.0, max=1.0, help="Share of patches in which the scan ends (e.g. 0.2).")
+    ] = 0.0,
 ) -> None:
     """Train the Bayesian U-Net on labelled CTs (a simulated cohort and any extra labelled CTs)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn

@@ -39,8 +39,8 @@ class TrainSettings:
     weight_decay: float = 1e-4
     seed: int = 0
     checkpoint_every: int = 100
-    coarse_scan_probability: float = 0.5
-    cut_scan_probability: float = 0.2
+    coarse_scan_probability: float = 0.0
+    cut_scan_probability: float = 0.0
 
 
 def train_segmenter(

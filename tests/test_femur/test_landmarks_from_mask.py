@@ -227,3 +227,13 @@ def test_ct_bmd_of_a_scan_ending_above_the_shaft_reports_the_neck_alone(tmp_path
     assert any(flag.startswith("shaft_axis_assumed") for flag in result.flags)
     assert result.landmarks["regions"] == ["neck"]
     assert (tmp_path / "dxa_left.png").stat().st_size > 5000
+
+
+def test_a_short_femur_that_does_not_reach_the_scans_inferior_end_gets_no_assumed_shaft() -> None:
+    labels, truth, _, _ = _case(0, "right", "neutral")
+    cut = _cut_scan(labels, truth.head_centre_mm[2] - 75.0)
+    assert cut.affine[2, 2] > 0  # slices run inferior → superior
+    moved = np.zeros_like(cut.array)
+    moved[:, :, 3:] = cut.array[:, :, :-3]  # three empty slices below it: the scan did not cut it
+    fit = measure_landmarks(Volume(moved, cut.affine, "label"), 1, "right", allow_assumed_shaft=True)
+    assert fit.landmarks is None and "no shaft" in fit.flags[0]

@@ -20,7 +20,7 @@ lies towards the patient's left, −x). A mask that does not hold a head and at 
 flags: the DXA position needs the shaft axis, and a guessed one would give a plausible wrong number.
 
 One exception, on request (``allow_assumed_shaft``): a femur that the scan cuts off above its shaft (the
-mask reaches the first or last slice of the CT, and too little of it lies below the head for step 3),
+mask reaches the CT's inferior end slice, and too little of it lies below the head for step 3),
 as hip-and-pelvis CTs often do. Its neck can still be measured if the shaft is assumed to run along the
 CT's long axis (world +z: a supine patient's femoral shaft lies within about 10° of it) through the
 centroid of the lowest 10 mm of the mask. The neck and the narrowest neck come from the mask as usual;
@@ -28,7 +28,8 @@ there is no lesser trochanter, so the fit is for the femoral neck only (``region
 flag ``shaft_axis_assumed``. On 18 simulated femurs (3 patients, both sides, neutral and with up to 10°
 of flexion or extension, 5° of abduction and 30° of external rotation) cut 75 mm below the head centre,
 the neck aBMD stayed within 2.4 % of its value at the true landmarks in 17 and within 5.4 % in all
-(median 0.7 %). When the scan ends inside the neck itself, nothing is measured.
+(median 0.7 %). When the scan ends inside the neck itself, or the fit on the assumed axis raises any
+flag (neck-shaft angle, side, head shape), nothing is measured.
 """
 
 from __future__ import annotations
@@ -131,21 +132,23 @@ def measure_landmarks(
     centre, radius = head
     shaft = _fit_shaft(mask, points, centre, radius, long_axis, qc)
     if isinstance(shaft, str):
-        if not (allow_assumed_shaft and _cut_by_scan_end(labels, label_value)):
+        if not (allow_assumed_shaft and _cut_below(labels, label_value)):
             return LandmarkFit(None, [shaft], qc)
         assumed = _finish(mask, points, surface, side, centre, radius, *_assumed_shaft(points), qc, True)
-        note = shaft if assumed.landmarks is None else f"shaft_axis_assumed: {shaft}; the scan ends there"
-        assumed.flags.insert(0, note)
+        if assumed.landmarks is None or assumed.flags:  # an assumed axis is used only on a clean fit
+            return LandmarkFit(None, [shaft, *assumed.flags], qc)
+        assumed.flags.insert(0, f"shaft_axis_assumed: {shaft}; the scan ends there")
         return assumed
     shaft_point, shaft_axis = shaft
     return _finish(mask, points, surface, side, centre, radius, shaft_point, shaft_axis, qc)
 
 
-def _cut_by_scan_end(labels: Volume, label_value: int) -> bool:
-    """Whether the femur reaches the first or last slice of the CT along its axis nearest to world z."""
+def _cut_below(labels: Volume, label_value: int) -> bool:
+    """Whether the femur reaches the CT's inferior end slice (along the axis nearest to world z)."""
     slice_axis = int(np.argmax(np.abs(labels.affine[2, :3])))
     inside = np.moveaxis(np.asarray(labels.array) == label_value, slice_axis, 0)
-    return bool(inside[0].any() or inside[-1].any())
+    inferior = inside[0] if labels.affine[2, slice_axis] > 0 else inside[-1]
+    return bool(inferior.any())
 
 
 def _assumed_shaft(points: Points) -> tuple[Vector, Vector]:

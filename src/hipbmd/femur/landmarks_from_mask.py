@@ -136,7 +136,10 @@ def measure_landmarks(
             return LandmarkFit(None, [shaft], qc)
         assumed = _finish(mask, points, surface, side, centre, radius, *_assumed_shaft(points), qc, True)
         if assumed.landmarks is None or assumed.flags:  # an assumed axis is used only on a clean fit
-            return LandmarkFit(None, [shaft, *assumed.flags], qc)
+            tried = "; ".join(assumed.flags) or "no landmarks"
+            return LandmarkFit(
+                None, [shaft, f"a shaft assumed along the CT's long axis fits no better: {tried}"], qc
+            )
         assumed.flags.insert(0, f"shaft_axis_assumed: {shaft}; the scan ends there")
         return assumed
     shaft_point, shaft_axis = shaft

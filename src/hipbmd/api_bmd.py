@@ -22,11 +22,12 @@ def train(
     on_step: StepCallback | None = None,
     case_ids: Sequence[str] | None = None,
     register: bool = False,
+    init: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train a decomposition model (BMD-GAN) on a simulated cohort and write its model folder.
 
-    Mirrors ``hipbmd train --cohort C -o model/ [--config configs/x.yaml] [--cases A:B]``. Builds the
-    training pairs once (``output/pairs.npz``), trains in two stages (all bones, then the femur),
+    Mirrors ``hipbmd train --cohort C -o model/ [--config configs/x.yaml] [--cases A:B] [--init DIR]``.
+    Builds the training pairs once (``output/pairs.npz``), trains in two stages (all bones, then the femur),
     resumes from ``output/checkpoint.pt``, fits the DXA calibration on the training cases and writes
     ``model.safetensors``, ``model.json`` and ``loss_curves.png``.
 
@@ -41,6 +42,8 @@ def train(
         register: make the pairs by registering each case's CT to its radiograph instead of from the
             simulator's truth (``--register``: a site's cohort; see
             :mod:`hipbmd.decomposition.registered_pairs`), each case kept in ``output/registered/``.
+        init: a model folder (same generator and grid) whose weights start the generator, to train an
+            existing model further (set the config's stage-1 iterations to 0 to go on with the femur).
     """
     from dataclasses import replace
 
@@ -50,7 +53,8 @@ def train(
     plan = replace(plan, register=register)
     command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
     record = {"command": command, "config": None if config is None else str(config)}
-    return fit_model(Path(cohort), Path(output), plan, record, on_case, on_step)
+    start = None if init is None else Path(init)
+    return fit_model(Path(cohort), Path(output), plan, record, on_case, on_step, start)
 
 
 def estimate(

@@ -32,6 +32,10 @@ def train(
             help="Make the pairs by registering each CT to its radiograph (a site's cohort, no truth needed)."
         ),
     ] = False,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="Start from this model folder's generator weights (same generator and grid)."),
+    ] = None,
 ) -> None:
     """Train the decomposition network (BMD-GAN): radiograph crop → femur DRR, with its DXA calibration."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -58,7 +62,7 @@ def train(
                 console.print(f"iteration {iteration}/{total} ({stage}): {text}")
 
         manifest = run_reporting_errors(
-            lambda: api.train(cohort, output, config, rows, read, stepped, register=register)
+            lambda: api.train(cohort, output, config, rows, read, stepped, register=register, init=init)
         )
     fits = manifest["metrics"]["training_calibration"]
     summary = ", ".join(

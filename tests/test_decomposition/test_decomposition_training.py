@@ -86,3 +86,29 @@ def test_a_pair_set_round_trips_with_its_grid_and_cases(tmp_path: Path) -> None:
     loaded, loaded_grid, cases = PairSet.load(tmp_path / "pairs.npz")
     assert loaded_grid == grid and cases == ["case_a", "case_b"] and loaded.records == pairs.records
     assert np.array_equal(loaded.inputs, pairs.inputs) and np.array_equal(loaded.bone_g_cm2, pairs.bone_g_cm2)
+
+
+def test_training_can_start_from_another_models_generator(tmp_path: Path) -> None:
+    from hipbmd.decomposition.fit_model import TrainingPlan, initial_weights
+
+    torch.set_num_threads(1)
+    grid = CropGrid(shape=(32, 32), spacing_mm=2.0)
+    config = GeneratorConfig(base_width=4)
+    settings = GANSettings(iterations=(0, 2), batch=2, checkpoint_every=2, seed=3)
+    first = train_gan(new_trainer(config, settings), tiny_pairs(), settings, None)
+    save_decomposition_model(first.generator, grid, tmp_path / "first", {"name": "first"})
+    plan = TrainingPlan(grid=grid, generator=config, gan=GANSettings(seed=9))
+    fresh = new_trainer(config, plan.gan)
+    assert not all(
+        torch.equal(t, first.generator.state_dict()[n]) for n, t in fresh.generator.state_dict().items()
+    )
+    loaded = initial_weights(fresh, plan, tmp_path / "first")
+    assert loaded["name"] == "first" and len(loaded["sha256"]) == 64
+    for name, tensor in fresh.generator.state_dict().items():
+        assert torch.equal(tensor, first.generator.state_dict()[name])
+    wider = TrainingPlan(grid=grid, generator=GeneratorConfig(base_width=8))
+    with pytest.raises(InputError, match="generator"):
+        initial_weights(new_trainer(wider.generator, wider.gan), wider, tmp_path / "first")
+    other_grid = TrainingPlan(grid=CropGrid(shape=(64, 64), spacing_mm=2.0), generator=config)
+    with pytest.raises(InputError, match="grid"):
+        initial_weights(new_trainer(config, other_grid.gan), other_grid, tmp_path / "first")

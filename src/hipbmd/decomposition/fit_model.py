@@ -101,13 +101,19 @@ def fit_model(
     record: dict[str, Any],
     on_case: Callable[[int, int], None] | None = None,
     on_step: Callable[[int, int, dict[str, float]], None] | None = None,
+    init: Path | None = None,
 ) -> dict[str, Any]:
-    """Train, calibrate and write a model folder; returns its manifest."""
+    """Train, calibrate and write a model folder; returns its manifest.
+
+    With ``init`` (a decomposition model folder of the same generator and grid) the generator starts
+    from that model's weights instead of random ones; the discriminator and optimisers start afresh.
+    """
     began = time.monotonic()
+    trainer = new_trainer(plan.generator, plan.gan)
+    if init is not None:
+        record = {**record, "initialised_from": initial_weights(trainer, plan, init)}
     pairs = training_pairs(cohort, plan, folder, on_case)
-    trainer = train_gan(
-        new_trainer(plan.generator, plan.gan), pairs, plan.gan, folder / "checkpoint.pt", on_step
-    )
+    trainer = train_gan(trainer, pairs, plan.gan, folder / "checkpoint.pt", on_step)
     calibration, fits = dxa_calibration(trainer.generator, pairs, plan.grid)
     save_gan_curves(trainer.history, folder / "loss_curves.png")
     training = {
@@ -125,6 +131,24 @@ def fit_model(
     metrics = {"training_calibration": fits}
     manifest_record = {"name": folder.name, "training": training, "metrics": metrics}
     return save_decomposition_model(trainer.generator, plan.grid, folder, manifest_record, calibration)
+
+
+def initial_weights(trainer: Any, plan: TrainingPlan, init: Path) -> dict[str, Any]:
+    """Load the generator weights of the model folder ``init`` into ``trainer``; what was loaded.
+
+    Raises:
+        InputError: the folder's generator or grid differs from the plan's.
+    """
+    from hipbmd.decomposition.model_files import load_decomposition_model
+    from hipbmd.errors import InputError
+
+    start = load_decomposition_model(init)
+    if start.generator.config != plan.generator:
+        raise InputError(init, f"its generator {start.generator.config} is not the config's {plan.generator}")
+    if start.grid != plan.grid:
+        raise InputError(init, f"its grid {start.grid.to_dict()} is not the config's {plan.grid.to_dict()}")
+    trainer.generator.load_state_dict(start.generator.state_dict())
+    return {"name": str(start.manifest.get("name", init.name)), "sha256": start.sha256}
 
 
 def cohort_description(cohort: Path) -> dict[str, Any]:

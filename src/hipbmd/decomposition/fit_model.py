@@ -24,7 +24,7 @@ from hipbmd.decomposition.data import PairSet, build_pairs, case_rows
 from hipbmd.decomposition.hip_registration import RegistrationSettings
 from hipbmd.decomposition.model_files import save_decomposition_model
 from hipbmd.decomposition.networks import GeneratorConfig
-from hipbmd.decomposition.train import GANSettings, new_trainer, save_gan_curves, train_gan
+from hipbmd.decomposition.train import GANSettings, Trainer, new_trainer, save_gan_curves, train_gan
 
 PAIRS_FILE = "pairs.npz"
 CALIBRATED_ROIS = ("neck", "total_hip")
@@ -133,7 +133,7 @@ def fit_model(
     return save_decomposition_model(trainer.generator, plan.grid, folder, manifest_record, calibration)
 
 
-def initial_weights(trainer: Any, plan: TrainingPlan, init: Path) -> dict[str, Any]:
+def initial_weights(trainer: Trainer, plan: TrainingPlan, init: Path) -> dict[str, Any]:
     """Load the generator weights of the model folder ``init`` into ``trainer``; what was loaded.
 
     Raises:

@@ -122,23 +122,27 @@ def measure_side(
     if fit.landmarks is None:
         return result
     measured = ct_abmd(density, fit.landmarks, grown_label(labels, label_value, EDGE_MARGIN_MM), label_value)
-    kept = [name for name in measured.abmd_g_cm2 if name in fit.regions]
-    result.flags += [flag for flag in measured.flags if flag.split(":")[-1] in kept or ":" not in flag]
-    result.flags += [f"not_measured:{name}" for name in measured.abmd_g_cm2 if name not in kept]
-    result.abmd_g_cm2 = {
-        k: float(measured.abmd_g_cm2[k]) for k in kept if np.isfinite(measured.abmd_g_cm2[k])
-    }
-    result.vbmd_mg_cm3 = {
-        k: float(measured.vbmd_mg_cm3[k]) for k in kept if np.isfinite(measured.vbmd_mg_cm3[k])
-    }
+    dropped = [name for name in measured.abmd_g_cm2 if name not in fit.regions]
+    # region flags ("empty_roi:total_hip") only for the regions kept; the others are not measured
+    result.flags += [flag for flag in measured.flags if flag.split(":")[-1] not in dropped]
+    result.flags += [f"not_measured:{name}" for name in dropped]
+    result.abmd_g_cm2 = _finite(measured.abmd_g_cm2, fit.regions)
+    result.vbmd_mg_cm3 = _finite(measured.vbmd_mg_cm3, fit.regions)
     if picture is not None:
         from hipbmd.femur.roi_figure import save_roi_png
 
         title = f"{side} femur, CT-aBMD in the DXA position"
-        if fit.regions != tuple(measured.abmd_g_cm2):
+        if dropped:
             title += " (shaft axis assumed: neck only)"
-        rois = replace(measured.rois, masks={k: v for k, v in measured.rois.masks.items() if k in kept})
-        shown = {k: v for k, v in measured.measurements.items() if k in kept}
+        rois = replace(
+            measured.rois, masks={k: v for k, v in measured.rois.masks.items() if k not in dropped}
+        )
+        shown = {k: v for k, v in measured.measurements.items() if k not in dropped}
         save_roi_png(picture, measured.image_g_cm2, rois, shown, measured.bone, title)
         result.picture = picture.name
     return result
+
+
+def _finite(values: dict[str, float], regions: tuple[str, ...]) -> dict[str, float]:
+    """The finite values of the given regions."""
+    return {k: float(v) for k, v in values.items() if k in regions and np.isfinite(v)}

@@ -44,6 +44,7 @@ from scipy import ndimage
 
 from hipbmd.femur.landmarks import FemurLandmarks, Side, unit_vector
 from hipbmd.femur.mask_geometry import BoneMask, Points, cross_section, fit_line, fit_sphere
+from hipbmd.femur.roi import ROI_NAMES, ROISettings
 from hipbmd.types import Volume
 
 Vector = npt.NDArray[np.float64]
@@ -61,7 +62,7 @@ NECK_SHAFT_ANGLE_RANGE_DEG = (105.0, 155.0)
 MAX_AXES_SKEW_MM = 15.0  # neck and shaft axes nearly meet in a femur
 ASSUMED_SHAFT_AXIS = np.array([0.0, 0.0, 1.0])  # world RAS+ superior: the CT's long axis
 ASSUMED_SHAFT_BASE_MM = 10.0  # the assumed shaft passes through the centroid of the mask's lowest 10 mm
-ALL_REGIONS = ("neck", "total_hip", "proximal_femur")
+ALL_REGIONS = ROI_NAMES
 NECK_ONLY = ("neck",)
 
 
@@ -291,7 +292,7 @@ def _neck_reaches_scan_end(
     offsets = points - narrowest_mm
     along = offsets @ towards_neck
     across = np.linalg.norm(offsets - np.outer(along, towards_neck), axis=1)
-    neck = (np.abs(along) <= 7.5) & (across <= radius_mm)
+    neck = (np.abs(along) <= ROISettings().neck_box_width_mm / 2.0) & (across <= radius_mm)
     lowest = points[:, 2].min() + 0.5 * float(np.abs(mask.affine[2, :3]).max())
     return bool(np.any(points[neck, 2] <= lowest))
 

@@ -58,7 +58,7 @@ from hipbmd.calibration import Calibration, calibrate_with_phantom
 from hipbmd.drr.geometry import rotation_matrix_deg
 from hipbmd.errors import InputError
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
-from hipbmd.femur.ct_bmd import EDGE_MARGIN_MM, SideMeasurement, grown_label, measure_side
+from hipbmd.femur.ct_bmd import EDGE_MARGIN_MM, SideMeasurement, measure_side
 from hipbmd.femur.landmarks import FemurLandmarks, Side
 from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.labelmaps import load_label_table
@@ -212,7 +212,7 @@ def _at_true_landmarks(
     landmarks = FemurLandmarks.from_dict(truth["femurs"][side]["landmarks_ct"])
     value = FEMUR_LABELS[side]
     try:
-        values = ct_abmd(density, landmarks, grown_label(labels, value, EDGE_MARGIN_MM), value).abmd_g_cm2
+        values = ct_abmd(density, landmarks, labels, value, edge_margin_mm=EDGE_MARGIN_MM).abmd_g_cm2
     except ValueError:
         values = {}
     return {k: float(values.get(k, np.nan)) for k in REGIONS}
@@ -274,7 +274,7 @@ def _carried(
     landmarks = FemurLandmarks.from_dict(base.landmarks["landmarks"]).transformed(rotation, shift_mm)
     try:
         value = FEMUR_LABELS[base.side]
-        result = ct_abmd(density, landmarks, grown_label(labels, value, EDGE_MARGIN_MM), value)
+        result = ct_abmd(density, landmarks, labels, value, edge_margin_mm=EDGE_MARGIN_MM)
     except ValueError:
         return {}
     return {k: float(v) for k, v in result.abmd_g_cm2.items() if np.isfinite(v)}

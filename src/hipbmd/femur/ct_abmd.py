@@ -10,6 +10,13 @@ pixels.
 vBMD of a region (mg/cm³) is the mean density of the femur voxels whose centre projects onto a bone
 pixel of the region — the volume the region's rays pass through. (A voxel centre is assigned to the
 pixel it falls in; partial voxels at a region's edge are not split.)
+
+A femur cut from a CT by its label is read partial-volume-aware when an edge margin is given
+(:mod:`hipbmd.femur.partial_volume`): the image holds the mineral of the label grown by the margin, the
+surrounding tissue removed, and the bone pixels are the label's own footprint (rays that run at least
+:data:`OUTLINE_MIN_CHORD_MM` through it). A region's aBMD is then its mineral (the image summed over the
+whole region) over its bone area, and its vBMD the mineral of the voxels behind its bone pixels over the
+volume of the label's voxels there.
 """
 
 from __future__ import annotations
@@ -24,12 +31,15 @@ from hipbmd.drr.geometry import project_points
 from hipbmd.drr.render import Projector
 from hipbmd.femur.dxa_pose import DEFAULT_PIXEL_SPACING_MM, DXAView, dxa_view
 from hipbmd.femur.landmarks import FemurLandmarks
+from hipbmd.femur.partial_volume import cropped_to_content, femur_outline, femur_with_margin
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, bone_mask, hip_rois, measure_rois
 from hipbmd.types import Volume
 
 NARROWEST_OFFSET_FLAG_MM = 5.0  # found vs landmark narrowest neck section: flag beyond this
 # The beam should run antero-posterior in a supine CT (RAS+): flag when it is more than 60° away.
 MIN_BEAM_POSTERIOR_COSINE = 0.5
+# A ray in the label's footprint: any ray that meets a labelled voxel (a floor above rounding only).
+OUTLINE_MIN_CHORD_MM = 0.01
 
 
 @dataclass
@@ -85,14 +95,11 @@ def femur_only(density: Volume, labels: Volume | None = None, label_value: int |
         if labels is None or label_value is None or labels.shape != density.shape:
             raise ValueError("give a label map on the density grid together with the femur's label value")
         values = np.where(labels.array == label_value, values, 0.0)
-    nonzero = np.argwhere(values != 0)
-    if len(nonzero) == 0:
+    if not np.any(values != 0):
         raise ValueError("the femur is empty (no non-zero density voxel)")
-    low, high = nonzero.min(axis=0), nonzero.max(axis=0) + 1
-    affine = density.affine.copy()
-    affine[:3, 3] = density.affine[:3, :3] @ low + density.affine[:3, 3]
-    box = np.ascontiguousarray(values[low[0] : high[0], low[1] : high[1], low[2] : high[2]], np.float32)
-    return Volume(box, affine, "mg/cm3", dict(density.meta, cropped_to="femur"))
+    return cropped_to_content(
+        Volume(values, density.affine, "mg/cm3", dict(density.meta, cropped_to="femur"))
+    )
 
 
 def ct_abmd(
@@ -103,6 +110,7 @@ def ct_abmd(
     pixel_spacing_mm: float = DEFAULT_PIXEL_SPACING_MM,
     settings: ROISettings | None = None,
     bone_threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+    edge_margin_mm: float | None = None,
 ) -> CTaBMDResult:
     """CT-aBMD (g/cm²) and vBMD (mg/cm³) of the neck, total hip and proximal femur regions.
 
@@ -113,40 +121,70 @@ def ct_abmd(
         labels, label_value: optional label map on the density grid and the femur's label.
         pixel_spacing_mm: pixel size of the DXA-position image.
         settings: region sizes (defaults: see :class:`~hipbmd.femur.roi.ROISettings`).
-        bone_threshold_g_cm2: areal density above which a pixel is bone.
+        bone_threshold_g_cm2: areal density above which a pixel is bone (without an edge margin).
+        edge_margin_mm: with ``labels``, read the femur partial-volume-aware (module docstring): its
+            mineral within this margin of the label, its bone area from the label. None: the density
+            inside the label (or of the femur-only volume) as it is, bone by ``bone_threshold_g_cm2``.
     """
-    femur = femur_only(density, labels, label_value)
-    voxels = np.argwhere(femur.array != 0)
-    values = femur.array[voxels[:, 0], voxels[:, 1], voxels[:, 2]].astype(np.float64)
-    centres_mm = femur.voxel_to_world_mm(voxels)
-    view = dxa_view(landmarks, pixel_spacing_mm, femur_points_mm=centres_mm)
+    outline = None
+    if edge_margin_mm is None:
+        femur = femur_only(density, labels, label_value)
+    else:
+        if labels is None or label_value is None:
+            raise ValueError("an edge margin needs the label map and the femur's label value")
+        femur = femur_with_margin(density, labels, label_value, edge_margin_mm)
+        outline = femur_outline(labels, label_value)
+    centres_mm, values = _voxels(femur)
+    counted_mm = centres_mm if outline is None else _voxels(outline)[0]
+    # the frame holds the bone (the label's outline when given: the margin lies well within the frame's)
+    view = dxa_view(landmarks, pixel_spacing_mm, femur_points_mm=counted_mm)
     image = Projector(femur).render(view.camera).images[0]
-    bone = bone_mask(image, bone_threshold_g_cm2)
+    if outline is None:
+        bone = bone_mask(image, bone_threshold_g_cm2)
+    else:
+        bone = Projector(outline).render(view.camera).images[0] > OUTLINE_MIN_CHORD_MM
     rois = hip_rois(image, view, settings, bone)
-    measurements = measure_rois(image, rois.masks, bone, view.pixel_spacing_mm)
-    vbmd = _region_vbmd(view, rois, bone, centres_mm, values)
+    measurements = measure_rois(image, rois.masks, bone, view.pixel_spacing_mm, outline is not None)
+    vbmd = _region_vbmd(view, rois, bone, (centres_mm, values), counted_mm)
     flags = list(rois.flags) + _flags(view, rois, bone, measurements)
     abmd = {name: measured["abmd_g_cm2"] for name, measured in measurements.items()}
     return CTaBMDResult(abmd, vbmd, measurements, image, bone, rois, view, flags)
+
+
+def _voxels(volume: Volume) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """World centres (N, 3) mm and values (N,) of the non-zero voxels."""
+    index = np.argwhere(volume.array != 0)
+    values = volume.array[index[:, 0], index[:, 1], index[:, 2]].astype(np.float64)
+    return volume.voxel_to_world_mm(index), values
 
 
 def _region_vbmd(
     view: DXAView,
     rois: HipROIs,
     bone: npt.NDArray[np.bool_],
-    centres_mm: npt.NDArray[np.float64],
-    values: npt.NDArray[np.float64],
+    mineral: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    counted_mm: npt.NDArray[np.float64],
 ) -> dict[str, float]:
-    """Mean density of the voxels whose centre falls on a bone pixel of each region."""
-    pixels = np.rint(project_points(view.camera, centres_mm)).astype(np.int64)
-    rows, cols = bone.shape
-    inside = (pixels[:, 0] >= 0) & (pixels[:, 0] < rows) & (pixels[:, 1] >= 0) & (pixels[:, 1] < cols)
-    pixels, kept = pixels[inside], values[inside]
+    """Per region: the density summed over the voxels (centres, values) of ``mineral`` whose centre falls
+    on a bone pixel of the region, over the number of ``counted_mm`` voxel centres that fall there."""
+    centres_mm, values = mineral
+    mineral_px, counted_px = _pixel_of(view, centres_mm, bone.shape), _pixel_of(view, counted_mm, bone.shape)
     result = {}
     for name, region in rois.masks.items():
-        hit = (region & bone)[pixels[:, 0], pixels[:, 1]]
-        result[name] = float(kept[hit].mean()) if hit.any() else float("nan")
+        behind = np.append((region & bone).ravel(), False)  # the last entry: points off the image
+        count = int(np.count_nonzero(behind[counted_px]))
+        result[name] = float(values[behind[mineral_px]].sum()) / count if count else float("nan")
     return result
+
+
+def _pixel_of(
+    view: DXAView, points_mm: npt.NDArray[np.float64], shape: tuple[int, ...]
+) -> npt.NDArray[np.int64]:
+    """Flat index of the pixel each point (world mm) projects onto; rows × columns for one off the image."""
+    index = np.rint(project_points(view.camera, points_mm)).astype(np.int64)
+    rows, cols = shape
+    inside = (index[:, 0] >= 0) & (index[:, 0] < rows) & (index[:, 1] >= 0) & (index[:, 1] < cols)
+    return np.where(inside, index[:, 0] * cols + index[:, 1], rows * cols)
 
 
 def _flags(

@@ -16,18 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from scipy import ndimage
 
 from hipbmd.femur.ct_abmd import ct_abmd
 from hipbmd.femur.landmarks import Side
 from hipbmd.femur.landmarks_from_mask import measure_landmarks
+from hipbmd.femur.partial_volume import bounding_box, voxels_within
 from hipbmd.types import Volume
 
 METAL_HU = 2500.0  # above any bone: cortical bone reads up to about 2100 HU on the simulated scanners
 METAL_MIN_VOXELS = 10
 METAL_MARGIN_MM = 3.0
-EDGE_MARGIN_MM = 1.5  # the CT's blur carries cortical mineral this far beyond the femur's label
+EDGE_MARGIN_MM = 3.0  # beyond the CT's blur of the cortex (about 2.5 σ of a 2 mm slice profile)
 
 
 @dataclass
@@ -74,36 +74,10 @@ def metal_voxels(ct_hu: Volume, labels: Volume, label_value: int) -> int:
     inside = labels.array == label_value
     if not inside.any():
         return 0
-    box = _bounding_box(inside, _margin_voxels(labels))
+    box = bounding_box(inside, voxels_within(labels, METAL_MARGIN_MM))
     spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
     near = ndimage.distance_transform_edt(~inside[box], sampling=spacing) <= METAL_MARGIN_MM
     return int(np.count_nonzero(ct_hu.array[box][near] > METAL_HU))
-
-
-def grown_label(labels: Volume, label_value: int, margin_mm: float) -> Volume:
-    """The label map with one label grown by ``margin_mm`` into unlabelled voxels (never into another
-    structure): the CT's point-spread function puts part of the cortex's mineral just outside the bone
-    edge a segmentation draws, and a mask cut at that edge reads the bone low."""
-    inside = labels.array == label_value
-    if not inside.any() or margin_mm <= 0:
-        return labels
-    box = _bounding_box(inside, _margin_voxels(labels, margin_mm))
-    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
-    near = ndimage.distance_transform_edt(~inside[box], sampling=spacing) <= margin_mm
-    grown = labels.array.copy()
-    grown[box][near & (labels.array[box] == 0)] = label_value
-    return Volume(grown, labels.affine, labels.unit, labels.meta)
-
-
-def _margin_voxels(labels: Volume, margin_mm: float = METAL_MARGIN_MM) -> int:
-    return int(np.ceil(margin_mm / np.linalg.norm(labels.affine[:3, :3], axis=0).min())) + 1
-
-
-def _bounding_box(mask: npt.NDArray[np.bool_], margin: int) -> tuple[slice, ...]:
-    indices = np.argwhere(mask)
-    low = np.maximum(indices.min(axis=0) - margin, 0)
-    high = np.minimum(indices.max(axis=0) + margin + 1, mask.shape)
-    return tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
 
 
 def measure_side(
@@ -121,7 +95,7 @@ def measure_side(
     result.flags += fit.flags
     if fit.landmarks is None:
         return result
-    measured = ct_abmd(density, fit.landmarks, grown_label(labels, label_value, EDGE_MARGIN_MM), label_value)
+    measured = ct_abmd(density, fit.landmarks, labels, label_value, edge_margin_mm=EDGE_MARGIN_MM)
     dropped = [name for name in measured.abmd_g_cm2 if name not in fit.regions]
     # region flags ("empty_roi:total_hip") only for the regions kept; the others are not measured
     result.flags += [flag for flag in measured.flags if flag.split(":")[-1] not in dropped]

@@ -237,11 +237,14 @@ def measure_rois(
     rois: Mapping[str, BoolImage],
     bone: BoolImage,
     pixel_spacing_mm: float,
+    mineral_beyond_bone: bool = False,
 ) -> dict[str, dict[str, float]]:
     """aBMD (g/cm²), bone area (cm²), BMC (g) and bone pixel count of each region.
 
-    aBMD = mean areal density over the region's bone pixels; area = bone pixels × pixel area. A region
-    without bone pixels gets NaN aBMD (never a plausible-looking number).
+    aBMD = mean areal density over the region's bone pixels; area = bone pixels × pixel area. With
+    ``mineral_beyond_bone`` the BMC is the areal density summed over the whole region, so mineral that
+    blur carried outside the bone outline still counts, and aBMD = BMC / bone area. A region without
+    bone pixels gets NaN aBMD (never a plausible-looking number).
     """
     image = np.asarray(image_g_cm2, dtype=np.float64)
     pixel_area_cm2 = (pixel_spacing_mm / 10.0) ** 2
@@ -249,7 +252,8 @@ def measure_rois(
     for name, region in rois.items():
         selected = region & bone
         count = int(selected.sum())
-        abmd = float(image[selected].mean()) if count else float("nan")
+        summed = image[region] if mineral_beyond_bone else image[selected]
+        abmd = float(summed.sum()) / count if count else float("nan")
         area = count * pixel_area_cm2
         results[name] = {
             "abmd_g_cm2": abmd,

@@ -1,0 +1,110 @@
+"""The femur of a calibrated CT with the mineral its edge blur carried outside the label, soft tissue removed.
+
+A CT's point-spread function (in-plane blur, slice profile) spreads the dense cortex across the edge a
+segmentation draws: part of the femur's mineral reads in the first millimetres outside its label, and the
+voxels there read as much soft tissue as bone. Cut at the label, the femur reads low (some 8 % for 1 mm
+voxels); grown by a margin, it reads the tissue in the margin as bone and, measured over the grown
+footprint, spreads its mineral over too large an area.
+
+Blur moves mineral but does not create or destroy it, so the mineral is recovered by integrating the
+density over the label grown by a margin (into unlabelled voxels only, never into another structure)
+after removing, in the margin, the density of the tissue around the bone (the median reading of a shell
+a few millimetres further out; :func:`surrounding_density_mg_cm3`). The bone's area stays that of the
+label itself (:func:`femur_outline`), so an areal BMD is the recovered mineral over the label's
+projected area (:mod:`hipbmd.femur.ct_abmd`). This is the mass-conserving reading used by QCT software to
+limit partial-volume error at bone edges; here the margin only has to reach past the blur.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from hipbmd.types import Volume
+
+SURROUNDING_SHELL_MM = (4.0, 8.0)  # beyond the blur of the cortex, near enough to be the same tissue
+MIN_SURROUNDING_VOXELS = 20
+
+
+def surrounding_density_mg_cm3(
+    density: Volume, labels: Volume, label_value: int, shell_mm: tuple[float, float] = SURROUNDING_SHELL_MM
+) -> float:
+    """Median density (mg/cm³) of the unlabelled voxels between ``shell_mm`` from the label's edge.
+
+    Raises:
+        ValueError: the label is empty or too few unlabelled voxels surround it.
+    """
+    inside = labels.array == label_value
+    if not inside.any():
+        raise ValueError(f"label {label_value} is empty")
+    box = bounding_box(inside, voxels_within(labels, shell_mm[1]))
+    distance = _distance_mm(inside[box], labels)
+    shell = (distance > shell_mm[0]) & (distance <= shell_mm[1]) & (labels.array[box] == 0)
+    if np.count_nonzero(shell) < MIN_SURROUNDING_VOXELS:
+        raise ValueError(f"too little unlabelled tissue around label {label_value} to read its surroundings")
+    return float(np.median(density.array[box][shell]))
+
+
+def femur_with_margin(density: Volume, labels: Volume, label_value: int, margin_mm: float) -> Volume:
+    """The femur's density alone, its label grown by ``margin_mm`` with the surroundings removed there.
+
+    Label voxels keep their density; unlabelled voxels within ``margin_mm`` of the label read their
+    density minus :func:`surrounding_density_mg_cm3` (so tissue counts as nothing and mineral blurred
+    out of the bone counts as mineral); every other voxel is zero. Cropped to those voxels, in the same
+    world placement as ``density`` (mg/cm³).
+    """
+    if density.unit != "mg/cm3":
+        raise ValueError(f"the femur's margin needs a calibrated density volume (mg/cm3), got {density.unit}")
+    if labels.shape != density.shape:
+        raise ValueError(f"labels {labels.shape} are not on the density's grid {density.shape}")
+    inside = labels.array == label_value
+    femur = np.where(inside, density.array, np.float32(0.0)).astype(np.float32)
+    if margin_mm > 0:
+        surrounding = surrounding_density_mg_cm3(density, labels, label_value)
+        box = bounding_box(inside, voxels_within(labels, margin_mm))
+        margin = (_distance_mm(inside[box], labels) <= margin_mm) & (labels.array[box] == 0)
+        femur[box][margin] = density.array[box][margin] - np.float32(surrounding)
+    meta = dict(density.meta, femur_margin_mm=margin_mm)
+    return cropped_to_content(Volume(femur, density.affine, "mg/cm3", meta))
+
+
+def femur_outline(labels: Volume, label_value: int) -> Volume:
+    """The label as a unit attenuation (1 per mm inside, 0 outside): its projection is the chord (mm)
+    each ray runs through the labelled bone, whose footprint is the bone's area."""
+    inside = (labels.array == label_value).astype(np.float32)
+    return cropped_to_content(Volume(inside, labels.affine, "1/mm", {"outline_of_label": int(label_value)}))
+
+
+def cropped_to_content(volume: Volume) -> Volume:
+    """The volume cropped to the bounding box of its non-zero voxels (same world placement).
+
+    Raises:
+        ValueError: every voxel is zero.
+    """
+    nonzero = np.argwhere(volume.array != 0)
+    if not len(nonzero):
+        raise ValueError("the volume is empty (no non-zero voxel)")
+    low, high = nonzero.min(axis=0), nonzero.max(axis=0) + 1
+    affine = volume.affine.copy()
+    affine[:3, 3] = volume.affine[:3, :3] @ low + volume.affine[:3, 3]
+    box = volume.array[low[0] : high[0], low[1] : high[1], low[2] : high[2]]
+    return Volume(np.ascontiguousarray(box, np.float32), affine, volume.unit, volume.meta)
+
+
+def _distance_mm(inside: npt.NDArray[np.bool_], labels: Volume) -> npt.NDArray[np.float64]:
+    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
+    return np.asarray(ndimage.distance_transform_edt(~inside, sampling=spacing), np.float64)
+
+
+def voxels_within(labels: Volume, distance_mm: float) -> int:
+    """Voxels (along the finest axis, plus one) that cover ``distance_mm``: a box margin that holds it."""
+    return int(np.ceil(distance_mm / np.linalg.norm(labels.affine[:3, :3], axis=0).min())) + 1
+
+
+def bounding_box(mask: npt.NDArray[np.bool_], margin: int) -> tuple[slice, ...]:
+    """Slices of the bounding box of a non-empty mask, ``margin`` voxels wider, clipped to the array."""
+    indices = np.argwhere(mask)
+    low = np.maximum(indices.min(axis=0) - margin, 0)
+    high = np.minimum(indices.max(axis=0) + margin + 1, mask.shape)
+    return tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))

@@ -14,8 +14,13 @@ at the scanner's effective energy, through the ideal calibration line of the pha
 per-voxel occupancy and marrow fat are not in the case files, so each case's femurs are redrawn from its
 seed and number (:func:`hipbmd.sim.case_draw.draw_case`; the redraw must reproduce truth.json's CT-aBMD
 to 1e-4 or the case is refused); the ideal-reading volume has the truth density's voxels and is measured
-with the TRUE landmarks by the same :func:`hipbmd.femur.ct_abmd.ct_abmd`. Differences from it are the
+with the TRUE landmarks by the same :func:`hipbmd.femur.ct_abmd.ct_abmd`, as the pipeline measures a CT:
+all of its mineral over the footprint of its outline (its voxels at least half inside the bone, the label
+the simulator draws; :func:`hipbmd.sim.ideal_reading.femur_outline_labels`). Differences from it are the
 pipeline's own: CT blur and voxels, noise, calibration, the mask's boundary, landmarks from the mask.
+truth.json's CT-aBMD instead counts as bone every pixel whose areal density exceeds 0.01 g/cm², which takes
+in the rim of truth voxels the bone barely touches: its area is 1-3 % larger, so it reads 1-3 % lower.
+The pipeline is also compared with the ideal reading over that footprint, to show the difference.
 
 * Accuracy, per region (neck, total hip, proximal femur), over sides without an implant: Pearson r and
   mean absolute error (%) against the ideal reference. Targets of issue 5: r >= 0.99, MAE <= 1 %.
@@ -65,7 +70,7 @@ from hipbmd.labelmaps import load_label_table
 from hipbmd.sim.anatomy import placement
 from hipbmd.sim.case_draw import SIDES, CaseRequest, Resolution, case_streams, draw_case
 from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort
-from hipbmd.sim.ideal_reading import ideal_femur_density
+from hipbmd.sim.ideal_reading import femur_outline_labels, ideal_femur_density
 from hipbmd.sim.scanners import SCANNERS
 from hipbmd.types import Volume
 
@@ -101,6 +106,7 @@ class SideRow:
     ideal: dict[str, float] = field(default_factory=dict)
     truth: dict[str, float] = field(default_factory=dict)
     at_true_landmarks: dict[str, float] = field(default_factory=dict)
+    ideal_threshold: dict[str, float] = field(default_factory=dict)
 
     @property
     def compared(self) -> bool:
@@ -153,8 +159,9 @@ def implant_side(truth: dict[str, Any]) -> str | None:
     return None if not implant else str(implant["side"])
 
 
-def ideal_reference(truth: dict[str, Any]) -> dict[Side, CTaBMDResult]:
-    """CT-aBMD of each implant-free femur as an ideal single-energy QCT reads it, at the true landmarks."""
+def ideal_reference(truth: dict[str, Any]) -> dict[Side, tuple[CTaBMDResult, CTaBMDResult]]:
+    """CT-aBMD of each implant-free femur as an ideal single-energy QCT reads it, at the true landmarks:
+    (over its outline's footprint, over truth.json's thresholded footprint)."""
     request = CaseRequest(
         truth["case_id"], truth["number"], truth["site"], truth["seed"], Resolution(**truth["resolution"])
     )
@@ -171,8 +178,12 @@ def ideal_reference(truth: dict[str, Any]) -> dict[Side, CTaBMDResult]:
             raise RuntimeError(f"{truth['case_id']}: the redrawn {side} femur does not reproduce truth.json")
         where = placement(draw.patient, side, draw.joints_ct[side])
         density = ideal_femur_density(draw.femurs[side], where, energy_kev, material)
+        outline = femur_outline_labels(draw.femurs[side], where)
         landmarks = FemurLandmarks.from_dict(truth["femurs"][side]["landmarks_ct"])
-        results[side] = ct_abmd(density, landmarks)
+        results[side] = (
+            ct_abmd(density, landmarks, outline, 1, edge_margin_mm=EDGE_MARGIN_MM),
+            ct_abmd(density, landmarks),
+        )
     return results
 
 
@@ -197,7 +208,8 @@ def evaluate(case: Path, labels_source: str) -> list[SideRow]:
             result.abmd_g_cm2, result.flags,
         )  # fmt: skip
         if side in ideal:
-            row.ideal = {k: float(v) for k, v in ideal[side].abmd_g_cm2.items()}
+            row.ideal = {k: float(v) for k, v in ideal[side][0].abmd_g_cm2.items()}
+            row.ideal_threshold = {k: float(v) for k, v in ideal[side][1].abmd_g_cm2.items()}
             row.truth = dict(truth["femurs"][side]["ct_abmd"]["abmd_g_cm2"])
             row.at_true_landmarks = _at_true_landmarks(truth, side, density, labels)
         rows.append(row)
@@ -406,15 +418,16 @@ def print_accuracy(rows: list[SideRow]) -> None:
     if len(compared) < 2:
         return
     columns = f"{'region':15s} {'r':>7s} {'MAE %':>6s} {'bias %':>7s} {'max|d| %':>8s}"
-    for kind, title in (
-        ("measured", "pipeline against the ideal single-energy reference"),
-        ("at_true_landmarks", "the pipeline's CT and mask at the TRUE landmarks, against the same reference"),
+    for kind, against, title in (
+        ("measured", "ideal", "pipeline against the ideal single-energy reference"),
+        ("at_true_landmarks", "ideal", "the pipeline's CT and mask at the TRUE landmarks, against the same"),
+        ("measured", "ideal_threshold", "pipeline against the ideal reading over truth.json's footprint"),
     ):
         usable = [row for row in compared if all(np.isfinite(getattr(row, kind)[k]) for k in REGIONS)]
         print(f"{title} ({len(usable)} sides):")
         print(f"{columns}  target r >= {TARGET_R}, MAE <= {TARGET_MAE_PERCENT:g} %")
         for name in REGIONS:
-            reference = _values(usable, "ideal", name)
+            reference = _values(usable, against, name)
             r, mae, bias, largest = _agreement(_values(usable, kind, name), reference)
             met = "met" if r >= TARGET_R and mae <= TARGET_MAE_PERCENT else "NOT met"
             print(f"{name:15s} {r:7.4f} {mae:6.2f} {bias:+7.2f} {largest:8.2f}  {met}")

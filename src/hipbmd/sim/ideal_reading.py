@@ -106,3 +106,12 @@ def ideal_femur_density(
     volume = replace(femur, mineral_mg_cm3=np.asarray(values, np.float32)).density(where, proximal_only)
     meta = {**volume.meta, "reading": f"ideal single-energy QCT, {material} phantom, {energy_kev:g} keV"}
     return Volume(volume.array, volume.affine, "mg/cm3", meta)
+
+
+def femur_outline_labels(femur: FemurModel, where: FemurPlacement, proximal_only: bool = True) -> Volume:
+    """The femur's voxels at least half inside the bone (label 1), on the grid of
+    :func:`ideal_femur_density`: the outline the simulator's label maps draw, whose footprint is the
+    bone's projected area without the rim of barely touched voxels."""
+    outline = np.asarray(femur.occupancy >= 0.5, np.float32)
+    volume = replace(femur, mineral_mg_cm3=outline).density(where, proximal_only)
+    return Volume(volume.array.astype(np.uint8), volume.affine, "label", {"structure": f"femur_{femur.side}"})

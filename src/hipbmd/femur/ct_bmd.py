@@ -2,7 +2,8 @@
 
 For each requested side: the femur's label, its landmarks from the mask
 (:mod:`hipbmd.femur.landmarks_from_mask`), a check for metal inside it, then the CT-aBMD and vBMD in the
-DXA position (:mod:`hipbmd.femur.ct_abmd`) of the calibrated density, with a picture of the regions. A side
+DXA position (:mod:`hipbmd.femur.ct_abmd`) of the calibrated density, its edge read partial-volume-aware
+(:mod:`hipbmd.femur.partial_volume`, margin :data:`EDGE_MARGIN_MM`), with a picture of the regions. A side
 that cannot be measured (no femur, too little of it in the scan, an implant) is reported with its reasons
 and no number, never with a confident one. A femur the scan cuts off above its shaft is measured at the
 neck only, on an assumed shaft axis and with the flag ``shaft_axis_assumed``

@@ -63,7 +63,7 @@ from hipbmd.calibration import Calibration, calibrate_with_phantom
 from hipbmd.drr.geometry import rotation_matrix_deg
 from hipbmd.errors import InputError
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
-from hipbmd.femur.ct_bmd import EDGE_MARGIN_MM, SideMeasurement, measure_side
+from hipbmd.femur.ct_bmd import EDGE_MARGIN_MM, SideMeasurement, edge_margin_mm, measure_side
 from hipbmd.femur.landmarks import FemurLandmarks, Side
 from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.labelmaps import load_label_table
@@ -224,7 +224,8 @@ def _at_true_landmarks(
     landmarks = FemurLandmarks.from_dict(truth["femurs"][side]["landmarks_ct"])
     value = FEMUR_LABELS[side]
     try:
-        values = ct_abmd(density, landmarks, labels, value, edge_margin_mm=EDGE_MARGIN_MM).abmd_g_cm2
+        margin_mm = edge_margin_mm(labels)
+        values = ct_abmd(density, landmarks, labels, value, edge_margin_mm=margin_mm).abmd_g_cm2
     except ValueError:
         values = {}
     return {k: float(values.get(k, np.nan)) for k in REGIONS}
@@ -286,7 +287,7 @@ def _carried(
     landmarks = FemurLandmarks.from_dict(base.landmarks["landmarks"]).transformed(rotation, shift_mm)
     try:
         value = FEMUR_LABELS[base.side]
-        result = ct_abmd(density, landmarks, labels, value, edge_margin_mm=EDGE_MARGIN_MM)
+        result = ct_abmd(density, landmarks, labels, value, edge_margin_mm=edge_margin_mm(labels))
     except ValueError:
         return {}
     return {k: float(v) for k, v in result.abmd_g_cm2.items() if np.isfinite(v)}

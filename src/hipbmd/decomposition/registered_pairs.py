@@ -170,7 +170,10 @@ def register_case(
         result.reason = "no hip registered well enough"
     if result.reason is not None:
         return _finished(RegisteredCase({**record, "reason": result.reason}), began)
-    registered = _crops(case, result, grid)
+    try:
+        registered = _crops(case, result, grid)
+    except ValueError as error:  # a femur whose surroundings cannot be read
+        return _finished(RegisteredCase({**record, "reason": f"femur DRR: {error}"}), began)
     heads = registered["head_px"]
     pairs = [_pair_record(row, dxa, hip, heads[i]) for i, hip in enumerate(result.used)]
     return _finished(RegisteredCase(record, pairs, registered), began)

@@ -5,7 +5,7 @@ The DRRs are rendered, as the simulator's truth DRRs are, on the radiograph's ow
 centres of the fine grid), so the crops of the two line up through detector millimetres.
 
 * Femur DRR: the calibrated density (mg/cm³) of the femur read as CT-aBMD reads it, with the mineral the
-  CT's blur put within :data:`hipbmd.femur.ct_bmd.EDGE_MARGIN_MM` outside its label and the surrounding
+  CT's blur put within :func:`hipbmd.femur.ct_bmd.edge_margin_mm` outside its label and the surrounding
   tissue removed there (:func:`hipbmd.femur.partial_volume.femur_with_margin`), in the femur's pose; line
   integrals in g/cm² (Σ ρ·Δl × 1e-4, Δl in mm, :mod:`hipbmd.drr.render`).
 * All-bone DRR: every bone in its own pose (each used femur in its registered pose; the pelvis in its
@@ -27,7 +27,7 @@ import numpy.typing as npt
 from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
 from hipbmd.drr.geometry import PoseParameters, camera_with_pose, project_points
 from hipbmd.drr.render import Projector
-from hipbmd.femur.ct_bmd import EDGE_MARGIN_MM
+from hipbmd.femur.ct_bmd import edge_margin_mm
 from hipbmd.femur.partial_volume import femur_with_margin
 from hipbmd.types import Camera, Radiograph, Volume
 
@@ -63,7 +63,7 @@ def femur_drr(
     density: Volume, labels: Volume, femur_value: int, camera: Camera, pose: PoseParameters
 ) -> FloatImage:
     """Areal density (g/cm²) of the femur labelled ``femur_value`` (its edge read as for CT-aBMD)."""
-    femur = femur_with_margin(density, labels, femur_value, EDGE_MARGIN_MM)
+    femur = femur_with_margin(density, labels, femur_value, edge_margin_mm(labels))
     image = Projector(femur).render(camera_with_pose(camera, pose.to_pose()))
     return np.asarray(image.images[0], np.float32)
 

@@ -13,10 +13,12 @@ pixel it falls in; partial voxels at a region's edge are not split.)
 
 A femur cut from a CT by its label is read partial-volume-aware when an edge margin is given
 (:mod:`hipbmd.femur.partial_volume`): the image holds the mineral of the label grown by the margin, the
-surrounding tissue removed, and the bone pixels are the label's own footprint (rays that run at least
-:data:`OUTLINE_MIN_CHORD_MM` through it). A region's aBMD is then its mineral (the image summed over the
-whole region) over its bone area, and its vBMD the mineral of the voxels behind its bone pixels over the
-volume of the label's voxels there.
+surrounding tissue removed, and the bone pixels are the label's own footprint (rays that meet a labelled
+voxel). A region's aBMD is then its mineral (the image summed over the whole region, so mineral blurred
+sideways past the footprint still counts) over its bone area. Its vBMD is no longer a plain mean: it is
+the mineral of the voxels (label and margin) whose centre falls on its bone pixels, over the volume of the
+label's voxels there, i.e. the label's mean density with the mineral its edge lost put back. Mineral
+blurred past the footprint sideways counts in the aBMD but not in the vBMD.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 For each requested side: the femur's label, its landmarks from the mask
 (:mod:`hipbmd.femur.landmarks_from_mask`), a check for metal inside it, then the CT-aBMD and vBMD in the
 DXA position (:mod:`hipbmd.femur.ct_abmd`) of the calibrated density, its edge read partial-volume-aware
-(:mod:`hipbmd.femur.partial_volume`, margin :data:`EDGE_MARGIN_MM`), with a picture of the regions. A side
+(:mod:`hipbmd.femur.partial_volume`, margin :func:`edge_margin_mm`), with a picture of the regions. A side
 that cannot be measured (no femur, too little of it in the scan, an implant) is reported with its reasons
 and no number, never with a confident one. A femur the scan cuts off above its shaft is measured at the
 neck only, on an assumed shaft axis and with the flag ``shaft_axis_assumed``
@@ -28,7 +28,8 @@ from hipbmd.types import Volume
 METAL_HU = 2500.0  # above any bone: cortical bone reads up to about 2100 HU on the simulated scanners
 METAL_MIN_VOXELS = 10
 METAL_MARGIN_MM = 3.0
-EDGE_MARGIN_MM = 3.0  # beyond the CT's blur of the cortex (about 2.5 σ of a 2 mm slice profile)
+EDGE_MARGIN_MM = 3.0  # beyond the CT's blur of the cortex: 3.5 σ of a 2 mm slice profile (σ 0.85 mm)
+EDGE_MARGIN_PER_VOXEL = 1.5  # coarser scans: 1.5 × the largest voxel size (3.5 σ of its slice profile)
 
 
 @dataclass
@@ -81,6 +82,13 @@ def metal_voxels(ct_hu: Volume, labels: Volume, label_value: int) -> int:
     return int(np.count_nonzero(ct_hu.array[box][near] > METAL_HU))
 
 
+def edge_margin_mm(labels: Volume) -> float:
+    """How far (mm) beyond the femur's label its blurred mineral is gathered on this CT's grid:
+    :data:`EDGE_MARGIN_MM`, or :data:`EDGE_MARGIN_PER_VOXEL` × the largest voxel size when that is more."""
+    largest_mm = float(np.linalg.norm(labels.affine[:3, :3], axis=0).max())
+    return max(EDGE_MARGIN_MM, EDGE_MARGIN_PER_VOXEL * largest_mm)
+
+
 def measure_side(
     ct_hu: Volume, density: Volume, labels: Volume, label_value: int, side: Side, picture: Path | None
 ) -> SideMeasurement:
@@ -96,7 +104,8 @@ def measure_side(
     result.flags += fit.flags
     if fit.landmarks is None:
         return result
-    measured = ct_abmd(density, fit.landmarks, labels, label_value, edge_margin_mm=EDGE_MARGIN_MM)
+    margin_mm = edge_margin_mm(labels)
+    measured = ct_abmd(density, fit.landmarks, labels, label_value, edge_margin_mm=margin_mm)
     dropped = [name for name in measured.abmd_g_cm2 if name not in fit.regions]
     # region flags ("empty_roi:total_hip") only for the regions kept; the others are not measured
     result.flags += [flag for flag in measured.flags if flag.split(":")[-1] not in dropped]

@@ -7,12 +7,15 @@ voxels); grown by a margin, it reads the tissue in the margin as bone and, measu
 footprint, spreads its mineral over too large an area.
 
 Blur moves mineral but does not create or destroy it, so the mineral is recovered by integrating the
-density over the label grown by a margin (into unlabelled voxels only, never into another structure)
-after removing, in the margin, the density of the tissue around the bone (the median reading of a shell
-a few millimetres further out; :func:`surrounding_density_mg_cm3`). The bone's area stays that of the
-label itself (:func:`femur_outline`), so an areal BMD is the recovered mineral over the label's
-projected area (:mod:`hipbmd.femur.ct_abmd`). This is the mass-conserving reading used by QCT software to
-limit partial-volume error at bone edges; here the margin only has to reach past the blur.
+density over the label grown by a margin after removing, in the margin, the density of the tissue
+around the bone there. The margin takes unlabelled voxels only, and only those nearer this bone than any
+other labelled structure (the acetabulum's blurred cortex in the hip joint space stays out). The
+tissue's density is read locally: a Gaussian-weighted mean over a shell a few millimetres further out
+(:data:`SURROUNDING_SHELL_MM`, unlabelled voxels at least as far from any other structure), taken at
+the shell voxel nearest each margin voxel, so a fat layer on one side and muscle on the other are each
+removed where they lie. The bone's area stays that of the label
+itself (:func:`femur_outline`), so an areal BMD is the recovered mineral over the label's projected area
+(:mod:`hipbmd.femur.ct_abmd`); the margin only has to reach past the blur.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from scipy import ndimage
 from hipbmd.types import Volume
 
 SURROUNDING_SHELL_MM = (4.0, 8.0)  # beyond the blur of the cortex, near enough to be the same tissue
+SURROUNDING_SMOOTHING_MM = 4.0  # σ of the local mean of the surroundings (averages the CT's noise)
 MIN_SURROUNDING_VOXELS = 20
 
 
@@ -35,38 +39,93 @@ def surrounding_density_mg_cm3(
     Raises:
         ValueError: the label is empty or too few unlabelled voxels surround it.
     """
-    inside = labels.array == label_value
-    if not inside.any():
-        raise ValueError(f"label {label_value} is empty")
+    inside = _label(labels, label_value)
     box = bounding_box(inside, voxels_within(labels, shell_mm[1]))
-    distance = _distance_mm(inside[box], labels)
-    shell = (distance > shell_mm[0]) & (distance <= shell_mm[1]) & (labels.array[box] == 0)
-    if np.count_nonzero(shell) < MIN_SURROUNDING_VOXELS:
-        raise ValueError(f"too little unlabelled tissue around label {label_value} to read its surroundings")
+    shell = _shell(_distance_mm(inside[box], labels), labels.array[box] == 0, shell_mm)
     return float(np.median(density.array[box][shell]))
 
 
 def femur_with_margin(density: Volume, labels: Volume, label_value: int, margin_mm: float) -> Volume:
-    """The femur's density alone, its label grown by ``margin_mm`` with the surroundings removed there.
+    """The femur's density alone, its label grown by ``margin_mm`` with the local surroundings removed there.
 
-    Label voxels keep their density; unlabelled voxels within ``margin_mm`` of the label read their
-    density minus :func:`surrounding_density_mg_cm3` (so tissue counts as nothing and mineral blurred
-    out of the bone counts as mineral); every other voxel is zero. Cropped to those voxels, in the same
-    world placement as ``density`` (mg/cm³).
+    Label voxels keep their density; unlabelled voxels within ``margin_mm`` of the label and nearer it
+    than any other labelled structure read their density minus the local density of the surrounding
+    tissue (module docstring), so tissue counts as nothing and mineral blurred out of the bone as
+    mineral; every other voxel is zero. Cropped to those voxels, in the same world placement as
+    ``density`` (mg/cm³).
+
+    Raises:
+        ValueError: uncalibrated density, labels on another grid, an empty label, or too little
+            unlabelled tissue around it.
     """
     if density.unit != "mg/cm3":
         raise ValueError(f"the femur's margin needs a calibrated density volume (mg/cm3), got {density.unit}")
-    if labels.shape != density.shape:
-        raise ValueError(f"labels {labels.shape} are not on the density's grid {density.shape}")
-    inside = labels.array == label_value
+    if labels.shape != density.shape or not np.allclose(labels.affine, density.affine, atol=1e-3):
+        raise ValueError("the labels are not on the density's grid (shape or affine differ)")
+    inside = _label(labels, label_value)
     femur = np.where(inside, density.array, np.float32(0.0)).astype(np.float32)
     if margin_mm > 0:
-        surrounding = surrounding_density_mg_cm3(density, labels, label_value)
-        box = bounding_box(inside, voxels_within(labels, margin_mm))
-        margin = (_distance_mm(inside[box], labels) <= margin_mm) & (labels.array[box] == 0)
-        femur[box][margin] = density.array[box][margin] - np.float32(surrounding)
+        shell_mm = surroundings_shell_mm(margin_mm)
+        box = bounding_box(inside, voxels_within(labels, shell_mm[1]))
+        distance, unlabelled = _distance_mm(inside[box], labels), labels.array[box] == 0
+        others_mm = _distance_to_others(inside[box], unlabelled, labels)
+        margin = (distance <= margin_mm) & unlabelled & (distance < others_mm)
+        # the surroundings: tissue as far from other structures as from this one, out of their blur too
+        shell = _shell(distance, unlabelled & (others_mm > shell_mm[0]), shell_mm)
+        values = density.array[box].astype(np.float32)
+        femur[box][margin] = values[margin] - _local_mean(values, shell, labels)[margin]
     meta = dict(density.meta, femur_margin_mm=margin_mm)
     return cropped_to_content(Volume(femur, density.affine, "mg/cm3", meta))
+
+
+def surroundings_shell_mm(margin_mm: float) -> tuple[float, float]:
+    """Distances (mm) from the label between which its surroundings are read: :data:`SURROUNDING_SHELL_MM`,
+    moved out to start 1 mm beyond a wider margin."""
+    inner, outer = SURROUNDING_SHELL_MM
+    start = max(inner, margin_mm + 1.0)
+    return start, start + outer - inner
+
+
+def _label(labels: Volume, label_value: int) -> npt.NDArray[np.bool_]:
+    inside = np.asarray(labels.array == label_value)
+    if not inside.any():
+        raise ValueError(f"label {label_value} is empty")
+    return inside
+
+
+def _distance_to_others(
+    inside: npt.NDArray[np.bool_], unlabelled: npt.NDArray[np.bool_], labels: Volume
+) -> npt.NDArray[np.float64]:
+    """Distance (mm) of each voxel from the nearest other labelled structure (inf when there is none)."""
+    others = ~unlabelled & ~inside
+    if not others.any():
+        return np.full(inside.shape, np.inf)
+    return _distance_mm(others, labels)
+
+
+def _shell(
+    distance_mm: npt.NDArray[np.float64], unlabelled: npt.NDArray[np.bool_], shell_mm: tuple[float, float]
+) -> npt.NDArray[np.bool_]:
+    """Unlabelled voxels between ``shell_mm`` from the label; ValueError when too few."""
+    shell = (distance_mm > shell_mm[0]) & (distance_mm <= shell_mm[1]) & unlabelled
+    if np.count_nonzero(shell) < MIN_SURROUNDING_VOXELS:
+        raise ValueError("too little unlabelled tissue around the femur's label to read its surroundings")
+    return np.asarray(shell)
+
+
+def _local_mean(
+    values: npt.NDArray[np.float32], shell: npt.NDArray[np.bool_], labels: Volume
+) -> npt.NDArray[np.float32]:
+    """Per voxel: the Gaussian-weighted mean density of the shell, read at the nearest shell voxel."""
+    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
+    sigma = SURROUNDING_SMOOTHING_MM / spacing
+    weight = ndimage.gaussian_filter(shell.astype(np.float32), sigma, mode="constant")
+    summed = ndimage.gaussian_filter(np.where(shell, values, 0.0).astype(np.float32), sigma, mode="constant")
+    mean = np.where(shell, summed / np.maximum(weight, 1e-6), 0.0)
+    nearest = ndimage.distance_transform_edt(
+        ~shell, sampling=spacing, return_distances=False, return_indices=True
+    )
+    return np.asarray(mean[tuple(nearest)], np.float32)
 
 
 def femur_outline(labels: Volume, label_value: int) -> Volume:

@@ -94,13 +94,16 @@ def test_outline_is_the_label_as_unit_attenuation_cropped_in_place() -> None:
     assert np.allclose(outline.affine[:3, 3], [2.0, 3.0, 1.0])
 
 
-def _blocks_scan(tissue: np.ndarray) -> tuple[Volume, Volume, float]:
-    """A 1000 mg/cm³ bone block (label 1) 4 mm from another (label 2), in ``tissue``, blurred:
-    (scan, labels, the first block's mineral in mg/cm³·voxel)."""
+def _blocks_scan(
+    tissue: np.ndarray, gap_voxels: int = 4, other_mg_cm3: float = 1000.0
+) -> tuple[Volume, Volume, float]:
+    """A 1000 mg/cm³ bone block (label 1) ``gap_voxels`` (1 mm) from another (label 2), in ``tissue``,
+    blurred: (scan, labels, the first block's mineral in mg/cm³·voxel)."""
     clean = np.zeros(tissue.shape, np.float32)
     labels = np.zeros(tissue.shape, np.uint8)
     clean[10:20, 10:30, 10:30], labels[10:20, 10:30, 10:30] = 1000.0, 1
-    clean[24:34, 10:30, 10:30], labels[24:34, 10:30, 10:30] = 1000.0, 2
+    other = slice(20 + gap_voxels, 30 + gap_voxels)
+    clean[other, 10:30, 10:30], labels[other, 10:30, 10:30] = other_mg_cm3, 2
     scanned = np.where(labels > 0, clean, tissue)
     blurred = ndimage.gaussian_filter(scanned, BLUR_SIGMA_MM, mode="nearest").astype(np.float32)
     mass = float(clean[labels == 1].sum())
@@ -111,6 +114,15 @@ def test_the_margin_stays_out_of_a_neighbouring_bone_s_blur() -> None:
     scan, labels, mass = _blocks_scan(np.full((44, 40, 40), TISSUE_MG_CM3, np.float32))
     recovered = float(femur_with_margin(scan, labels, 1, 3.0).array.sum())
     assert recovered == pytest.approx(mass, rel=0.003)
+
+
+def test_bones_in_contact_each_get_their_own_mineral_back() -> None:
+    tissue = np.full((44, 40, 40), TISSUE_MG_CM3, np.float32)
+    scan, labels, mass = _blocks_scan(tissue, gap_voxels=0, other_mg_cm3=300.0)
+    recovered = float(femur_with_margin(scan, labels, 1, 3.0).array.sum())
+    cut_at_label = float(np.where(labels.array == 1, scan.array, 0.0).sum())
+    assert abs(cut_at_label / mass - 1.0) > 0.03  # the blur moves mineral across the contact
+    assert recovered == pytest.approx(mass, rel=0.01)
 
 
 def test_fat_on_one_side_and_muscle_on_the_other_are_each_removed() -> None:

@@ -8,8 +8,11 @@ footprint, spreads its mineral over too large an area.
 
 Blur moves mineral but does not create or destroy it, so the mineral is recovered by integrating the
 density over the label grown by a margin after removing, in the margin, the density of the tissue
-around the bone there. The margin takes unlabelled voxels only, and only those nearer this bone than any
-other labelled structure (the acetabulum's blurred cortex in the hip joint space stays out). The
+around the bone there. Where another labelled bone lies within reach of the blur (the acetabulum against
+the femoral head), each voxel's mineral is shared between the two in proportion to what each, blurred
+by a nominal point-spread function (:func:`psf_sigma_mm`), puts there: the femur takes back what it
+blurred into the other's label and gives back what the other blurred into its own. Where neither
+reaches, an unlabelled voxel goes to the nearer structure. The
 tissue's density is read locally: a Gaussian-weighted mean over a shell a few millimetres further out
 (:data:`SURROUNDING_SHELL_MM`, unlabelled voxels at least as far from any other structure), taken at
 the shell voxel nearest each margin voxel, so a fat layer on one side and muscle on the other are each
@@ -29,6 +32,9 @@ from hipbmd.types import Volume
 SURROUNDING_SHELL_MM = (4.0, 8.0)  # beyond the blur of the cortex, near enough to be the same tissue
 SURROUNDING_SMOOTHING_MM = 4.0  # σ of the local mean of the surroundings (averages the CT's noise)
 MIN_SURROUNDING_VOXELS = 20
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+MIN_PSF_SIGMA_MM = 0.5  # in-plane blur of clinical CT kernels is about this or more
+REACHED_MG_CM3 = 1.0  # a bone's blurred density below this no longer claims a voxel
 
 
 def surrounding_density_mg_cm3(
@@ -48,10 +54,10 @@ def surrounding_density_mg_cm3(
 def femur_with_margin(density: Volume, labels: Volume, label_value: int, margin_mm: float) -> Volume:
     """The femur's density alone, its label grown by ``margin_mm`` with the local surroundings removed there.
 
-    Label voxels keep their density; unlabelled voxels within ``margin_mm`` of the label and nearer it
-    than any other labelled structure read their density minus the local density of the surrounding
-    tissue (module docstring), so tissue counts as nothing and mineral blurred out of the bone as
-    mineral; every other voxel is zero. Cropped to those voxels, in the same world placement as
+    Within ``margin_mm`` of the label, every voxel gives the femur its share (module docstring) of its
+    mineral: label voxels their density, unlabelled voxels their density minus the local density of the
+    surrounding tissue, so tissue counts as nothing and mineral blurred out of the bone as mineral;
+    every other voxel is zero. Cropped to those voxels, in the same world placement as
     ``density`` (mg/cm³).
 
     Raises:
@@ -68,12 +74,14 @@ def femur_with_margin(density: Volume, labels: Volume, label_value: int, margin_
         shell_mm = surroundings_shell_mm(margin_mm)
         box = bounding_box(inside, voxels_within(labels, shell_mm[1]))
         distance, unlabelled = _distance_mm(inside[box], labels), labels.array[box] == 0
+        others = ~unlabelled & ~inside[box]
         others_mm = _distance_to_others(inside[box], unlabelled, labels)
-        margin = (distance <= margin_mm) & unlabelled & (distance < others_mm)
         # the surroundings: tissue as far from other structures as from this one, out of their blur too
         shell = _shell(distance, unlabelled & (others_mm > shell_mm[0]), shell_mm)
         values = density.array[box].astype(np.float32)
-        femur[box][margin] = values[margin] - _local_mean(values, shell, labels)[margin]
+        excess = np.where(unlabelled, values - _local_mean(values, shell, labels), values)
+        share = _femur_share(values, inside[box], others, distance < others_mm, labels)
+        femur[box] = np.where(distance <= margin_mm, share * excess, np.float32(0.0))
     meta = dict(density.meta, femur_margin_mm=margin_mm)
     return cropped_to_content(Volume(femur, density.affine, "mg/cm3", meta))
 
@@ -91,6 +99,34 @@ def _label(labels: Volume, label_value: int) -> npt.NDArray[np.bool_]:
     if not inside.any():
         raise ValueError(f"label {label_value} is empty")
     return inside
+
+
+def psf_sigma_mm(labels: Volume) -> npt.NDArray[np.float64]:
+    """A nominal CT point-spread function on this grid: σ (mm) per array axis with a FWHM of one voxel
+    (a slice profile as wide as the slice), at least :data:`MIN_PSF_SIGMA_MM`."""
+    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
+    return np.asarray(np.maximum(spacing / FWHM_PER_SIGMA, MIN_PSF_SIGMA_MM), np.float64)
+
+
+def _femur_share(
+    values: npt.NDArray[np.float32],
+    inside: npt.NDArray[np.bool_],
+    others: npt.NDArray[np.bool_],
+    nearer: npt.NDArray[np.bool_],
+    labels: Volume,
+) -> npt.NDArray[np.float32]:
+    """Per voxel, the femur's share of the mineral read there where another bone's blur reaches too.
+
+    Each bone's density inside its label, blurred by :func:`psf_sigma_mm`, is what it puts in each voxel;
+    the femur's share is its part of the two. Where neither reaches, the nearer structure takes it all.
+    """
+    sigma = psf_sigma_mm(labels) / np.linalg.norm(labels.affine[:3, :3], axis=0)
+    positive = np.maximum(values, np.float32(0.0))
+    own = ndimage.gaussian_filter(np.where(inside, positive, np.float32(0.0)), sigma, mode="nearest")
+    other = ndimage.gaussian_filter(np.where(others, positive, np.float32(0.0)), sigma, mode="nearest")
+    total = own + other
+    reached = total > REACHED_MG_CM3
+    return np.where(reached, own / np.maximum(total, REACHED_MG_CM3), nearer).astype(np.float32)
 
 
 def _distance_to_others(

@@ -30,6 +30,7 @@ def test_a_simulated_case_is_measured_on_both_sides(case: Path, tmp_path: Path) 
     for result in record["sides"]:
         side = result["side"]
         assert result["measured"], result["flags"]
+        assert result["edge_margin_mm"] == pytest.approx(3.375)  # 1.5 × the case's 2.25 mm slices
         assert (tmp_path / f"dxa_{side}.png").stat().st_size > 10_000
         expected = truth["femurs"][side]["ct_abmd"]["abmd_g_cm2"]
         for region in ("neck", "total_hip"):

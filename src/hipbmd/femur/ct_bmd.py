@@ -43,6 +43,7 @@ class SideMeasurement:
         flags: reasons to distrust or withhold the numbers.
         landmarks: landmark fit record (landmarks, QC figures).
         picture: the PNG of the DXA-position projection with the regions, if written.
+        edge_margin_mm: how far beyond the label the blurred mineral was gathered (None: not measured).
     """
 
     side: Side
@@ -51,6 +52,7 @@ class SideMeasurement:
     flags: list[str] = field(default_factory=list)
     landmarks: dict[str, Any] = field(default_factory=dict)
     picture: str | None = None
+    edge_margin_mm: float | None = None
 
     @property
     def measured(self) -> bool:
@@ -67,6 +69,7 @@ class SideMeasurement:
             "flags": list(self.flags),
             "landmarks": self.landmarks,
             "picture": self.picture,
+            "edge_margin_mm": self.edge_margin_mm,
         }
 
 
@@ -104,8 +107,8 @@ def measure_side(
     result.flags += fit.flags
     if fit.landmarks is None:
         return result
-    margin_mm = edge_margin_mm(labels)
-    measured = ct_abmd(density, fit.landmarks, labels, label_value, edge_margin_mm=margin_mm)
+    result.edge_margin_mm = edge_margin_mm(labels)
+    measured = ct_abmd(density, fit.landmarks, labels, label_value, edge_margin_mm=result.edge_margin_mm)
     dropped = [name for name in measured.abmd_g_cm2 if name not in fit.regions]
     # region flags ("empty_roi:total_hip") only for the regions kept; the others are not measured
     result.flags += [flag for flag in measured.flags if flag.split(":")[-1] not in dropped]

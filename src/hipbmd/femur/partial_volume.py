@@ -7,18 +7,21 @@ voxels); grown by a margin, it reads the tissue in the margin as bone and, measu
 footprint, spreads its mineral over too large an area.
 
 Blur moves mineral but does not create or destroy it, so the mineral is recovered by integrating the
-density over the label grown by a margin after removing, in the margin, the density of the tissue
-around the bone there. Where another labelled bone lies within reach of the blur (the acetabulum against
-the femoral head), each voxel's mineral is shared between the two in proportion to what each, blurred
-by a nominal point-spread function (:func:`psf_sigma_mm`), puts there: the femur takes back what it
-blurred into the other's label and gives back what the other blurred into its own. Where neither
-reaches, an unlabelled voxel goes to the nearer structure. The
-tissue's density is read locally: a Gaussian-weighted mean over a shell a few millimetres further out
-(:data:`SURROUNDING_SHELL_MM`, unlabelled voxels at least as far from any other structure), taken at
-the shell voxel nearest each margin voxel, so a fat layer on one side and muscle on the other are each
-removed where they lie. The bone's area stays that of the label
-itself (:func:`femur_outline`), so an areal BMD is the recovered mineral over the label's projected area
-(:mod:`hipbmd.femur.ct_abmd`); the margin only has to reach past the blur.
+density over the label grown by a margin after removing, in the margin, the density of the tissue around
+the bone there. That tissue's density is read locally: a Gaussian-weighted mean over a shell a few
+millimetres further out (:data:`SURROUNDING_SHELL_MM`, unlabelled voxels at least as far from any other
+structure), taken at the shell voxel nearest each margin voxel, so a fat layer on one side and muscle on
+the other are each removed where they lie.
+
+Where another labelled bone lies within reach of the blur (the acetabulum against the femoral head),
+each voxel's mineral is shared between the two in proportion to what each, blurred by a nominal
+point-spread function (:func:`psf_sigma_mm`), puts there: the femur takes back what it blurred into the
+other's label and gives back what the other blurred into its own. Where neither reaches, an unlabelled
+voxel goes to the nearer structure.
+
+The bone's area stays that of the label itself (:func:`femur_outline`), so an areal BMD is the recovered
+mineral over the label's projected area (:mod:`hipbmd.femur.ct_abmd`); the margin only has to reach past
+the blur.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ SURROUNDING_SHELL_MM = (4.0, 8.0)  # beyond the blur of the cortex, near enough 
 SURROUNDING_SMOOTHING_MM = 4.0  # σ of the local mean of the surroundings (averages the CT's noise)
 MIN_SURROUNDING_VOXELS = 20
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
-MIN_PSF_SIGMA_MM = 0.5  # in-plane blur of clinical CT kernels is about this or more
+MIN_PSF_SIGMA_MM = 0.5  # the simulated scanners blur by 0.4–0.6 mm in plane (sim/scanners.py)
 REACHED_MG_CM3 = 1.0  # a bone's blurred density below this no longer claims a voxel
 
 
@@ -75,7 +78,7 @@ def femur_with_margin(density: Volume, labels: Volume, label_value: int, margin_
         box = bounding_box(inside, voxels_within(labels, shell_mm[1]))
         distance, unlabelled = _distance_mm(inside[box], labels), labels.array[box] == 0
         others = ~unlabelled & ~inside[box]
-        others_mm = _distance_to_others(inside[box], unlabelled, labels)
+        others_mm = _distance_to_others(others, labels)
         # the surroundings: tissue as far from other structures as from this one, out of their blur too
         shell = _shell(distance, unlabelled & (others_mm > shell_mm[0]), shell_mm)
         values = density.array[box].astype(np.float32)
@@ -129,13 +132,10 @@ def _femur_share(
     return np.where(reached, own / np.maximum(total, REACHED_MG_CM3), nearer).astype(np.float32)
 
 
-def _distance_to_others(
-    inside: npt.NDArray[np.bool_], unlabelled: npt.NDArray[np.bool_], labels: Volume
-) -> npt.NDArray[np.float64]:
-    """Distance (mm) of each voxel from the nearest other labelled structure (inf when there is none)."""
-    others = ~unlabelled & ~inside
+def _distance_to_others(others: npt.NDArray[np.bool_], labels: Volume) -> npt.NDArray[np.float64]:
+    """Distance (mm) of each voxel from the nearest voxel of ``others`` (inf when there is none)."""
     if not others.any():
-        return np.full(inside.shape, np.inf)
+        return np.full(others.shape, np.inf)
     return _distance_mm(others, labels)
 
 

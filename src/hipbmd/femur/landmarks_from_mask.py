@@ -58,6 +58,7 @@ MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM = 40.0
 NECK_SECTIONS_HEAD_RADII = (0.9, 1.3)
 NECK_HALF_WIDTH = 1.0  # head radii
 LESSER_BAND_HEAD_RADII = (1.0, 2.6)  # below the neck base along the shaft axis (simulated femurs: 1.35–2.1)
+LESSER_TIP_TOLERANCE_MM = 1.0  # surface points this close to the farthest reach make the tip
 NECK_SHAFT_ANGLE_RANGE_DEG = (105.0, 155.0)
 MAX_AXES_SKEW_MM = 15.0  # neck and shaft axes nearly meet in a femur
 ASSUMED_SHAFT_AXIS = np.array([0.0, 0.0, 1.0])  # world RAS+ superior: the CT's long axis
@@ -360,7 +361,9 @@ def _narrowest_neck(
 def _lesser_trochanter(
     surface: Points, base: Vector, shaft_axis: Vector, medial: Vector, radius_mm: float
 ) -> Vector:
-    """The medial surface point farthest from the shaft axis in a band below the neck base."""
+    """The tip of the medial bump farthest from the shaft axis in a band below the neck base: the mean of
+    the band's surface points within :data:`LESSER_TIP_TOLERANCE_MM` of the farthest reach (one voxel face
+    alone jumps along the bump's flat top from one scan to the next)."""
     rel = surface - base
     height = rel @ shaft_axis
     radial = rel - np.outer(height, shaft_axis)
@@ -369,7 +372,8 @@ def _lesser_trochanter(
     if not band.any():
         return np.asarray(base - LESSER_BAND_HEAD_RADII[1] * radius_mm * shaft_axis, np.float64)
     reach = np.where(band, np.linalg.norm(radial, axis=1), -1.0)
-    return np.asarray(surface[int(np.argmax(reach))], np.float64)
+    tip = reach >= reach.max() - LESSER_TIP_TOLERANCE_MM
+    return np.asarray(surface[tip].mean(axis=0), np.float64)
 
 
 def _greater_trochanter(surface: Points, base: Vector, shaft_axis: Vector, medial: Vector) -> Vector:

@@ -172,8 +172,8 @@ def register_case(
         return _finished(RegisteredCase({**record, "reason": result.reason}), began)
     try:
         registered = _crops(case, result, grid)
-    except ValueError as error:  # a femur whose surroundings cannot be read
-        return _finished(RegisteredCase({**record, "reason": f"femur DRR: {error}"}), began)
+    except ValueError as error:  # e.g. a femur whose surroundings cannot be read
+        return _finished(RegisteredCase({**record, "reason": f"training targets not made: {error}"}), began)
     heads = registered["head_px"]
     pairs = [_pair_record(row, dxa, hip, heads[i]) for i, hip in enumerate(result.used)]
     return _finished(RegisteredCase(record, pairs, registered), began)

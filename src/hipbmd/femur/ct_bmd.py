@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from hipbmd.femur.ct_abmd import ct_abmd
 from hipbmd.femur.landmarks import Side
 from hipbmd.femur.landmarks_from_mask import measure_landmarks
-from hipbmd.femur.partial_volume import bounding_box, voxels_within
+from hipbmd.femur.partial_volume import bounding_box, distance_mm, voxels_within
 from hipbmd.types import Volume
 
 METAL_HU = 2500.0  # above any bone: cortical bone reads up to about 2100 HU on the simulated scanners
@@ -80,8 +79,7 @@ def metal_voxels(ct_hu: Volume, labels: Volume, label_value: int) -> int:
     if not inside.any():
         return 0
     box = bounding_box(inside, voxels_within(labels, METAL_MARGIN_MM))
-    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
-    near = ndimage.distance_transform_edt(~inside[box], sampling=spacing) <= METAL_MARGIN_MM
+    near = distance_mm(inside[box], labels) <= METAL_MARGIN_MM
     return int(np.count_nonzero(ct_hu.array[box][near] > METAL_HU))
 
 

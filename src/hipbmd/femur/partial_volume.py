@@ -50,7 +50,7 @@ def surrounding_density_mg_cm3(
     """
     inside = _label(labels, label_value)
     box = bounding_box(inside, voxels_within(labels, shell_mm[1]))
-    shell = _shell(_distance_mm(inside[box], labels), labels.array[box] == 0, shell_mm)
+    shell = _shell(distance_mm(inside[box], labels), labels.array[box] == 0, shell_mm)
     return float(np.median(density.array[box][shell]))
 
 
@@ -72,21 +72,23 @@ def femur_with_margin(density: Volume, labels: Volume, label_value: int, margin_
     if labels.shape != density.shape or not np.allclose(labels.affine, density.affine, atol=1e-3):
         raise ValueError("the labels are not on the density's grid (shape or affine differ)")
     inside = _label(labels, label_value)
-    femur = np.where(inside, density.array, np.float32(0.0)).astype(np.float32)
+    shell_mm = surroundings_shell_mm(margin_mm)
+    box = bounding_box(inside, voxels_within(labels, shell_mm[1]))
+    values = density.array[box].astype(np.float32)
+    femur = np.where(inside[box], values, np.float32(0.0))
     if margin_mm > 0:
-        shell_mm = surroundings_shell_mm(margin_mm)
-        box = bounding_box(inside, voxels_within(labels, shell_mm[1]))
-        distance, unlabelled = _distance_mm(inside[box], labels), labels.array[box] == 0
+        distance, unlabelled = distance_mm(inside[box], labels), labels.array[box] == 0
         others = ~unlabelled & ~inside[box]
         others_mm = _distance_to_others(others, labels)
         # the surroundings: tissue as far from other structures as from this one, out of their blur too
         shell = _shell(distance, unlabelled & (others_mm > shell_mm[0]), shell_mm)
-        values = density.array[box].astype(np.float32)
         excess = np.where(unlabelled, values - _local_mean(values, shell, labels), values)
         share = _femur_share(values, inside[box], others, distance < others_mm, labels)
-        femur[box] = np.where(distance <= margin_mm, share * excess, np.float32(0.0))
+        femur = np.where(distance <= margin_mm, share * excess, np.float32(0.0))
+    affine = density.affine.copy()
+    affine[:3, 3] += density.affine[:3, :3] @ np.array([part.start for part in box], np.float64)
     meta = dict(density.meta, femur_margin_mm=margin_mm)
-    return cropped_to_content(Volume(femur, density.affine, "mg/cm3", meta))
+    return cropped_to_content(Volume(femur.astype(np.float32), affine, "mg/cm3", meta))
 
 
 def surroundings_shell_mm(margin_mm: float) -> tuple[float, float]:
@@ -136,7 +138,7 @@ def _distance_to_others(others: npt.NDArray[np.bool_], labels: Volume) -> npt.ND
     """Distance (mm) of each voxel from the nearest voxel of ``others`` (inf when there is none)."""
     if not others.any():
         return np.full(others.shape, np.inf)
-    return _distance_mm(others, labels)
+    return distance_mm(others, labels)
 
 
 def _shell(
@@ -187,7 +189,8 @@ def cropped_to_content(volume: Volume) -> Volume:
     return Volume(np.ascontiguousarray(box, np.float32), affine, volume.unit, volume.meta)
 
 
-def _distance_mm(inside: npt.NDArray[np.bool_], labels: Volume) -> npt.NDArray[np.float64]:
+def distance_mm(inside: npt.NDArray[np.bool_], labels: Volume) -> npt.NDArray[np.float64]:
+    """Distance (mm, on the grid of ``labels``) of each voxel from the nearest True voxel of ``inside``."""
     spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
     return np.asarray(ndimage.distance_transform_edt(~inside, sampling=spacing), np.float64)
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from hipbmd.sim.grid import Grid
+from hipbmd.sim.label_sampling import plurality_labels
 from hipbmd.sim.phantom_rods import PhantomSlab
 from hipbmd.sim.physics import mass_attenuation_cm2_g
 from hipbmd.sim.tissues import Tissues
@@ -97,7 +98,8 @@ def simulate_ct(
     rng: np.random.Generator,
     gain_drift: float = 0.0,
 ) -> tuple[Volume, Volume]:
-    """The CT (HU, int16-valued float32) and its label map, both on the scanner's grid."""
+    """The CT (HU, int16-valued float32) and its label map, both on the scanner's grid (each CT voxel
+    labelled with the structure that fills most of it, :mod:`hipbmd.sim.label_sampling`)."""
     work = tissues.grid
     target = ct_grid(work, scanner, z_range_mm)
     margin = int(np.ceil(3 * scanner.slice_mm / work.spacing_mm[2])) + 1
@@ -126,10 +128,10 @@ def simulate_ct(
         order=1,
         mode="nearest",
     )
-    nearest = [
-        np.clip(np.round(p).astype(np.intp), 0, n - 1) for p, n in zip(positions, hu.shape, strict=True)
-    ]
-    labels = tissues.labels[:, :, z_slice][np.ix_(*nearest)]
+    widths = [t / w for t, w in zip(target.spacing_mm, work.spacing_mm, strict=True)]
+    labels = plurality_labels(
+        tissues.structure[:, :, z_slice], tissues.coverage[:, :, z_slice], positions, widths
+    )
     gain = scanner.hu_gain * (1.0 + gain_drift)
     values = gain * values + scanner.hu_offset + _noise(target.shape, scanner, body_width_mm, rng)
     stored = np.clip(np.round(values), *HU_RANGE).astype(np.float32)

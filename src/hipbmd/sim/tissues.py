@@ -41,13 +41,21 @@ def bone_base_fraction(occupancy: Array, mineral_mg_cm3: Array) -> Array:
 
 @dataclass
 class Tissues:
-    """Basis-material densities and labels on one grid."""
+    """Basis-material densities and labelled structures on one grid.
+
+    Each voxel records the structure that covers it (``structure``, a label value, 0 for none) and the
+    share of the voxel it fills (``coverage``, 0…1): the last structure added that fills at least half
+    of it, else the one that fills most of it. The label map (:attr:`labels`) marks the voxels a
+    structure fills at least half of; the shares let a coarser grid be labelled by what fills most of
+    each of its voxels (:mod:`hipbmd.sim.label_sampling`).
+    """
 
     grid: Grid
     mineral_mg_cm3: Array
     soft_g_cm3: Array
     fat_g_cm3: Array
-    labels: npt.NDArray[np.uint8]
+    structure: npt.NDArray[np.uint8]
+    coverage: Array
     metal_g_cm3: dict[str, Array] = field(default_factory=dict)
 
     @classmethod
@@ -59,6 +67,7 @@ class Tissues:
             np.zeros(grid.shape, np.float32),
             np.zeros(grid.shape, np.float32),
             np.zeros(grid.shape, np.uint8),
+            np.zeros(grid.shape, np.float32),
         )
 
     def copy(self) -> Tissues:
@@ -68,7 +77,8 @@ class Tissues:
             self.mineral_mg_cm3.copy(),
             self.soft_g_cm3.copy(),
             self.fat_g_cm3.copy(),
-            self.labels.copy(),
+            self.structure.copy(),
+            self.coverage.copy(),
             {name: values.copy() for name, values in self.metal_g_cm3.items()},
         )
 
@@ -91,7 +101,7 @@ class Tissues:
         self.soft_g_cm3[index] = self.soft_g_cm3[index] * keep + (base - fat) * MARROW_BASE_G_CM3
         self.fat_g_cm3[index] = self.fat_g_cm3[index] * keep + fat * ADIPOSE_G_CM3
         self.mineral_mg_cm3[index] = self.mineral_mg_cm3[index] * keep + mineral_mg_cm3
-        self.labels[index] = np.where(occupancy >= 0.5, np.uint8(label), self.labels[index])
+        self._cover(index, occupancy, label)
 
     def add_metal(self, index: Index, occupancy: Array, metal: str) -> None:
         """Put an implant of ``metal`` into the voxels ``index``, displacing everything else."""
@@ -100,13 +110,25 @@ class Tissues:
             array[index] *= keep
         values = self.metal_g_cm3.setdefault(metal, np.zeros(self.grid.shape, np.float32))
         values[index] += occupancy * METAL_G_CM3[metal]
-        self.labels[index] = np.where(occupancy >= 0.5, np.uint8(LABELS["implant"]), self.labels[index])
+        self._cover(index, occupancy, LABELS["implant"])
 
     def add_air(self, index: Index, occupancy: Array) -> None:
         """Replace tissue by gas (bowel gas) in the voxels ``index``."""
         keep = 1.0 - occupancy
         self.soft_g_cm3[index] *= keep
         self.fat_g_cm3[index] *= keep
+
+    def _cover(self, index: Index, occupancy: Array, label: int) -> None:
+        """Record ``label`` where it fills at least half of a voxel, or more than what covers it now."""
+        present = self.coverage[index]
+        take = (occupancy >= 0.5) | ((occupancy > present) & (present < 0.5))
+        self.structure[index] = np.where(take, np.uint8(label), self.structure[index])
+        self.coverage[index] = np.where(take, occupancy, present)
+
+    @property
+    def labels(self) -> npt.NDArray[np.uint8]:
+        """The label map: each voxel's structure where it fills at least half of the voxel, else 0."""
+        return np.where(self.coverage >= 0.5, self.structure, np.uint8(0))
 
     def label_volume(self) -> Volume:
         """The label map as a Volume."""

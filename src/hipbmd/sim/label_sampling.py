@@ -1,0 +1,100 @@
+"""A label map moved from the fine anatomy grid to a scanner's coarser voxels: each voxel gets the
+structure that fills most of it.
+
+The anatomy is drawn on a fine grid (1 mm); a CT's voxels are 0.9–1 mm in plane and 1.5–2 mm thick, and
+their centres fall between the fine voxels at a phase that, for a slice twice the fine step, is the same
+on every slice. Taking the nearest fine voxel's label then moves the whole label by up to half a fine
+voxel along the slice axis, away from the CT numbers it should outline, and the moved label shifts the
+bone's outline and the regions placed on it. A segmentation drawn on the scan itself marks a voxel as bone
+when bone fills most of it; this module does the same: per structure, the share of each CT voxel it
+fills (the share of each fine voxel it fills, averaged over a box of the CT voxel's size and interpolated
+to the voxel's centre), and the structure with the largest share, background included, labels the voxel.
+The fine shares are the anatomy's own partial volumes, so a boundary halfway between fine voxels is not
+a tie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+LabelArray = npt.NDArray[np.uint8]
+
+
+def box_weights(width: float) -> npt.NDArray[np.float64]:
+    """Taps of a box ``width`` fine voxels wide centred on a fine voxel: each tap's overlap with the box,
+    normalised to sum 1 (a box narrower than one voxel is the identity)."""
+    reach = int(np.ceil(width / 2.0 - 0.5)) if width > 1.0 else 0
+    taps = np.arange(-reach, reach + 1, dtype=np.float64)
+    overlap = np.clip(np.minimum(taps + 0.5, width / 2.0) - np.maximum(taps - 0.5, -width / 2.0), 0.0, None)
+    return overlap / overlap.sum()
+
+
+def plurality_labels(
+    structure: LabelArray,
+    coverage: npt.NDArray[np.float32],
+    positions: Sequence[npt.NDArray[np.float64]],
+    widths: Sequence[float],
+) -> LabelArray:
+    """Labels of a coarse grid from the structures covering a fine grid.
+
+    Args:
+        structure: per fine voxel (X, Y, Z), the label of the structure covering it (0: none).
+        coverage: per fine voxel, the share of it that structure fills (0…1).
+        positions: per axis, the coarse voxel centres in fine voxel index units (evenly spaced).
+        widths: per axis, the coarse voxel size in fine voxels.
+
+    Returns:
+        The coarse label array (len(positions[0]), len(positions[1]), len(positions[2])): per voxel the
+        structure with the largest share of it, background included.
+    """
+    shape = tuple(len(p) for p in positions)
+    shares = []
+    for value in np.unique(structure):
+        if value == 0:
+            continue
+        share, coarse_box = _share(structure == value, coverage, positions, widths)
+        if share is not None:
+            shares.append((int(value), share, coarse_box))
+    background = np.ones(shape, np.float32)
+    for _, share, box in shares:
+        background[box] -= share
+    best_share = np.maximum(background, np.float32(0.0))  # a structure must fill more than the rest
+    best = np.zeros(shape, np.uint8)
+    for value, share, box in shares:
+        wins = share > best_share[box]
+        best_share[box] = np.where(wins, share, best_share[box])
+        best[box] = np.where(wins, np.uint8(value), best[box])
+    return best
+
+
+def _share(
+    inside: npt.NDArray[np.bool_],
+    coverage: npt.NDArray[np.float32],
+    positions: Sequence[npt.NDArray[np.float64]],
+    widths: Sequence[float],
+) -> tuple[npt.NDArray[np.float32] | None, tuple[slice, ...]]:
+    """The structure's share of each coarse voxel near it, and the coarse box those voxels fill."""
+    found = np.argwhere(inside)
+    kernels = [box_weights(w) for w in widths]
+    low = np.maximum(found.min(axis=0) - [len(k) for k in kernels] - 1, 0)
+    high = np.minimum(found.max(axis=0) + [len(k) for k in kernels] + 2, inside.shape)
+    coarse = []
+    for p, lo, hi in zip(positions, low, high, strict=True):
+        chosen = np.flatnonzero((p >= lo) & (p <= hi - 1))
+        if not len(chosen):
+            return None, ()
+        coarse.append(slice(int(chosen[0]), int(chosen[-1]) + 1))
+    box = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    region = np.where(inside[box], coverage[box], np.float32(0.0)).astype(np.float32)
+    for axis, kernel in enumerate(kernels):
+        if len(kernel) > 1:
+            region = ndimage.convolve1d(region, kernel.astype(np.float32), axis=axis, mode="constant")
+    first = [float(p[c][0] - lo) for p, c, lo in zip(positions, coarse, low, strict=True)]
+    steps = [float(p[1] - p[0]) if len(p) > 1 else 1.0 for p in positions]
+    size = tuple(c.stop - c.start for c in coarse)
+    share = ndimage.affine_transform(region, steps, first, output_shape=size, order=1, mode="constant")
+    return np.asarray(share, np.float32), tuple(coarse)

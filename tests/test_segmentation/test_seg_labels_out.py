@@ -48,3 +48,17 @@ def test_no_femur_is_said() -> None:
 
 def _small_ct() -> Volume:
     return Volume(np.zeros((8, 8, 8), np.float32), np.eye(4), "HU")
+
+
+def test_a_piece_on_the_midline_is_not_a_femur_even_when_larger() -> None:
+    """A lumbar vertebra taken for femur lies on the pelvis's midline: it must neither be kept nor push a
+    real femur out of the two largest pieces."""
+    labels = phantom_labels()
+    spine = np.zeros_like(labels, dtype=bool)
+    spine[15:25, 7:17, 20:32] = True  # on the midline, up through the pelvis slab: larger than a femur
+    assert spine.sum() > (labels == 1).sum()
+    labels[spine] = 1
+    out = label_map(class_map(labels, CLASS_NAMES), phantom_ct(), CLASS_NAMES)
+    assert np.array_equal(out.labels == 1, phantom_labels() == 1)
+    assert np.array_equal(out.labels == 2, phantom_labels() == 2)
+    assert any("midline" in flag for flag in out.flags)

@@ -1,10 +1,13 @@
 """From class probabilities on the CT's grid to a ``hipbmd`` label map with sides.
 
-The most probable class wins. Femur voxels form connected pieces; the two largest pieces above
-:data:`MIN_FEMUR_ML` are the femurs, and world x decides which is which (RAS+: the patient's right
-is +x). With one piece, it is compared with the pelvis's centre (or the scan's centre when there
-is no pelvis). Pelvis voxels are written as ``pelvis``; voxels above :data:`METAL_HU` that the model
-left as background are written as ``implant``.
+The most probable class wins. Femur voxels form connected pieces of at least :data:`MIN_FEMUR_ML`.
+With a pelvis, its centre marks the midline: a femur lies to one side of it (RAS+: the patient's right
+is +x), so each side's femur is its largest piece whose centre lies further from the midline than
+:data:`MIN_FEMUR_OFFSET` of the pelvis's half-width, and pieces on the midline (a lumbar vertebra or the
+sacrum taken for bone of the femur) are dropped. Without a pelvis, the two largest pieces are the femurs
+and world x decides which is which (one piece is compared with the scan's centre). Pelvis voxels are
+written as ``pelvis``; voxels above :data:`METAL_HU` that the model left as background are written as
+``implant``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from hipbmd.labelmaps import load_label_table
 from hipbmd.types import Volume
 
 MIN_FEMUR_ML = 2.0
+# The proximal femur's centre lies some 0.7 of the pelvis's half-width from the midline (head centres
+# 80-100 mm out, the pelvis 120-140 mm wide each side); the lumbar spine and sacrum within 0.25 of it.
+MIN_FEMUR_OFFSET = 0.35
+PELVIS_WIDTH_PERCENTILES = (5.0, 95.0)  # the pelvis's x extent, robust to stray voxels
 
 
 @dataclass
@@ -66,30 +73,56 @@ def _label_femurs(
     sizes = ndimage.sum_labels(femur, pieces, index=np.arange(1, count + 1))
     voxel_ml = abs(float(np.linalg.det(hu.affine[:3, :3]))) / 1000.0
     order = [int(i) + 1 for i in np.argsort(sizes)[::-1] if sizes[i] * voxel_ml >= MIN_FEMUR_ML]
-    dropped = count - len(order[:2])
+    centres_x = {piece: _centre_x(pieces == piece, hu.affine) for piece in order}
+    if pelvis.any():
+        chosen = _beside_midline(centres_x, _pelvis_x_range(pelvis, hu.affine), out)
+    else:
+        chosen = _by_size(order[:2], centres_x, hu, out)
+    dropped = count - len(chosen)
     if dropped:
         out.flags.append(f"{dropped} small or extra femur piece(s) dropped")
-    kept = order[:2]
-    centres_x = [_centre_x(pieces == piece, hu.affine) for piece in kept]
-    for piece, side in zip(kept, _sides(centres_x, pelvis, hu, out), strict=True):
+    for side, piece in chosen.items():
         mask = pieces == piece
         out.labels[mask] = table[f"femur_{side}"]
         out.sides[side] = int(mask.sum())
 
 
-def _sides(
-    centres_x: list[float], pelvis: npt.NDArray[np.bool_], hu: Volume, out: LabelledFemurs
-) -> list[str]:
-    if len(centres_x) == 2:
-        return ["right", "left"] if centres_x[0] > centres_x[1] else ["left", "right"]
-    if not centres_x:
-        return []
-    if pelvis.any():
-        middle = _centre_x(pelvis, hu.affine)
-    else:
-        middle = _centre_x(np.ones(hu.array.shape, dtype=bool), hu.affine)
-        out.flags.append("side of the only femur decided from the scan's centre (no pelvis found)")
-    return ["right" if centres_x[0] > middle else "left"]
+def _beside_midline(
+    centres_x: dict[int, float], pelvis_x: tuple[float, float], out: LabelledFemurs
+) -> dict[str, int]:
+    """Each side's largest piece (``centres_x`` is ordered by size) clear of the midline of a pelvis
+    spanning ``pelvis_x`` (world x, mm)."""
+    middle, half_width = (pelvis_x[0] + pelvis_x[1]) / 2.0, max((pelvis_x[1] - pelvis_x[0]) / 2.0, 1e-6)
+    chosen: dict[str, int] = {}
+    on_midline = 0
+    for piece, x in centres_x.items():
+        if abs(x - middle) < MIN_FEMUR_OFFSET * half_width:
+            on_midline += 1
+            continue
+        chosen.setdefault("right" if x > middle else "left", piece)
+    if on_midline:
+        out.flags.append(f"{on_midline} femur piece(s) on the pelvis's midline dropped (spine or sacrum?)")
+    return chosen
+
+
+def _pelvis_x_range(pelvis: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """World x (mm) of the pelvis's left and right ends (percentiles :data:`PELVIS_WIDTH_PERCENTILES`)."""
+    index = np.argwhere(pelvis)
+    x = index @ affine[0, :3] + affine[0, 3]
+    low, high = np.percentile(x, PELVIS_WIDTH_PERCENTILES)
+    return float(low), float(high)
+
+
+def _by_size(kept: list[int], centres_x: dict[int, float], hu: Volume, out: LabelledFemurs) -> dict[str, int]:
+    """Without a pelvis: the two largest pieces, sided by x (one piece: by the scan's centre)."""
+    if len(kept) == 2:
+        right, left = sorted(kept, key=lambda piece: centres_x[piece], reverse=True)
+        return {"right": right, "left": left}
+    if not kept:
+        return {}
+    middle = _centre_x(np.ones(hu.array.shape, dtype=bool), hu.affine)
+    out.flags.append("side of the only femur decided from the scan's centre (no pelvis found)")
+    return {"right" if centres_x[kept[0]] > middle else "left": kept[0]}
 
 
 def _centre_x(mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64]) -> float:

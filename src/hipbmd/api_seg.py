@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hipbmd import __version__
+from hipbmd.errors import InputError
 from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.io.records import nifti_path, write_json
 
@@ -92,16 +93,17 @@ def seg_train(
     seed: int = 0,
     spacing_mm: float = 2.0,
     channels: Sequence[int] = (8, 16, 32, 64),
-    extra: Sequence[tuple[str | Path, str | Path, str]] = (),
+    extra: Sequence[tuple[str | Path, str | Path, str] | tuple[str | Path, str | Path, str, str]] = (),
     on_load: ProgressCallback | None = None,
     on_step: Callable[[int, float], None] | None = None,
     coarse_scans: float = 0.0,
     cut_scans: float = 0.0,
+    extra_weight: int = 1,
 ) -> dict[str, Any]:
     """Train a Bayesian U-Net segmenter on labelled CTs and write a model folder.
 
     Mirrors ``hipbmd seg-train --cohort C -o model/ [--cases A:B] [--iterations N] [--extra ...]
-    [--coarse-scans P] [--cut-scans P]``.
+    [--extra-weight N] [--coarse-scans P] [--cut-scans P]``.
     Resumes from ``output/checkpoint.pt`` when present.
 
     Args:
@@ -111,12 +113,15 @@ def seg_train(
         iterations, batch, patch, seed: optimisation (patch edge in working voxels).
         spacing_mm: the model's isotropic voxel size.
         channels: feature channels per U-Net level.
-        extra: more (CT, labels, label table) triples, e.g. a real CT with TotalSegmentator labels.
+        extra: more (CT, labels, label table) triples, e.g. a real CT with TotalSegmentator labels; a
+            fourth item "right" or "left" keeps only that side of the patient's midline (the other half
+            held out, e.g. to test on it).
         on_load: called with (cases loaded, cases in all).
         on_step: called with (iteration, loss).
         coarse_scans: share of patches made to look like a scan of coarser voxels (up to 3.6 mm in plane,
             5 mm slices at the default 2 mm grid; :mod:`hipbmd.segmentation.scan_augment`).
         cut_scans: share of patches in which the scan ends inside the patch.
+        extra_weight: each extra CT is drawn this many times as often as a cohort case.
     """
     from hipbmd.segmentation.bayesian_unet import UNetConfig
     from hipbmd.segmentation.train import TrainSettings, train_segmenter
@@ -124,10 +129,13 @@ def seg_train(
 
     config = UNetConfig(channels=tuple(channels), spacing_mm=spacing_mm)
     pairs = cohort_pairs(Path(cohort), cases[0], cases[1])
-    sources = [(str(ct), str(labels), "hipbmd") for _, ct, labels in pairs] + [
-        (str(ct), str(labels), str(table)) for ct, labels, table in extra
+    if extra_weight < 1:
+        raise ValueError(f"extra_weight must be at least 1, got {extra_weight}")
+    sources = [(str(ct), str(labels), "hipbmd", None) for _, ct, labels in pairs] + [
+        (str(spec[0]), str(spec[1]), str(spec[2]), str(spec[3]) if len(spec) > 3 else None) for spec in extra
     ]
     volumes = _training_volumes(sources, config, seed, on_load)
+    volumes = volumes[: len(pairs)] + volumes[len(pairs) :] * extra_weight
     settings = TrainSettings(
         iterations=iterations,
         batch=batch,
@@ -138,24 +146,32 @@ def seg_train(
     )
     record = {
         "name": Path(output).name,
-        "cases": [{"ct": ct, "labels": labels, "table": table} for ct, labels, table in sources],
+        "cases": [
+            {"ct": ct, "labels": labels, "table": table, **({"side_kept": side} if side else {})}
+            for ct, labels, table, side in sources
+        ],
+        "extra_weight": extra_weight,
     }
     train_segmenter(volumes, Path(output), config, settings, record, on_step)
     return json.loads((Path(output) / "model.json").read_text())  # type: ignore[no-any-return]
 
 
 def _training_volumes(
-    sources: list[tuple[str, str, str]], config: Any, seed: int, on_load: ProgressCallback | None
+    sources: list[tuple[str, str, str, str | None]], config: Any, seed: int, on_load: ProgressCallback | None
 ) -> list[Any]:
     from hipbmd.segmentation.masks import import_masks
     from hipbmd.segmentation.train_data import training_volume
 
     volumes = []
-    for done, (ct, labels, table) in enumerate(sources, start=1):
+    for done, (ct, labels, table, side) in enumerate(sources, start=1):
         hu = read_ct(ct)
         on_grid = read_labels(labels, like=hu) if table == "hipbmd" else import_masks(labels, hu, table)
-        name = Path(ct).parent.name
-        volumes.append(training_volume(name, hu, on_grid, config.spacing_mm, config.classes, seed))
+        name = Path(ct).parent.name + (f" ({side} half)" if side else "")
+        try:
+            volume = training_volume(name, hu, on_grid, config.spacing_mm, config.classes, seed, side)
+        except ValueError as error:
+            raise InputError(labels, str(error)) from error
+        volumes.append(volume)
         if on_load is not None:
             on_load(done, len(sources))
     return volumes

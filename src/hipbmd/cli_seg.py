@@ -66,9 +66,13 @@ def seg_train(
     extra: Annotated[
         list[str] | None,
         typer.Option(
-            help="More training data as CT,LABELS,TABLE (e.g. a TotalSegmentator file), repeatable."
+            help="More training data as CT,LABELS,TABLE[,SIDE] (e.g. a TotalSegmentator file; SIDE right or "
+            "left keeps only that half of the patient, the other held out), repeatable."
         ),
     ] = None,
+    extra_weight: Annotated[
+        int, typer.Option(min=1, help="Draw each --extra CT this many times as often as a cohort case.")
+    ] = 1,
     coarse_scans: Annotated[
         float,
         typer.Option(
@@ -118,15 +122,16 @@ def seg_train(
                 on_step=stepped,
                 coarse_scans=coarse_scans,
                 cut_scans=cut_scans,
+                extra_weight=extra_weight,
             )
         )
     final = manifest["training"]["final_loss"]
     typer.echo(f"wrote {output} (final loss {final}, sha256 {manifest['weights']['sha256'][:12]}…)")
 
 
-def _extra(spec: str) -> tuple[str, str, str]:
+def _extra(spec: str) -> tuple[str, str, str] | tuple[str, str, str, str]:
     parts = spec.split(",")
-    if len(parts) != 3:
-        error_line(f"--extra {spec!r}: expected CT,LABELS,TABLE")
+    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("right", "left")):
+        error_line(f"--extra {spec!r}: expected CT,LABELS,TABLE or CT,LABELS,TABLE,right|left")
         raise typer.Exit(EXIT_BAD_INPUT)
-    return parts[0], parts[1], parts[2]
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else (parts[0], parts[1], parts[2], parts[3])

@@ -15,7 +15,7 @@ from hipbmd.segmentation.losses import segmentation_loss, soft_dice_loss  # noqa
 from hipbmd.segmentation.model_files import load_model  # noqa: E402
 from hipbmd.segmentation.segment import segment_ct  # noqa: E402
 from hipbmd.segmentation.train import TrainSettings, train_segmenter  # noqa: E402
-from hipbmd.segmentation.train_data import PatchSampler, training_volume  # noqa: E402
+from hipbmd.segmentation.train_data import PatchSampler, midline_x_mm, side_half, training_volume  # noqa: E402
 
 CONFIG = UNetConfig(channels=(4, 8, 16), spacing_mm=2.0, dropout=0.1)
 
@@ -79,3 +79,32 @@ def test_a_tiny_model_learns_the_phantom_and_the_run_resumes(tmp_path: Path) -> 
     before = {k: v.clone() for k, v in model.state_dict().items()}
     again = train_segmenter([volume], tmp_path / "m", CONFIG, same_run, {"name": "phantom"})
     assert all(torch.equal(before[k], v) for k, v in again.state_dict().items())
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_one_side_of_a_scan_is_kept_and_the_other_held_out(side: str) -> None:
+    """The phantom's right femur (label 1) lies at +x (RAS+), its left at −x, the pelvis across both."""
+    volume = training_volume("p", phantom_ct(), phantom_label_volume(), 2.0, CONFIG.classes, keep_side=side)
+    full = training_volume("p", phantom_ct(), phantom_label_volume(), 2.0, CONFIG.classes)
+    kept_femur = (volume.targets[1] > 0.5).sum()
+    assert kept_femur == (phantom_labels() == (1 if side == "right" else 2)).sum()
+    assert volume.hu.shape[0] == full.hu.shape[0] // 2 and volume.hu.shape[1:] == full.hu.shape[1:]
+    assert all(len(found) for found in volume.centres)  # femur and pelvis patches still to draw
+
+
+def test_side_half_follows_the_axis_direction() -> None:
+    right_going = np.diag([2.0, 2.0, 2.0, 1.0])
+    left_going = np.diag([-2.0, 2.0, 2.0, 1.0])
+    assert side_half(right_going, 10, 9.0, "right") == slice(5, 10)  # x = 0, 2, ..., 18: x >= 9 from 5
+    assert side_half(right_going, 10, 9.0, "left") == slice(0, 5)
+    assert side_half(left_going, 10, -9.0, "left") == slice(5, 10)
+    with pytest.raises(ValueError, match="side"):
+        side_half(right_going, 10, 9.0, "both")
+
+
+def test_a_scan_without_femurs_or_pelvis_has_no_midline() -> None:
+    labels = phantom_label_volume()
+    labels.array[labels.array == 2] = 0
+    labels.array[labels.array == 7] = 0
+    with pytest.raises(ValueError, match="midline"):
+        midline_x_mm(labels)

@@ -1,6 +1,7 @@
 """Training material for the segmenter: CTs and label maps on the model's grid, and random patches.
 
-Each case is resampled once to the working grid: the CT in HU (float16) and, per class, the fraction
+Each case is resampled once to the working grid (or only the half of it on one side of the patient's
+midline, the other half held out, :func:`side_half`): the CT in HU (float16) and, per class, the fraction
 of each working voxel the class fills (the one-hot labels resampled with the same anti-aliasing as the
 CT), so the targets keep sub-voxel edges. Patches are cubes, two in three centred on a random femur
 or pelvis voxel, the rest anywhere. Augmentation keeps CT and target aligned (left–right mirror: the
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.errors import InputError
+from hipbmd.labelmaps import load_label_table
 from hipbmd.segmentation.classes import class_map
 from hipbmd.segmentation.scan_augment import random_coarser_scan, random_cut_scan
 from hipbmd.segmentation.working_grid import to_working, working_grid
@@ -53,15 +55,35 @@ def cohort_pairs(cohort: Path, first: int = 0, stop: int | None = None) -> list[
 
 
 def training_volume(
-    name: str, hu: Volume, labels: Volume, spacing_mm: float, class_names: tuple[str, ...], seed: int = 0
+    name: str,
+    hu: Volume,
+    labels: Volume,
+    spacing_mm: float,
+    class_names: tuple[str, ...],
+    seed: int = 0,
+    keep_side: str | None = None,
 ) -> TrainingVolume:
-    """Resample a labelled CT to the working grid and list the patch centres of each foreground class."""
+    """Resample a labelled CT to the working grid and list the patch centres of each foreground class.
+
+    ``keep_side`` ("right" or "left"): keep only the patient's half of the scan on that side.
+    """
     grid = working_grid(hu, spacing_mm)
     classes = class_map(labels.array, class_names)
     fractions = np.stack(
         [to_working((classes == c).astype(np.float32), grid) for c in range(len(class_names))]
     )
     fractions /= np.maximum(fractions.sum(axis=0, keepdims=True), 1e-6)
+    hu_working = to_working(hu.array, grid)
+    if keep_side is not None:
+        half = side_half(grid.affine, fractions.shape[1], midline_x_mm(labels), keep_side)
+        hu_working, fractions = hu_working[half], fractions[:, half]
+    return TrainingVolume(
+        name, hu_working.astype(np.float16), fractions.astype(np.float16), _centres(fractions, seed)
+    )
+
+
+def _centres(fractions: npt.NDArray[np.float32], seed: int) -> list[npt.NDArray[np.int64]]:
+    """Per foreground class, up to :data:`MAX_CENTRES` voxels it fills more than half of."""
     rng = np.random.default_rng(seed)
     centres = []
     for channel in fractions[1:]:
@@ -69,8 +91,42 @@ def training_volume(
         if len(found) > MAX_CENTRES:
             found = found[rng.choice(len(found), MAX_CENTRES, replace=False)]
         centres.append(found)
-    hu_working = to_working(hu.array, grid).astype(np.float16)
-    return TrainingVolume(name, hu_working, fractions.astype(np.float16), centres)
+    return centres
+
+
+def midline_x_mm(labels: Volume) -> float:
+    """World x (mm, RAS+) of the patient's midline: halfway between the two femurs' centres, else the
+    centre of the pelvis (hip bones, sacrum or a pelvis label).
+
+    Raises:
+        ValueError: neither two femurs nor a pelvis are labelled.
+    """
+    table = load_label_table("hipbmd")
+    femurs = [labels.array == table[f"femur_{side}"] for side in ("right", "left")]
+    if all(mask.any() for mask in femurs):
+        return float(np.mean([_centre_x_mm(mask, labels.affine) for mask in femurs]))
+    pelvis = np.isin(labels.array, [table[name] for name in ("hip_right", "hip_left", "sacrum", "pelvis")])
+    if not pelvis.any():
+        raise ValueError("no midline: the labels hold neither both femurs nor a pelvis")
+    return _centre_x_mm(pelvis, labels.affine)
+
+
+def side_half(affine: npt.NDArray[np.float64], length: int, midline_mm: float, side: str) -> slice:
+    """Indices along the first array axis (of a grid with ``affine``, ``length`` voxels) on the patient's
+    ``side`` of the midline at world x ``midline_mm`` (RAS+: the patient's right is +x)."""
+    if side not in ("right", "left"):
+        raise ValueError(f"side must be right or left, got {side!r}")
+    step_x = float(affine[0, 0])
+    if abs(step_x) < 1e-6:
+        raise ValueError("the grid's first axis does not run left-right")
+    cut = int(np.clip(np.ceil((midline_mm - affine[0, 3]) / step_x), 0, length))
+    towards_right = step_x > 0
+    return slice(cut, length) if (side == "right") == towards_right else slice(0, cut)
+
+
+def _centre_x_mm(mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64]) -> float:
+    index = np.argwhere(mask).mean(axis=0)
+    return float(affine[0, :3] @ index + affine[0, 3])
 
 
 class PatchSampler:

@@ -30,7 +30,7 @@ def box_weights(width: float) -> npt.NDArray[np.float64]:
     reach = int(np.ceil(width / 2.0 - 0.5)) if width > 1.0 else 0
     taps = np.arange(-reach, reach + 1, dtype=np.float64)
     overlap = np.clip(np.minimum(taps + 0.5, width / 2.0) - np.maximum(taps - 0.5, -width / 2.0), 0.0, None)
-    return overlap / overlap.sum()
+    return np.asarray(overlap / overlap.sum(), np.float64)
 
 
 def plurality_labels(
@@ -78,10 +78,10 @@ def _share(
     widths: Sequence[float],
 ) -> tuple[npt.NDArray[np.float32] | None, tuple[slice, ...]]:
     """The structure's share of each coarse voxel near it, and the coarse box those voxels fill."""
-    found = np.argwhere(inside)
     kernels = [box_weights(w) for w in widths]
-    low = np.maximum(found.min(axis=0) - [len(k) for k in kernels] - 1, 0)
-    high = np.minimum(found.max(axis=0) + [len(k) for k in kernels] + 2, inside.shape)
+    first, last = _extent(inside)
+    low = np.maximum(first - [len(k) for k in kernels] - 1, 0)
+    high = np.minimum(last + [len(k) for k in kernels] + 2, inside.shape)
     coarse = []
     for p, lo, hi in zip(positions, low, high, strict=True):
         chosen = np.flatnonzero((p >= lo) & (p <= hi - 1))
@@ -93,8 +93,18 @@ def _share(
     for axis, kernel in enumerate(kernels):
         if len(kernel) > 1:
             region = ndimage.convolve1d(region, kernel.astype(np.float32), axis=axis, mode="constant")
-    first = [float(p[c][0] - lo) for p, c, lo in zip(positions, coarse, low, strict=True)]
+    start = [float(p[c][0] - lo) for p, c, lo in zip(positions, coarse, low, strict=True)]
     steps = [float(p[1] - p[0]) if len(p) > 1 else 1.0 for p in positions]
     size = tuple(c.stop - c.start for c in coarse)
-    share = ndimage.affine_transform(region, steps, first, output_shape=size, order=1, mode="constant")
+    share = ndimage.affine_transform(region, steps, start, output_shape=size, order=1, mode="constant")
     return np.asarray(share, np.float32), tuple(coarse)
+
+
+def _extent(inside: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """First and last index of a non-empty mask along each axis."""
+    spans = []
+    for axis in range(inside.ndim):
+        present = np.flatnonzero(inside.any(axis=tuple(a for a in range(inside.ndim) if a != axis)))
+        spans.append((present[0], present[-1]))
+    first, last = zip(*spans, strict=True)
+    return np.array(first, np.int64), np.array(last, np.int64)

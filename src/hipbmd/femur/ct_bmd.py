@@ -86,7 +86,7 @@ def metal_voxels(ct_hu: Volume, labels: Volume, label_value: int) -> int:
 def edge_margin_mm(labels: Volume) -> float:
     """How far (mm) beyond the femur's label its blurred mineral is gathered on this CT's grid:
     :data:`EDGE_MARGIN_MM`, or :data:`EDGE_MARGIN_PER_VOXEL` × the largest voxel size when that is more."""
-    largest_mm = float(np.linalg.norm(labels.affine[:3, :3], axis=0).max())
+    largest_mm = max(labels.spacing_mm)
     return max(EDGE_MARGIN_MM, EDGE_MARGIN_PER_VOXEL * largest_mm)
 
 

@@ -109,7 +109,7 @@ def _label(labels: Volume, label_value: int) -> npt.NDArray[np.bool_]:
 def psf_sigma_mm(labels: Volume) -> npt.NDArray[np.float64]:
     """A nominal CT point-spread function on this grid: σ (mm) per array axis with a FWHM of one voxel
     (a slice profile as wide as the slice), at least :data:`MIN_PSF_SIGMA_MM`."""
-    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
+    spacing = np.asarray(labels.spacing_mm)
     return np.asarray(np.maximum(spacing / FWHM_PER_SIGMA, MIN_PSF_SIGMA_MM), np.float64)
 
 
@@ -125,7 +125,7 @@ def _femur_share(
     Each bone's density inside its label, blurred by :func:`psf_sigma_mm`, is what it puts in each voxel;
     the femur's share is its part of the two. Where neither reaches, the nearer structure takes it all.
     """
-    sigma = psf_sigma_mm(labels) / np.linalg.norm(labels.affine[:3, :3], axis=0)
+    sigma = psf_sigma_mm(labels) / np.asarray(labels.spacing_mm)
     positive = np.maximum(values, np.float32(0.0))
     own = ndimage.gaussian_filter(np.where(inside, positive, np.float32(0.0)), sigma, mode="nearest")
     other = ndimage.gaussian_filter(np.where(others, positive, np.float32(0.0)), sigma, mode="nearest")
@@ -155,7 +155,7 @@ def _local_mean(
     values: npt.NDArray[np.float32], shell: npt.NDArray[np.bool_], labels: Volume
 ) -> npt.NDArray[np.float32]:
     """Per voxel: the Gaussian-weighted mean density of the shell, read at the nearest shell voxel."""
-    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
+    spacing = np.asarray(labels.spacing_mm)
     sigma = SURROUNDING_SMOOTHING_MM / spacing
     weight = ndimage.gaussian_filter(shell.astype(np.float32), sigma, mode="constant")
     summed = ndimage.gaussian_filter(np.where(shell, values, 0.0).astype(np.float32), sigma, mode="constant")
@@ -191,13 +191,13 @@ def cropped_to_content(volume: Volume) -> Volume:
 
 def distance_mm(inside: npt.NDArray[np.bool_], labels: Volume) -> npt.NDArray[np.float64]:
     """Distance (mm, on the grid of ``labels``) of each voxel from the nearest True voxel of ``inside``."""
-    spacing = np.linalg.norm(labels.affine[:3, :3], axis=0)
+    spacing = np.asarray(labels.spacing_mm)
     return np.asarray(ndimage.distance_transform_edt(~inside, sampling=spacing), np.float64)
 
 
 def voxels_within(labels: Volume, distance_mm: float) -> int:
     """Voxels (along the finest axis, plus one) that cover ``distance_mm``: a box margin that holds it."""
-    return int(np.ceil(distance_mm / np.linalg.norm(labels.affine[:3, :3], axis=0).min())) + 1
+    return int(np.ceil(distance_mm / min(labels.spacing_mm))) + 1
 
 
 def bounding_box(mask: npt.NDArray[np.bool_], margin: int) -> tuple[slice, ...]:

@@ -73,7 +73,8 @@ def _label_femurs(
     sizes = ndimage.sum_labels(femur, pieces, index=np.arange(1, count + 1))
     voxel_ml = abs(float(np.linalg.det(hu.affine[:3, :3]))) / 1000.0
     order = [int(i) + 1 for i in np.argsort(sizes)[::-1] if sizes[i] * voxel_ml >= MIN_FEMUR_ML]
-    centres_x = {piece: _centre_x(pieces == piece, hu.affine) for piece in order}
+    centres = ndimage.center_of_mass(femur, pieces, order) if order else []
+    centres_x = {piece: _world_x(centre, hu.affine) for piece, centre in zip(order, centres, strict=True)}
     if pelvis.any():
         chosen = _beside_midline(centres_x, _pelvis_x_range(pelvis, hu.affine), out)
     else:
@@ -120,12 +121,16 @@ def _by_size(kept: list[int], centres_x: dict[int, float], hu: Volume, out: Labe
         return {"right": right, "left": left}
     if not kept:
         return {}
-    middle = _centre_x(np.ones(hu.array.shape, dtype=bool), hu.affine)
+    middle = centre_x_mm(np.ones(hu.array.shape, dtype=bool), hu.affine)
     out.flags.append("side of the only femur decided from the scan's centre (no pelvis found)")
     return {"right" if centres_x[kept[0]] > middle else "left": kept[0]}
 
 
-def _centre_x(mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64]) -> float:
+def centre_x_mm(mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64]) -> float:
     """World x (mm, RAS+) of a mask's centroid."""
-    centre = np.array([*ndimage.center_of_mass(mask), 1.0])
-    return float((affine @ centre)[0])
+    return _world_x(ndimage.center_of_mass(mask), affine)
+
+
+def _world_x(index: tuple[float, ...], affine: npt.NDArray[np.float64]) -> float:
+    """World x (mm) of a (fractional) voxel index."""
+    return float(affine[0, :3] @ np.asarray(index, np.float64) + affine[0, 3])

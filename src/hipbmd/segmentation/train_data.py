@@ -22,6 +22,7 @@ import numpy.typing as npt
 from hipbmd.errors import InputError
 from hipbmd.labelmaps import load_label_table
 from hipbmd.segmentation.classes import class_map
+from hipbmd.segmentation.labels_out import centre_x_mm
 from hipbmd.segmentation.scan_augment import random_coarser_scan, random_cut_scan
 from hipbmd.segmentation.working_grid import to_working, working_grid
 from hipbmd.types import Volume
@@ -104,11 +105,11 @@ def midline_x_mm(labels: Volume) -> float:
     table = load_label_table("hipbmd")
     femurs = [labels.array == table[f"femur_{side}"] for side in ("right", "left")]
     if all(mask.any() for mask in femurs):
-        return float(np.mean([_centre_x_mm(mask, labels.affine) for mask in femurs]))
+        return float(np.mean([centre_x_mm(mask, labels.affine) for mask in femurs]))
     pelvis = np.isin(labels.array, [table[name] for name in ("hip_right", "hip_left", "sacrum", "pelvis")])
     if not pelvis.any():
         raise ValueError("no midline: the labels hold neither both femurs nor a pelvis")
-    return _centre_x_mm(pelvis, labels.affine)
+    return centre_x_mm(pelvis, labels.affine)
 
 
 def side_half(affine: npt.NDArray[np.float64], length: int, midline_mm: float, side: str) -> slice:
@@ -122,11 +123,6 @@ def side_half(affine: npt.NDArray[np.float64], length: int, midline_mm: float, s
     cut = int(np.clip(np.ceil((midline_mm - affine[0, 3]) / step_x), 0, length))
     towards_right = step_x > 0
     return slice(cut, length) if (side == "right") == towards_right else slice(0, cut)
-
-
-def _centre_x_mm(mask: npt.NDArray[np.bool_], affine: npt.NDArray[np.float64]) -> float:
-    index = np.argwhere(mask).mean(axis=0)
-    return float(affine[0, :3] @ index + affine[0, 3])
 
 
 class PatchSampler:

@@ -17,6 +17,7 @@ from hipbmd.calibration import calibrate_with_phantom, load_phantom
 from hipbmd.calibration.fit import MINDWAYS_BETA_SHIFT, MINDWAYS_SIGMA_SHIFT, fit_line, fit_mindways
 from hipbmd.errors import InputError
 from hipbmd.sim.ct import attenuation_weights
+from hipbmd.sim.ideal_reading import ideal_line
 
 
 def test_an_exact_line_is_recovered() -> None:
@@ -44,6 +45,52 @@ def test_mindways_fit_reads_a_k2hpo4_solution_back() -> None:
     solution = 120.0
     hu = w * solution + (MINDWAYS_BETA_SHIFT - MINDWAYS_SIGMA_SHIFT * solution) - 1000.0
     assert (hu - fit.beta_ct) / fit.sigma_ct == pytest.approx(solution)
+
+
+@pytest.mark.parametrize("gain", [0.96, 1.0, 1.05])
+def test_mindways_fit_is_exact_on_a_scanner_off_the_water_air_scale(gain: float) -> None:
+    """CT numbers scaled by a gain (water no longer 1 HU per mg/cm³): the vendor's step 1 would read a
+    voxel 2–3 mg/cm³ off; with the water response fitted the solution reads back exactly."""
+    phantom = load_phantom("Mindways Model 3 CT")
+    assert phantom.water_mg_cm3 is not None
+    k2hpo4, water = np.array(phantom.densities_mg_cm3), np.array(phantom.water_mg_cm3)
+    w, offset = attenuation_weights(66.0)["k2hpo4"], 9.0
+
+    def scanned(k: np.ndarray, h2o: np.ndarray) -> np.ndarray:
+        return gain * (w * k + h2o - 1000.0) + offset
+
+    fit = fit_mindways(k2hpo4, water, scanned(k2hpo4, water))
+    assert fit.water_fitted
+    assert fit.water_hu_per_mg_cm3 == pytest.approx(gain)
+    solution = np.array([0.0, 120.0, 300.0])
+    hu = scanned(solution, MINDWAYS_BETA_SHIFT - MINDWAYS_SIGMA_SHIFT * solution)
+    np.testing.assert_allclose((hu - fit.beta_ct) / fit.sigma_ct, solution, atol=1e-6)
+    vendor = fit_line(k2hpo4, scanned(k2hpo4, water) - water)
+    vendor_slope = vendor.slope_hu_per_mg_cm3 - MINDWAYS_SIGMA_SHIFT
+    vendor_read = (hu - vendor.intercept_hu - MINDWAYS_BETA_SHIFT) / vendor_slope
+    assert np.all(np.abs(vendor_read - solution) > 1.0) == (gain != 1.0)
+
+
+def test_mindways_water_response_is_not_fitted_from_collinear_rods() -> None:
+    """The Model 3 QA rods' water rises with their K2HPO4: a is left at the vendor's 1."""
+    phantom = load_phantom("Mindways Model 3 QA")
+    assert phantom.water_mg_cm3 is not None
+    k2hpo4, water = np.array(phantom.densities_mg_cm3), np.array(phantom.water_mg_cm3)
+    fit = fit_mindways(k2hpo4, water, 1.03 * (1.2 * k2hpo4 + water - 1000.0))
+    assert not fit.water_fitted
+    assert fit.water_hu_per_mg_cm3 == 1.0
+
+
+def test_mindways_calibration_reports_an_off_scale_scanner(mindways_scan: Scan) -> None:
+    """Site scanner ct_b reads every CT number ×0.97: the fit finds that gain and flags it."""
+    calibration = calibrate_with_phantom(mindways_scan.ct, load_phantom("Mindways Model 3 CT"))
+    gain = mindways_scan.scanner.hu_gain
+    assert calibration.details["water_hu_per_mg_cm3"] == pytest.approx(gain, abs=0.01)
+    assert any("off scale" in flag for flag in calibration.flags)
+    slope, intercept = ideal_line("K2HPO4", mindways_scan.scanner.effective_energy_kev)
+    assert calibration.slope_hu_per_mg_cm3 == pytest.approx(gain * slope, rel=0.01)
+    offset = mindways_scan.scanner.hu_offset
+    assert calibration.intercept_hu == pytest.approx(gain * intercept + offset, abs=2.0)
 
 
 @pytest.mark.parametrize("name", ["bmas_scan", "mindways_scan"])

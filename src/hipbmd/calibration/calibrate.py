@@ -24,6 +24,9 @@ from hipbmd.errors import InputError
 from hipbmd.types import Volume
 
 RESIDUAL_FLAG_FRACTION = 0.01  # flag a rod whose residual exceeds 1 % of the rods' density range
+# A scanner on the water–air scale reads water within a few HU and air within ~10 HU of −1000 (≤ 1 %
+# scale error): flag a Mindways fit whose water response is further from 1 than this.
+WATER_SCALE_FLAG = 0.02
 AMBIGUOUS_R = 0.999  # an identified phantom is flagged when another one fits with at least this r
 NOT_FOUND = "calibration phantom not found"
 _ALTERNATIVES = "give --slope and --intercept, or use --phantomless"
@@ -38,6 +41,7 @@ class _Candidate:
     line: LinearFit  # the rods' fit (for Mindways: step 1, HU − ρ_water on ρ_K2HPO4)
     slope_hu_per_mg_cm3: float  # the calibration's slope (σ_CT for Mindways)
     intercept_hu: float  # the calibration's intercept (β_CT for Mindways)
+    water_hu_per_mg_cm3: float | None = None  # Mindways: the rods' water response a, when fitted
 
 
 def calibrate_with_phantom(volume: Volume, phantom: Phantom | None = None, source: str = "CT") -> Calibration:
@@ -124,7 +128,8 @@ def _fitted(phantom: Phantom, rods: list[RodMeasurement]) -> _Candidate:
     if phantom.material == "K2HPO4":
         assert phantom.water_mg_cm3 is not None  # checked by _check_phantoms
         mindways = fit_mindways(phantom.densities_mg_cm3, phantom.water_mg_cm3, hu)
-        return _Candidate(phantom, rods, mindways.rods, mindways.sigma_ct, mindways.beta_ct)
+        water = mindways.water_hu_per_mg_cm3 if mindways.water_fitted else None
+        return _Candidate(phantom, rods, mindways.rods, mindways.sigma_ct, mindways.beta_ct, water)
     line = fit_line(phantom.densities_mg_cm3, hu)
     return _Candidate(phantom, rods, line, line.slope_hu_per_mg_cm3, line.intercept_hu)
 
@@ -137,6 +142,8 @@ def _calibration(
     details = {}
     if phantom.material == "K2HPO4":
         details = {"sigma_ref": line.slope_hu_per_mg_cm3, "beta_ref": line.intercept_hu}
+        if best.water_hu_per_mg_cm3 is not None:
+            details["water_hu_per_mg_cm3"] = best.water_hu_per_mg_cm3
     return Calibration(
         "phantom",
         best.slope_hu_per_mg_cm3,
@@ -169,4 +176,10 @@ def _flags(
         flags.append(f"largest rod residual {worst:.1f} mg/cm3 exceeds 1 % of the rods' range")
     if best.phantom.material == "K2HPO4":
         flags.append("density is K2HPO4-equivalent (Mindways two-component fit), not hydroxyapatite")
+    water = best.water_hu_per_mg_cm3
+    if water is not None and abs(water - 1.0) > WATER_SCALE_FLAG:
+        flags.append(
+            f"the rods' water reads {water:.3f} HU per mg/cm3 (1 on the water-air scale): the scanner's CT "
+            "numbers are off scale; the fit corrects for it"
+        )
     return flags

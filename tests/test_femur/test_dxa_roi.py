@@ -11,7 +11,7 @@ import pytest
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.render import render
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
-from hipbmd.femur.roi import bone_mask, measure_rois, neck_widths_mm
+from hipbmd.femur.roi import ROISettings, _scan_neck, bone_mask, measure_rois, neck_widths_mm
 from hipbmd.types import Camera, Volume
 
 
@@ -140,3 +140,23 @@ def test_roi_png_is_written(right: CTaBMDResult, tmp_path: Path) -> None:
 
     path = save_roi_png(tmp_path / "rois.png", right.image_g_cm2, right.rois, right.measurements, right.bone)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("narrows_towards", ["head", "base"])
+def test_narrowest_neck_is_flagged_only_at_the_neck_base_end(narrows_towards: str) -> None:
+    """A straight neck band whose width changes linearly along the axis: the narrowest section lies at
+    one end of the scan. Against the head's outline that is ordinary anatomy; at the neck base the neck
+    may narrow further beyond the scan, which is flagged."""
+    spacing_mm, head = 0.5, np.array([100.0, 10.0])
+    axis, across = np.array([0.0, -1.0]), np.array([1.0, 0.0])  # the head lies towards column 0
+    columns = np.arange(200)
+    from_head_mm = (columns - head[1]) * spacing_mm
+    slope = 0.1 if narrows_towards == "head" else -0.1
+    half_width_mm = 14.0 + slope * (from_head_mm - 40.0)
+    rows = np.arange(200)[:, None]
+    bone = np.abs(rows - head[0]) * spacing_mm <= half_width_mm[None, :]
+    t_mm, width_mm, _, flags = _scan_neck(bone, head, axis, across, 10.0, 70.0, spacing_mm, ROISettings())
+    expected_t = 10.0 if narrows_towards == "head" else 70.0
+    assert abs(t_mm - expected_t) <= 3.0
+    assert width_mm == pytest.approx(2 * (14.0 + slope * (t_mm - 40.0)), abs=1.0)
+    assert ("neck_narrowest_at_scan_limit" in flags) == (narrows_towards == "base")

@@ -12,7 +12,9 @@ measured):
   is found here by scanning the bone width perpendicular to the projected neck axis from the head
   outline (head radius from the head centre) to the neck base; near-ties (within 0.5 mm of the
   minimum) are resolved by taking the middle of the run of near-minimal widths. Its offset from the
-  landmark ``neck_narrowest_mm`` is reported.
+  landmark ``neck_narrowest_mm`` is reported. A run that reaches the scan's end at the neck base is
+  flagged (``neck_narrowest_at_scan_limit``: the neck may narrow further down); one that starts at the
+  head outline is not, as the narrowest neck commonly lies against the head.
 * ``total_hip``: neck + trochanter + intertrochanteric region: every femur pixel on the trochanter side
   of the line through the neck box's medial (head-side) edge, down to a horizontal line 10 mm below the
   lesser trochanter tip. DXA software ends this region a short fixed distance below the lesser
@@ -226,7 +228,7 @@ def _scan_neck(
         first -= 1
     while last < len(near) - 1 and near[last + 1]:
         last += 1
-    if first == 0 or last == len(near) - 1:
+    if last == len(near) - 1:  # at the head end the head's outline closes the scan: no flag there
         flags.append("neck_narrowest_at_scan_limit")
     chosen = (first + last) // 2
     return float(distances[chosen]), float(widths[chosen]), float(mids[chosen]), flags

@@ -81,6 +81,16 @@ def test_mindways_water_response_is_not_fitted_from_collinear_rods() -> None:
     assert fit.water_hu_per_mg_cm3 == 1.0
 
 
+def test_mindways_water_response_beyond_any_scanner_is_not_used() -> None:
+    """Rods whose HU imply water at 1.4 HU per mg/cm³ are not the phantom's rods: a stays at 1."""
+    phantom = load_phantom("Mindways Model 3 CT")
+    assert phantom.water_mg_cm3 is not None
+    k2hpo4, water = np.array(phantom.densities_mg_cm3), np.array(phantom.water_mg_cm3)
+    fit = fit_mindways(k2hpo4, water, 1.2 * k2hpo4 + 1.4 * water - 1400.0)
+    assert not fit.water_fitted
+    assert fit.water_hu_per_mg_cm3 == 1.0
+
+
 def test_mindways_calibration_reports_an_off_scale_scanner(mindways_scan: Scan) -> None:
     """Site scanner ct_b reads every CT number ×0.97: the fit finds that gain and flags it."""
     calibration = calibrate_with_phantom(mindways_scan.ct, load_phantom("Mindways Model 3 CT"))

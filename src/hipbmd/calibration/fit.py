@@ -20,8 +20,8 @@ water into σ_ref and β_ref: with the Model 3 CT rods, a gain of 0.97 reads a v
 a gain of 1.05 some 3 mg/cm³ low, at every density. Because the rods' water content varies independently
 of their K2HPO4, the rods also determine that water response: here step 1 is the least-squares fit of
 HU = a·ρ_water + σ_ref·ρ_K2HPO4 + β_ref with a fitted too (when the rods determine it: at least four
-rods, water and K2HPO4 not collinear), and step 2 becomes σ_CT = σ_ref − 0.2174·a, β_CT = β_ref + 999.6·a.
-On a scanner on the water–air scale a = 1 and the fit is the vendor's.
+rods, water and K2HPO4 not collinear, a within 15 % of 1), and step 2 becomes σ_CT = σ_ref − 0.2174·a,
+β_CT = β_ref + 999.6·a. On a scanner on the water–air scale a = 1 and the fit is the vendor's.
 
 Densities are mg/cm³, slopes HU per mg/cm³, intercepts HU.
 """
@@ -40,6 +40,9 @@ MINDWAYS_BETA_SHIFT = 999.6  # β_CT = β_ref + 999.6 (QCT PRO User Guide v5.0)
 # and scaled to unit length, is 0 for collinear rods and √2 for uncorrelated ones.
 MIN_RODS_FOR_WATER_RESPONSE = 4
 MIN_WATER_K2HPO4_INDEPENDENCE = 0.3
+# A fitted water response further than this from 1 is not a scanner's (gains within 15 %, as for
+# PLAUSIBLE_SLOPE) but rods that are not what the phantom says: the vendor's a = 1 is kept.
+MAX_WATER_RESPONSE_OFF = 0.15
 # A calibration line must be one a scanner can give. Its slope is the gain times w = (μ/ρ) / (μ/ρ)_water
 # of the mineral at the effective energy: for HA 3.05 at 45 keV, 1.65 at 69 keV, 1.41 at 80 keV (hipbmd's
 # physics tables); σ_CT of a Mindways fit is smaller (w_K2HPO4 − 0.2174: 2.67 at 45 keV, 1.15 at 80 keV).
@@ -105,6 +108,8 @@ def fit_mindways(k2hpo4_mg_cm3: npt.ArrayLike, water_mg_cm3: npt.ArrayLike, hu: 
     water = np.asarray(water_mg_cm3, np.float64)
     values = np.asarray(hu, np.float64)
     water_response = water_response_hu_per_mg_cm3(k2hpo4, water, values)
+    if water_response is not None and abs(water_response - 1.0) > MAX_WATER_RESPONSE_OFF:
+        water_response = None
     slope = 1.0 if water_response is None else water_response
     rods = fit_line(k2hpo4, values - slope * water)
     return MindwaysFit(

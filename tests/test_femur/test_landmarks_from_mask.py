@@ -74,6 +74,19 @@ def test_landmarks_match_the_truth_at_1_mm(seed: int, side: Side, pose: str) -> 
     assert all(errors[k] <= limits[k] for k in limits), errors
 
 
+def test_a_small_head_is_found_where_the_trochanteric_region_is_as_deep() -> None:
+    """Seed 15 draws a 19.3 mm head: its trochanteric region's deepest voxel lies deeper than the head's,
+    and a sphere fit started there finds no head (RMS 5 mm, radius 28 mm). The head is the fit that
+    follows its points most closely."""
+    labels, truth, _, _ = _case(15, "right", "neutral")
+    assert truth.head_radius_mm < 19.5
+    fit = measure_landmarks(labels, 1, "right")
+    assert fit.landmarks is not None and fit.flags == []
+    errors = _errors(fit.landmarks, truth)
+    assert errors["head_mm"] <= 1.0 and errors["radius_mm"] <= 0.5, errors
+    assert fit.qc["head_fit_rms_mm"] < 1.0
+
+
 @pytest.mark.parametrize("spacing_mm", [2.0, 3.0])
 def test_landmarks_at_coarse_voxels(spacing_mm: float) -> None:
     labels, truth, _, _ = _case(1, "left", "flexed", spacing_mm)

@@ -3,8 +3,10 @@
 Steps, each on the voxel centres (or voxel-face centres for the surface) in world mm:
 
 1. Long axis: the principal axis of the mask, pointing superiorly (+z, as a femur does in any CT pose).
-2. Head: the deepest voxel (Euclidean distance transform) in the top part starts a least-squares sphere
-   fit to the surface points near that ball, repeated while keeping the points close to the sphere.
+2. Head: the deepest voxels (Euclidean distance transform) in the top part each start a least-squares
+   sphere fit to the surface points near that ball, repeated while keeping the points close to the
+   sphere; the fit that follows its points most closely is the head (in a small femur the trochanteric
+   region can be as deep as the head).
 3. Shaft axis: a line fitted to the centroids of cross-sections perpendicular to the axis, from 4 head
    radii below the head centre down the shaft (at most 120 mm), refitted twice; pointing proximally.
 4. Neck axis: the line through the head centre that best fits the centroids of neck cross-sections
@@ -49,6 +51,9 @@ from hipbmd.types import Volume
 
 Vector = npt.NDArray[np.float64]
 HEAD_SEARCH_MM = 70.0  # the head's centre lies within this of the mask's top along its long axis
+HEAD_SEEDS = 4  # sphere fits tried from the deepest points of the top part
+HEAD_SEED_DEPTH_FRACTION = 0.7  # a seed at least this deep, relative to the deepest point
+HEAD_SEED_SEPARATION_MM = 15.0  # seeds this far apart (within a head radius would start the same fit)
 MIN_HEAD_RADIUS_MM = 12.0
 MAX_HEAD_RADIUS_MM = 40.0
 SHAFT_START_HEAD_RADII = 4.0  # shaft sections start this far below the head centre (below the trochanters)
@@ -171,20 +176,19 @@ def _long_axis(points: Points) -> Vector:
 def _fit_head(
     mask: BoneMask, points: Points, surface: Points, axis: Vector, qc: dict[str, float]
 ) -> tuple[Vector, float] | str:
-    """Head centre and radius (mm), or the reason there is no head."""
-    depth = ndimage.distance_transform_edt(mask.inside, sampling=mask.spacing_mm)
-    index = np.argwhere(mask.inside)
-    height = points @ axis
-    top = height >= height.max() - HEAD_SEARCH_MM
-    deepest = int(np.argmax(np.where(top, depth[tuple(index.T)], -1.0)))
-    centre, radius = points[deepest], float(depth[tuple(index[deepest])])
-    tolerance = 0.3 * radius
-    for _ in range(6):
-        near = np.abs(np.linalg.norm(surface - centre, axis=1) - radius) < tolerance
-        if near.sum() < 50:
-            return "no spherical femoral head found"
-        centre, radius, rms = fit_sphere(surface[near])
-        tolerance = max(0.7 * tolerance, 1.5 * float(mask.spacing_mm.max()), 3.0 * rms)
+    """Head centre and radius (mm), or the reason there is no head.
+
+    Each of the deepest points of the mask's top part (:func:`_head_seeds`) starts a sphere fit; the head
+    is the fit of a plausible radius that follows its surface points most closely (smallest RMS). In a
+    small femur the trochanteric region can lie as deep as the head, and a fit started there does not
+    find a sphere.
+    """
+    fits = [_sphere_from(mask, surface, centre, radius) for centre, radius in _head_seeds(mask, points, axis)]
+    found = [fit for fit in fits if not isinstance(fit, str)]
+    if not found:
+        return str(fits[0])
+    sized = [fit for fit in found if MIN_HEAD_RADIUS_MM <= fit[1] <= MAX_HEAD_RADIUS_MM]
+    centre, radius, rms, tolerance = min(sized or found, key=lambda fit: fit[2])
     inliers = np.abs(np.linalg.norm(surface - centre, axis=1) - radius) < tolerance
     qc.update(head_radius_mm=radius, head_fit_rms_mm=rms)
     qc["head_inlier_fraction"] = float(inliers.sum()) / (4.0 * math.pi * radius**2 / _face_area(mask))
@@ -193,6 +197,42 @@ def _fit_head(
             f"head sphere fit gave radius {radius:.1f} mm, outside {MIN_HEAD_RADIUS_MM}–{MAX_HEAD_RADIUS_MM}"
         )
     return centre, radius
+
+
+def _head_seeds(mask: BoneMask, points: Points, axis: Vector) -> list[tuple[Vector, float]]:
+    """Candidate head centres (mm) and their depth (mm): the deepest voxel of the mask's top part, then
+    other local depth maxima there at least :data:`HEAD_SEED_DEPTH_FRACTION` as deep and
+    :data:`HEAD_SEED_SEPARATION_MM` apart, deepest first (at most :data:`HEAD_SEEDS`)."""
+    depth = ndimage.distance_transform_edt(mask.inside, sampling=mask.spacing_mm)
+    size = np.maximum(np.rint(HEAD_SEED_SEPARATION_MM / mask.spacing_mm).astype(int), 1) | 1
+    peak = (depth == ndimage.maximum_filter(depth, size=tuple(size))) & mask.inside
+    index = np.argwhere(mask.inside)
+    height = points @ axis
+    top = height >= height.max() - HEAD_SEARCH_MM
+    values = np.where(top & peak[tuple(index.T)], depth[tuple(index.T)], -1.0)
+    deepest = int(np.argmax(np.where(top, depth[tuple(index.T)], -1.0)))
+    seeds = [(points[deepest], float(depth[tuple(index[deepest])]))]
+    for k in np.argsort(values)[::-1]:
+        if len(seeds) == HEAD_SEEDS or values[k] < HEAD_SEED_DEPTH_FRACTION * seeds[0][1]:
+            break
+        if min(float(np.linalg.norm(points[k] - seed)) for seed, _ in seeds) >= HEAD_SEED_SEPARATION_MM:
+            seeds.append((points[k], float(values[k])))
+    return seeds
+
+
+def _sphere_from(
+    mask: BoneMask, surface: Points, centre: Vector, radius: float
+) -> tuple[Vector, float, float, float] | str:
+    """Sphere fit (centre, radius, RMS, final inlier tolerance; mm) to the surface points near a ball,
+    repeated while keeping the points close to the sphere; or why there is none."""
+    tolerance, rms = 0.3 * radius, 0.0
+    for _ in range(6):
+        near = np.abs(np.linalg.norm(surface - centre, axis=1) - radius) < tolerance
+        if near.sum() < 50:
+            return "no spherical femoral head found"
+        centre, radius, rms = fit_sphere(surface[near])
+        tolerance = max(0.7 * tolerance, 1.5 * float(mask.spacing_mm.max()), 3.0 * rms)
+    return centre, radius, rms, tolerance
 
 
 def _face_area(mask: BoneMask) -> float:

@@ -206,12 +206,13 @@ def _head_seeds(mask: BoneMask, points: Points, axis: Vector) -> list[tuple[Vect
     depth = ndimage.distance_transform_edt(mask.inside, sampling=mask.spacing_mm)
     size = np.maximum(np.rint(HEAD_SEED_SEPARATION_MM / mask.spacing_mm).astype(int), 1) | 1
     peak = (depth == ndimage.maximum_filter(depth, size=tuple(size))) & mask.inside
-    index = np.argwhere(mask.inside)
+    index = tuple(np.argwhere(mask.inside).T)
     height = points @ axis
     top = height >= height.max() - HEAD_SEARCH_MM
-    values = np.where(top & peak[tuple(index.T)], depth[tuple(index.T)], -1.0)
-    deepest = int(np.argmax(np.where(top, depth[tuple(index.T)], -1.0)))
-    seeds = [(points[deepest], float(depth[tuple(index[deepest])]))]
+    depths = np.where(top, depth[index], -1.0)
+    values = np.where(peak[index], depths, -1.0)
+    deepest = int(np.argmax(depths))
+    seeds = [(points[deepest], float(depths[deepest]))]
     for k in np.argsort(values)[::-1]:
         if len(seeds) == HEAD_SEEDS or values[k] < HEAD_SEED_DEPTH_FRACTION * seeds[0][1]:
             break

@@ -14,6 +14,7 @@ model.json) is scored on the real CT's other side only: the side it trained on i
 left out of the real-CT summary and of the uncertainty's AUROC.
 
 Usage:  .venv/bin/python benchmarks/segmentation.py [--cohort DIR --cases 100:140] [--n 20] [--model DIR]
+        [--output FILE]   (default: results_segmentation.txt; another file for a model not shipped)
 Without --cohort, simulates --n cases over all six sites (seed 23) in a temporary folder.
 """
 
@@ -126,6 +127,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--model", type=Path)
     parser.add_argument("--samples", type=int, default=6)
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the table")
     args = parser.parse_args()
     model = load_model(args.model)
     settings = WindowSettings(samples=args.samples)
@@ -187,8 +189,8 @@ def main() -> None:
     )
     text = "\n".join(out)
     print(text)
-    RESULTS.write_text(text + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    args.output.write_text(text + "\n")
+    print(f"wrote {args.output}")
 
 
 def real_sides_trained_on(manifest: dict[str, Any]) -> set[str]:

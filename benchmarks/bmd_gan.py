@@ -82,8 +82,9 @@ class Estimator:
 
     def run(self, path: Path) -> tuple[dict[str, Any], float]:
         """The JSON record of one radiograph (no overlay) and the seconds it took."""
-        from hipbmd.bmd.estimate import EstimateSettings, estimate_hips, magnification_of
+        from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
         from hipbmd.bmd.report import estimate_record
+        from hipbmd.io.magnification import magnification_of
         from hipbmd.io.radiograph import read_radiograph
 
         started = time.perf_counter()

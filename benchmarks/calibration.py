@@ -35,11 +35,12 @@ from scipy import ndimage
 from hipbmd.calibration import Calibration, calibrate_with_phantom, phantomless_calibration
 from hipbmd.calibration.fit import MINDWAYS_BETA_SHIFT, MINDWAYS_SIGMA_SHIFT
 from hipbmd.io.ct import read_ct
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.case_draw import Resolution
 from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort
 from hipbmd.sim.ct import attenuation_weights
 from hipbmd.sim.scanners import SCANNERS
-from hipbmd.sim.tissues import ADIPOSE_G_CM3, HA_CRYSTAL_MG_CM3, MARROW_BASE_G_CM3
+from hipbmd.sim.tissues import ADIPOSE_G_CM3, MARROW_BASE_G_CM3
 from hipbmd.types import Volume
 
 TARGET_ERROR_PERCENT = 1.0

@@ -64,15 +64,15 @@ from hipbmd.drr.geometry import rotation_matrix_deg
 from hipbmd.errors import InputError
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
 from hipbmd.femur.ct_bmd import EDGE_MARGIN_MM, SideMeasurement, edge_margin_mm, measure_side
-from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.io.ct import read_ct, read_labels
-from hipbmd.labelmaps import load_label_table
+from hipbmd.io.label_tables import load_label_table
 from hipbmd.sim.anatomy import placement
 from hipbmd.sim.case_draw import SIDES, CaseRequest, Resolution, case_streams, draw_case
 from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort
 from hipbmd.sim.ideal_reading import femur_outline_labels, ideal_femur_density
 from hipbmd.sim.scanners import SCANNERS
-from hipbmd.types import Volume
+from hipbmd.types import Side, Volume
 
 TARGET_R = 0.99
 TARGET_MAE_PERCENT = 1.0

@@ -31,14 +31,15 @@ import numpy as np
 from hipbmd.calibration import calibrate_with_phantom
 from hipbmd.femur.ct_abmd import ct_abmd
 from hipbmd.femur.ct_bmd import edge_margin_mm, measure_side
-from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.io.ct import read_ct, read_labels
-from hipbmd.labelmaps import load_label_table
+from hipbmd.io.label_tables import load_label_table
 from hipbmd.sim.anatomy import JointPose, placement
 from hipbmd.sim.case import simulate_ct_in_joint_pose
 from hipbmd.sim.case_draw import SIDES, CaseRequest, Resolution, case_streams, ct_abmd_in_pose, draw_case
 from hipbmd.sim.cohort import CohortSpec, resolve_sites
 from hipbmd.sim.femur_shape import femur_landmarks
+from hipbmd.types import Side
 
 REGIONS = ("neck", "total_hip", "proximal_femur")
 TARGET_PERCENT = 0.5

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from hipbmd.io.ct import read_ct, read_labels
-from hipbmd.labelmaps import load_label_table
+from hipbmd.io.label_tables import load_label_table
 from hipbmd.segmentation.inference import WindowSettings
 from hipbmd.segmentation.masks import import_masks
 from hipbmd.segmentation.model_files import load_model

@@ -1,4 +1,4 @@
-"""Generate the X-ray physics tables that ``hipbmd.sim.physics`` ships as package resources.
+"""Generate the X-ray physics tables that ``hipbmd.physics.xray`` ships as package resources.
 
 Needs the ``simdata`` extra (``pip install spekpy==2.5.4 xraylib==4.3.0``); neither is a runtime dependency.
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from hipbmd.calibration.phantoms import Phantom, load_phantom
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.body import BodyShape, add_body
 from hipbmd.sim.ct import Scanner, attenuation_weights, simulate_ct
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.phantom_rods import PhantomSlab, RodLayout, phantom_slab
 from hipbmd.sim.scanners import SCANNERS
-from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3, Tissues
+from hipbmd.sim.tissues import Tissues
 from hipbmd.types import Volume
 
 BODY = BodyShape(width_mm=300.0, depth_mm=180.0, fat_mm=20.0, centre_y_mm=0.0)

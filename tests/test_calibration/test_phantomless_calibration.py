@@ -9,8 +9,8 @@ from calibration_ct import Scan
 from hipbmd.calibration import calibrate_with_phantom, phantomless_calibration
 from hipbmd.calibration.phantomless import PHANTOMLESS_FLAG, ha_equivalent_mg_cm3
 from hipbmd.errors import InputError
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.ct import attenuation_weights
-from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3
 from hipbmd.types import Volume
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 from hipbmd import api
 from hipbmd.cli import main
 from hipbmd.drr.project_ct import DRRRequest
-from hipbmd.labelmaps import load_label_table, resolve_labels
+from hipbmd.io.label_tables import load_label_table, resolve_labels
 
 
 def _run(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:

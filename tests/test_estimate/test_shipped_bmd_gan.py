@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from hipbmd.api.demo import training_resolution  # noqa: E402
 from hipbmd.decomposition.model_files import default_model_dir, load_decomposition_model  # noqa: E402
-from hipbmd.demo import training_resolution  # noqa: E402
 
 
 def test_the_shipped_model_loads_and_records_its_training() -> None:
@@ -38,7 +38,7 @@ def test_the_shipped_model_estimates_simulated_hips_near_their_dxa(tmp_path: Pat
     two of three index hips measured at both ROIs within 0.1 g/cm² of the simulated DXA (the held-out MAE
     is 0.06), each inside its interval. A hip may be withheld (the first, very osteoporotic one is: its
     predicted DRR gives no round head), never measured wildly off."""
-    from hipbmd.api_bmd import estimate
+    from hipbmd.api.bmd import estimate
     from hipbmd.sim.case import simulate_case
     from hipbmd.sim.case_draw import CaseRequest, Resolution
 

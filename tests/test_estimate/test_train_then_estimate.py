@@ -80,7 +80,7 @@ def test_estimate_command_reports_and_refuses_a_bad_side(
 def test_the_demo_pairs_each_case_with_its_dxa_and_writes_the_report(
     tiny_model: Path, tmp_path: Path
 ) -> None:
-    from hipbmd.demo import run_demo
+    from hipbmd.api.demo import demo as run_demo
     from sim_cohort_files import COARSE
 
     rows, report = run_demo(tmp_path, 3, tiny_model, resolution=COARSE)

@@ -11,14 +11,14 @@ import pytest
 
 from hipbmd.femur.ct_abmd import ct_abmd
 from hipbmd.femur.ct_bmd import measure_side
-from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.femur.landmarks_from_mask import LandmarkError, landmarks_from_mask, measure_landmarks
 from hipbmd.io.ct import read_labels
 from hipbmd.sim.anatomy import JointPose, patient_femur, placement
 from hipbmd.sim.femur_model import FemurModel
 from hipbmd.sim.femur_shape import FemurPlacement, femur_landmarks
 from hipbmd.sim.population import sample_patient
-from hipbmd.types import Volume
+from hipbmd.types import Side, Volume
 
 POSES = {
     "neutral": JointPose(),

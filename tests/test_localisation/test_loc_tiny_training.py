@@ -19,7 +19,7 @@ from hipbmd.localisation.data import LocaliserSample  # noqa: E402
 from hipbmd.localisation.grid import grid_map  # noqa: E402
 from hipbmd.localisation.locate import locate_hips  # noqa: E402
 from hipbmd.localisation.network import LocaliserConfig  # noqa: E402
-from hipbmd.localisation.train import TrainSettings, train_localiser  # noqa: E402
+from hipbmd.localisation.train import LocaliserTraining, train_localiser  # noqa: E402
 from hipbmd.types import Radiograph  # noqa: E402
 
 SIZE = 48
@@ -56,7 +56,7 @@ def model() -> Iterator[object]:
         image, landmarks = _hips(rng)
         samples.append(LocaliserSample(f"s{index}", image, np.ones_like(image, bool), landmarks, mapping))
     augment = AugmentSettings(rotation_deg=0.0, scale=0.0, shift_mm=0.0, single_hip=0.0, noise=0.01)
-    settings = TrainSettings(iterations=100, batch=4, learning_rate=5e-3, peak_weight=20.0)
+    settings = LocaliserTraining(iterations=100, batch=4, learning_rate=5e-3, peak_weight=20.0)
     trained, history = train_localiser(samples, CONFIG, settings, augment)
     assert history[-1] < history[0]
     yield trained

@@ -14,8 +14,8 @@ from hipbmd import api
 from hipbmd.cli import main
 from hipbmd.errors import InputError, InputWarning
 from hipbmd.io.ct import read_labels
+from hipbmd.io.label_tables import load_label_table
 from hipbmd.io.volume_writers import write_labels, write_nifti
-from hipbmd.labelmaps import load_label_table
 from hipbmd.segmentation.masks import import_masks, labels_for_ct
 from hipbmd.types import Volume
 

@@ -14,7 +14,7 @@ from hipbmd.segmentation.inference import WindowSettings  # noqa: E402
 from hipbmd.segmentation.losses import segmentation_loss, soft_dice_loss  # noqa: E402
 from hipbmd.segmentation.model_files import load_model  # noqa: E402
 from hipbmd.segmentation.segment import segment_ct  # noqa: E402
-from hipbmd.segmentation.train import TrainSettings, train_segmenter  # noqa: E402
+from hipbmd.segmentation.train import SegmenterTraining, train_segmenter  # noqa: E402
 from hipbmd.segmentation.train_data import PatchSampler, midline_x_mm, side_half, training_volume  # noqa: E402
 
 CONFIG = UNetConfig(channels=(4, 8, 16), spacing_mm=2.0, dropout=0.1)
@@ -54,7 +54,7 @@ def test_patches_keep_ct_and_target_aligned() -> None:
 
 def test_a_tiny_model_learns_the_phantom_and_the_run_resumes(tmp_path: Path) -> None:
     volume = training_volume("p", phantom_ct(), phantom_label_volume(), 2.0, CONFIG.classes)
-    settings = TrainSettings(  # clean patches: the scan augmentations have their own tests
+    settings = SegmenterTraining(  # clean patches: the scan augmentations have their own tests
         iterations=90,
         batch=2,
         patch=16,
@@ -63,7 +63,7 @@ def test_a_tiny_model_learns_the_phantom_and_the_run_resumes(tmp_path: Path) -> 
         coarse_scan_probability=0.0,
         cut_scan_probability=0.0,
     )
-    same_run = TrainSettings(**settings.__dict__)
+    same_run = SegmenterTraining(**settings.__dict__)
     train_segmenter([volume], tmp_path / "m", CONFIG, settings, {"name": "phantom", "command": "test"})
     assert (tmp_path / "m" / "loss_curve.png").stat().st_size > 1000
     model = load_model(tmp_path / "m")

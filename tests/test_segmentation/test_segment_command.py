@@ -17,7 +17,7 @@ from hipbmd.cli import main  # noqa: E402
 from hipbmd.io.ct import read_labels  # noqa: E402
 from hipbmd.io.volume_writers import write_nifti  # noqa: E402
 from hipbmd.segmentation.bayesian_unet import UNetConfig  # noqa: E402
-from hipbmd.segmentation.train import TrainSettings, train_segmenter  # noqa: E402
+from hipbmd.segmentation.train import SegmenterTraining, train_segmenter  # noqa: E402
 from hipbmd.segmentation.train_data import training_volume  # noqa: E402
 
 LARGE = (64, 64, 64)  # one whole inference window (64 voxels), so the model sees what it was trained on
@@ -29,7 +29,7 @@ def phantom_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     folder = tmp_path_factory.mktemp("segment")
     config = UNetConfig(channels=(4, 8, 16), spacing_mm=2.0, dropout=0.1)
     volume = training_volume("p", phantom_ct(shape=LARGE), phantom_label_volume(LARGE), 2.0, config.classes)
-    settings = TrainSettings(  # clean patches: the scan augmentations have their own tests
+    settings = SegmenterTraining(  # clean patches: the scan augmentations have their own tests
         iterations=60,
         batch=1,
         patch=32,

@@ -7,19 +7,14 @@ import pytest
 
 from hipbmd.calibration.fit import fit_line, fit_mindways
 from hipbmd.calibration.phantoms import builtin_phantoms
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.ct import attenuation_weights, true_hu
 from hipbmd.sim.femur_model import FemurModel
 from hipbmd.sim.femur_shape import FemurPlacement
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.ideal_reading import ideal_femur_density, ideal_line, ideal_reading_mg_cm3
 from hipbmd.sim.phantom_rods import RodLayout, phantom_slab
-from hipbmd.sim.tissues import (
-    ADIPOSE_G_CM3,
-    HA_CRYSTAL_MG_CM3,
-    MARROW_BASE_G_CM3,
-    SOFT_TISSUE_G_CM3,
-    Tissues,
-)
+from hipbmd.sim.tissues import ADIPOSE_G_CM3, MARROW_BASE_G_CM3, SOFT_TISSUE_G_CM3, Tissues
 
 ENERGY_KEV = 70.0
 

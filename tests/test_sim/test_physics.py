@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipbmd.sim import physics
+from hipbmd.physics import xray as physics
 
 
 @pytest.mark.parametrize(

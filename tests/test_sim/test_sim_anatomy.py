@@ -11,7 +11,7 @@ import pytest
 
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.render import render
-from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.sim.anatomy import (
     JointPose,
     add_femur,
@@ -27,7 +27,7 @@ from hipbmd.sim.femur_shape import FemurPlacement, FemurShape, femur_frame, femu
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.population import Patient, sample_patient
 from hipbmd.sim.tissues import LABELS, SOFT_TISSUE_G_CM3, Tissues
-from hipbmd.types import Camera, Volume
+from hipbmd.types import Camera, Side, Volume
 
 SHAPE = FemurShape(neck_shaft_angle_deg=123.0, anteversion_deg=17.0, shaft_adduction_deg=7.0)
 HIP_MM = 85.0

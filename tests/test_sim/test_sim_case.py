@@ -16,6 +16,7 @@ from hipbmd.drr.geometry import PoseParameters, project_points
 from hipbmd.drr.render import render
 from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.io.ct import read_ct, read_labels
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.case import CT_RANGE_MM
 from hipbmd.sim.ct import attenuation_weights
 from hipbmd.sim.dxa import DXAModel
@@ -23,7 +24,7 @@ from hipbmd.sim.femur_shape import FemurPlacement, FemurShape, femur_landmarks
 from hipbmd.sim.population import neck_abmd_from_t_score
 from hipbmd.sim.scanners import SCANNERS
 from hipbmd.sim.sites import SITE_PROFILES
-from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3, LABELS
+from hipbmd.sim.tissues import LABELS
 from hipbmd.sim.truth import LANDMARK_NAMES
 from hipbmd.types import Camera, Pose
 from sim_cohort_files import SPEC

@@ -14,11 +14,12 @@ import numpy.typing as npt
 import pytest
 
 from hipbmd.calibration.phantoms import load_phantom
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.ct import HU_RANGE, Scanner, attenuation_weights, simulate_ct
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.phantom_rods import PhantomSlab, RodLayout, phantom_slab
 from hipbmd.sim.scanners import SCANNERS
-from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3, Tissues
+from hipbmd.sim.tissues import Tissues
 from hipbmd.types import Volume
 
 BLOCK_MG_CM3 = 300.0

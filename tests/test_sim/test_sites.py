@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipbmd.sim import physics
+from hipbmd.physics import xray as physics
 from hipbmd.sim.sites import SITE_PROFILES, SiteProfile, held_out_sites, training_sites
 
 PROFILES = list(SITE_PROFILES.values())

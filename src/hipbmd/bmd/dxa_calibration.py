@@ -5,17 +5,27 @@ not DXA's: the pose, the projection (perspective vs DXA's scanning geometry) and
 and edge handling differ. As in the source report, a straight line fitted per ROI on the training cohort
 maps one to the other: DXA ≈ slope × measured + intercept (ordinary least squares). The fit's residual SD
 is kept: it is the part of the error the line cannot remove, and it widens the reported interval.
+
+:func:`calibrate_to_dxa` is the last stage of ``hipbmd train``: each training case's index hip (the side
+its DXA was taken on) is decomposed by the trained generator (dropout off), measured in its ROIs
+(:func:`hipbmd.femur.measure_2d.measure_femur_drr`, on the crop's patient-plane grid, always a right-hip
+orientation since left crops are mirrored) and a line per ROI is fitted to DXA.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+if TYPE_CHECKING:
+    from hipbmd.decomposition.crop import CropGrid
+    from hipbmd.decomposition.data import PairSet
+
 MIN_PAIRS = 10
+CALIBRATED_ROIS = ("neck", "total_hip")
 
 
 @dataclass(frozen=True)
@@ -57,3 +67,36 @@ def fit_dxa_map(measured_g_cm2: npt.ArrayLike, dxa_g_cm2: npt.ArrayLike) -> Line
     r = float(np.corrcoef(x, y)[0, 1])
     sd = float(np.sqrt(np.sum(residuals**2) / (len(x) - 2)))
     return LinearDXAMap(float(slope), float(intercept), r, len(x), sd)
+
+
+def calibrate_to_dxa(generator: Any, pairs: PairSet, grid: CropGrid) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per ROI the line predicted aBMD → DXA over the index hips of the pairs, and a summary of the fit.
+
+    An ROI measured on too few hips gets no line (the fit summary says why); estimates of it then carry
+    no DXA-equivalent number.
+    """
+    from hipbmd.decomposition.predict import predict_drr
+    from hipbmd.femur.measure_2d import measure_femur_drr
+
+    measured: dict[str, list[float]] = {roi: [] for roi in CALIBRATED_ROIS}
+    dxa: dict[str, list[float]] = {roi: [] for roi in CALIBRATED_ROIS}
+    for index, entry in enumerate(pairs.records):
+        if entry.get("side") != entry.get("index_side"):
+            continue
+        drr = predict_drr(generator, pairs.inputs[index].astype(np.float32), samples=1).mean_g_cm2
+        result = measure_femur_drr(drr, grid.spacing_mm, "right")
+        for roi in CALIBRATED_ROIS:
+            if roi in result.abmd_g_cm2:
+                measured[roi].append(result.abmd_g_cm2[roi])
+                dxa[roi].append(entry[f"dxa_{roi}_g_cm2"])
+    calibration: dict[str, Any] = {}
+    fits: dict[str, Any] = {}
+    for roi in CALIBRATED_ROIS:
+        try:
+            line = fit_dxa_map(measured[roi], dxa[roi])
+        except ValueError as error:  # too few measurable training hips: the model stays uncalibrated there
+            fits[roi] = {"n": len(measured[roi]), "error": str(error)}
+            continue
+        calibration[roi] = line.to_dict()
+        fits[roi] = {"r": line.r, "n": line.n, "residual_sd_g_cm2": line.residual_sd_g_cm2}
+    return calibration, fits

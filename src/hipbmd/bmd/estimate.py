@@ -2,11 +2,12 @@
 
 For each hip found (:func:`hipbmd.localisation.locate.locate_hips`): the crop on the model's grid
 (left hips, and right hips of a mirrored image, are mirrored into the right-hip orientation), the femur
-DRR predicted with Monte-Carlo dropout (:func:`hipbmd.decomposition.predict.predict_drr`), the regions and
-their mean areal density on the mean DRR (:func:`hipbmd.bmd.measure.measure_femur_drr`), the DXA-equivalent
-aBMD through the model's per-ROI line, the T-score (NHANES III), %YAM (a user table) and the WHO and JOS
-categories. The 95 % interval combines the spread of the Monte-Carlo samples with the calibration's
-residual SD. QC flags (:mod:`hipbmd.bmd.qc`) withhold the categories when the number cannot be trusted.
+DRR predicted with Monte-Carlo dropout (:func:`hipbmd.decomposition.predict.predict_drr`), the regions
+and their mean areal density on the mean DRR (:func:`hipbmd.femur.measure_2d.measure_femur_drr`), the
+DXA-equivalent aBMD through the model's per-ROI line, the T-score (NHANES III), %YAM (a user table) and
+the WHO and JOS categories. The 95 % interval combines the spread of the Monte-Carlo samples with the
+calibration's residual SD. QC flags (:mod:`hipbmd.bmd.qc`) withhold the categories when the number cannot
+be trusted.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from hipbmd.bmd.dxa_calibration import LinearDXAMap
 from hipbmd.bmd.qc import LOW_CONFIDENCE, WIDE_INTERVAL_G_CM2, implant_suspected, withholds_category
 from hipbmd.bmd.reference import YAMTable
 from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
+from hipbmd.io.magnification import magnification_of
 from hipbmd.types import Radiograph, ROIMeasurement
 
-ASSUMED_MAGNIFICATION = 1.15  # a hip about 15 cm above the detector at 100–115 cm SID
 REPORTED_ROIS = ("neck", "total_hip")
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
 QC_GRID = CropGrid((128, 128), 1.25, (0.30, 0.62))
@@ -53,15 +54,6 @@ class HipEstimate:
     raw_abmd_g_cm2: dict[str, float] = field(default_factory=dict)
     measurements: list[ROIMeasurement] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
-
-
-def magnification_of(radiograph: Radiograph) -> tuple[float, list[str]]:
-    """Detector / patient-plane size: the file's, else SID/SOD, else an assumed one (flagged)."""
-    if radiograph.magnification:
-        return float(radiograph.magnification), []
-    if radiograph.sid_mm and radiograph.sod_mm:
-        return float(radiograph.sid_mm / radiograph.sod_mm), []
-    return ASSUMED_MAGNIFICATION, [f"magnification_assumed: {ASSUMED_MAGNIFICATION}"]
 
 
 def estimate_hips(
@@ -101,8 +93,8 @@ def _input_flags(radiograph: Radiograph) -> list[str]:
 
 
 def _measure(hip: HipEstimate, radiograph: Radiograph, model: Any, settings: EstimateSettings) -> None:
-    from hipbmd.bmd.measure import measure_femur_drr
     from hipbmd.decomposition.predict import predict_drr
+    from hipbmd.femur.measure_2d import measure_femur_drr
 
     assert hip.placement is not None
     raw = sample_crop(radiograph.array, model.grid, hip.placement, outside=None)

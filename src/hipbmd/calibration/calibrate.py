@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hipbmd.calibration.central_image import CentralImage
-from hipbmd.calibration.fit import LinearFit, fit_line, fit_mindways, plausible_line
+from hipbmd.calibration.fit import RodLine, fit_line, fit_mindways, plausible_line
 from hipbmd.calibration.phantoms import Phantom, builtin_phantoms
 from hipbmd.calibration.result import POOR_FIT_R, Calibration
 from hipbmd.calibration.rods import RodMeasurement, RodRow, arrangements, find_rod_rows
@@ -38,7 +38,7 @@ class _Candidate:
 
     phantom: Phantom
     rods: list[RodMeasurement]
-    line: LinearFit  # the rods' fit (for Mindways: step 1, HU − ρ_water on ρ_K2HPO4)
+    line: RodLine  # the rods' fit (for Mindways: step 1, HU − ρ_water on ρ_K2HPO4)
     slope_hu_per_mg_cm3: float  # the calibration's slope (σ_CT for Mindways)
     intercept_hu: float  # the calibration's intercept (β_CT for Mindways)
     water_hu_per_mg_cm3: float | None = None  # Mindways: the rods' water response a, when fitted

@@ -53,7 +53,7 @@ PLAUSIBLE_INTERCEPT_HU = 150.0
 
 
 @dataclass(frozen=True)
-class LinearFit:
+class RodLine:
     """A straight line of HU against density and how well the rods follow it.
 
     Attributes:
@@ -83,14 +83,14 @@ class MindwaysFit:
         water_fitted: whether a was fitted (False: the vendor's a = 1).
     """
 
-    rods: LinearFit
+    rods: RodLine
     sigma_ct: float
     beta_ct: float
     water_hu_per_mg_cm3: float = 1.0
     water_fitted: bool = False
 
 
-def fit_line(density_mg_cm3: npt.ArrayLike, hu: npt.ArrayLike) -> LinearFit:
+def fit_line(density_mg_cm3: npt.ArrayLike, hu: npt.ArrayLike) -> RodLine:
     """Least-squares line HU = slope·ρ + intercept over the rods, with r and density residuals."""
     density = np.asarray(density_mg_cm3, np.float64)
     values = np.asarray(hu, np.float64)
@@ -99,7 +99,7 @@ def fit_line(density_mg_cm3: npt.ArrayLike, hu: npt.ArrayLike) -> LinearFit:
     slope, intercept = np.polyfit(density, values, 1)
     r = float(np.corrcoef(density, values)[0, 1]) if np.ptp(values) > 0 else 0.0
     residuals = (values - intercept) / slope - density if slope != 0 else np.full(density.shape, np.inf)
-    return LinearFit(float(slope), float(intercept), r, tuple(float(v) for v in residuals))
+    return RodLine(float(slope), float(intercept), r, tuple(float(v) for v in residuals))
 
 
 def fit_mindways(k2hpo4_mg_cm3: npt.ArrayLike, water_mg_cm3: npt.ArrayLike, hu: npt.ArrayLike) -> MindwaysFit:

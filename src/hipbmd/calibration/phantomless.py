@@ -32,8 +32,7 @@ from scipy import ndimage
 from hipbmd.calibration.fit import plausible_line
 from hipbmd.calibration.result import Calibration, ReferenceTissue
 from hipbmd.errors import InputError
-from hipbmd.sim.physics import mass_attenuation_cm2_g, nominal_density_g_cm3
-from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3, mass_attenuation_cm2_g, nominal_density_g_cm3
 from hipbmd.types import Volume
 
 DEFAULT_EFFECTIVE_ENERGY_KEV = 70.0

@@ -1,10 +1,7 @@
 """A decomposition model from a cohort, end to end: pairs, two-stage training, DXA calibration, model folder.
 
-The DXA calibration is fitted on the training cases themselves: each case's index hip (the side its DXA
-was taken on) is decomposed by the trained generator (dropout off), measured in its ROIs
-(:func:`hipbmd.bmd.measure.measure_femur_drr`, on the crop's patient-plane grid, always a right-hip
-orientation since left crops are mirrored) and a line per ROI maps the measurement to DXA
-(:mod:`hipbmd.bmd.dxa_calibration`).
+The DXA calibration, fitted on the training cases themselves, is given by the caller
+(:func:`hipbmd.bmd.dxa_calibration.calibrate_to_dxa`, the interpretation layer's).
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from hipbmd.bmd.dxa_calibration import fit_dxa_map
 from hipbmd.decomposition.crop import CropGrid
 from hipbmd.decomposition.data import PairSet, build_pairs, case_rows
 from hipbmd.decomposition.hip_registration import RegistrationSettings
@@ -27,7 +23,8 @@ from hipbmd.decomposition.networks import GeneratorConfig
 from hipbmd.decomposition.train import GANSettings, Trainer, new_trainer, save_gan_curves, train_gan
 
 PAIRS_FILE = "pairs.npz"
-CALIBRATED_ROIS = ("neck", "total_hip")
+DXACalibrator = Callable[[Any, PairSet, CropGrid], tuple[dict[str, Any], dict[str, Any]]]
+"""(generator, training pairs, grid) → (per-ROI DXA lines as stored in the model, a summary of each fit)."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +99,13 @@ def fit_model(
     on_case: Callable[[int, int], None] | None = None,
     on_step: Callable[[int, int, dict[str, float]], None] | None = None,
     init: Path | None = None,
+    calibrate: DXACalibrator | None = None,
 ) -> dict[str, Any]:
     """Train, calibrate and write a model folder; returns its manifest.
+
+    ``calibrate`` fits the map to DXA on the trained generator (:func:`hipbmd.bmd.dxa_calibration.
+    calibrate_to_dxa`); without it the model is written uncalibrated, and its estimates carry no
+    DXA-equivalent number.
 
     With ``init`` (a decomposition model folder of the same generator and grid) the generator starts
     from that model's weights instead of random ones; the discriminator and optimisers start afresh.
@@ -114,7 +116,7 @@ def fit_model(
         record = {**record, "initialised_from": initial_weights(trainer, plan, init)}
     pairs = training_pairs(cohort, plan, folder, on_case)
     trainer = train_gan(trainer, pairs, plan.gan, folder / "checkpoint.pt", on_step)
-    calibration, fits = dxa_calibration(trainer.generator, pairs, plan.grid)
+    calibration, fits = calibrate(trainer.generator, pairs, plan.grid) if calibrate else ({}, {})
     save_gan_curves(trainer.history, folder / "loss_curves.png")
     training = {
         **record,
@@ -157,39 +159,6 @@ def cohort_description(cohort: Path) -> dict[str, Any]:
     spec = cohort / "cohort.json"
     settings = json.loads(spec.read_text()) if spec.is_file() else None
     return {"name": cohort.name, "simulation": settings}
-
-
-def dxa_calibration(generator: Any, pairs: PairSet, grid: CropGrid) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Per ROI the line predicted aBMD → DXA over the index hips of the pairs, and a summary of the fit.
-
-    An ROI measured on too few hips gets no line (the fit summary says why); estimates of it then carry
-    no DXA-equivalent number.
-    """
-    from hipbmd.bmd.measure import measure_femur_drr
-    from hipbmd.decomposition.predict import predict_drr
-
-    measured: dict[str, list[float]] = {roi: [] for roi in CALIBRATED_ROIS}
-    dxa: dict[str, list[float]] = {roi: [] for roi in CALIBRATED_ROIS}
-    for index, entry in enumerate(pairs.records):
-        if entry.get("side") != entry.get("index_side"):
-            continue
-        drr = predict_drr(generator, pairs.inputs[index].astype(np.float32), samples=1).mean_g_cm2
-        result = measure_femur_drr(drr, grid.spacing_mm, "right")
-        for roi in CALIBRATED_ROIS:
-            if roi in result.abmd_g_cm2:
-                measured[roi].append(result.abmd_g_cm2[roi])
-                dxa[roi].append(entry[f"dxa_{roi}_g_cm2"])
-    calibration: dict[str, Any] = {}
-    fits: dict[str, Any] = {}
-    for roi in CALIBRATED_ROIS:
-        try:
-            line = fit_dxa_map(measured[roi], dxa[roi])
-        except ValueError as error:  # too few measurable training hips: the model stays uncalibrated there
-            fits[roi] = {"n": len(measured[roi]), "error": str(error)}
-            continue
-        calibration[roi] = line.to_dict()
-        fits[roi] = {"r": line.r, "n": line.n, "residual_sd_g_cm2": line.residual_sd_g_cm2}
-    return calibration, fits
 
 
 def plan_from_config(

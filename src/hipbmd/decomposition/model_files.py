@@ -1,4 +1,4 @@
-"""Decomposition model folders (:mod:`hipbmd.model_folder`): the generator's weights and what is needed
+"""Decomposition model folders (:mod:`hipbmd.io.model_folder`): the generator's weights and what is needed
 to use them: its :class:`~hipbmd.decomposition.networks.GeneratorConfig`, the crop grid
 (:class:`~hipbmd.decomposition.crop.CropGrid`), the input normalisation, the unit of the output, and
 the linear map from the predicted DRR's ROI means to DXA g/cm² fitted on the training cohort.
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hipbmd.decomposition.crop import CropGrid
-from hipbmd.model_folder import load_weights, read_checked_manifest, save_weights_and_manifest
+from hipbmd.io.model_folder import load_weights, read_checked_manifest, save_weights_and_manifest
 
 FORMAT = "hipbmd-decomposition"
 FORMAT_VERSION = 1

@@ -29,8 +29,9 @@ from hipbmd.decomposition.hip_registration import (
 )
 from hipbmd.decomposition.site_case import FEMUR_NAMES, SiteCase
 from hipbmd.drr.geometry import PoseParameters, camera_from_radiograph, camera_with_pose, project_points
-from hipbmd.femur.ct_bmd import METAL_HU, METAL_MIN_VOXELS, metal_voxels
+from hipbmd.femur.ct_bmd import METAL_MIN_VOXELS, metal_voxels
 from hipbmd.registration.register import RegistrationReport
+from hipbmd.segmentation.classes import METAL_HU
 from hipbmd.types import Camera, Volume
 
 

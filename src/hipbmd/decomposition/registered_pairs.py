@@ -181,8 +181,8 @@ def register_case(
 
 def _crops(case: SiteCase, result: RegisteredHips, grid: CropGrid) -> dict[str, npt.NDArray[np.float32]]:
     """The pairs' arrays of the registered hips."""
-    from hipbmd.bmd.estimate import magnification_of
     from hipbmd.drr.geometry import camera_from_radiograph
+    from hipbmd.io.magnification import magnification_of
 
     camera, _, _ = camera_from_radiograph(case.radiograph)
     coarse = drr_camera(camera)

@@ -127,7 +127,7 @@ def _labels(
     cohort: Path, row: dict[str, str], ct_hu: Volume, segmenter: Any
 ) -> tuple[Volume, dict[str, int], str]:
     """The label map on the CT's grid, its name → value table and where it came from."""
-    from hipbmd.labelmaps import load_label_table
+    from hipbmd.io.label_tables import load_label_table
 
     given = row.get("labels", "").strip()
     if given:

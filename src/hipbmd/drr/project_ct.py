@@ -16,8 +16,8 @@ from hipbmd.drr.geometry import (
 )
 from hipbmd.drr.render import DRR, Projector, hu_to_attenuation
 from hipbmd.io.ct import read_ct, read_labels
+from hipbmd.io.label_tables import resolve_labels
 from hipbmd.io.writers import output_kind, write_projection
-from hipbmd.labelmaps import resolve_labels
 from hipbmd.types import Camera
 
 

@@ -19,12 +19,11 @@ from typing import Any
 import numpy as np
 
 from hipbmd.femur.ct_abmd import ct_abmd
-from hipbmd.femur.landmarks import Side
 from hipbmd.femur.landmarks_from_mask import measure_landmarks
 from hipbmd.femur.partial_volume import bounding_box, distance_mm, voxels_within
-from hipbmd.types import Volume
+from hipbmd.segmentation.classes import METAL_HU
+from hipbmd.types import Side, Volume
 
-METAL_HU = 2500.0  # above any bone: cortical bone reads up to about 2100 HU on the simulated scanners
 METAL_MIN_VOXELS = 10
 METAL_MARGIN_MM = 3.0
 EDGE_MARGIN_MM = 3.0  # beyond the CT's blur of the cortex: 3.5 σ of a 2 mm slice profile (σ 0.85 mm)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-Side = Literal["left", "right"]
+from hipbmd.types import Side
 
 
 def unit_vector(vector: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -44,10 +44,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from hipbmd.femur.landmarks import FemurLandmarks, Side, unit_vector
+from hipbmd.femur.landmarks import FemurLandmarks, unit_vector
 from hipbmd.femur.mask_geometry import BoneMask, Points, cross_section, fit_line, fit_sphere
 from hipbmd.femur.roi import ROI_NAMES, ROISettings
-from hipbmd.types import Volume
+from hipbmd.types import Side, Volume
 
 Vector = npt.NDArray[np.float64]
 HEAD_SEARCH_MM = 70.0  # the head's centre lies within this of the mask's top along its long axis

@@ -12,7 +12,7 @@ else from the assumed standard display (``"assumed"``), or from the user (``"use
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,9 +27,8 @@ from hipbmd.localisation.orientation import (
     flip_points,
     to_standard,
 )
-from hipbmd.types import Radiograph
+from hipbmd.types import Radiograph, Side
 
-Side = Literal["right", "left"]
 CHANNELS: dict[Side, tuple[int, int]] = {"right": (0, 1), "left": (2, 3)}
 PLACEHOLDER_SPACING = (1.0, 1.0)  # a common stand-in for "unknown" in converted files
 ASSUMED_FIELD_MM = 430.0  # a 43 cm cassette, when an image carries no spacing

@@ -1,4 +1,4 @@
-"""Hip-localiser model folders (:mod:`hipbmd.model_folder`): the weights, the architecture
+"""Hip-localiser model folders (:mod:`hipbmd.io.model_folder`): the weights, the architecture
 (:class:`~hipbmd.localisation.network.LocaliserConfig`), the training record and the held-out evaluation,
 with a model card. The model shipped with hipbmd lives in ``hipbmd/resources/models/hip_localiser``.
 """
@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hipbmd.model_folder import load_weights, read_checked_manifest, save_weights_and_manifest
+from hipbmd.io.model_folder import load_weights, read_checked_manifest, save_weights_and_manifest
 
 FORMAT = "hipbmd-hip-localiser"
 FORMAT_VERSION = 1

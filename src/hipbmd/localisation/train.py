@@ -33,7 +33,7 @@ EVALUATION_FILE = "evaluation.json"
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class LocaliserTraining:
     """Optimisation settings (iterations of one batch each)."""
 
     iterations: int = 1500
@@ -56,7 +56,7 @@ def heatmap_loss(
 def train_localiser(
     samples: list[LocaliserSample],
     config: LocaliserConfig,
-    settings: TrainSettings,
+    settings: LocaliserTraining,
     augment: AugmentSettings | None = None,
     on_step: Callable[[int, float], None] | None = None,
 ) -> tuple[HipLocaliser, list[float]]:
@@ -101,9 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-o", "--output", type=Path, required=True, help="model folder to write")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--iterations", type=int, default=TrainSettings.iterations)
-    parser.add_argument("--batch", type=int, default=TrainSettings.batch)
-    parser.add_argument("--learning-rate", type=float, default=TrainSettings.learning_rate)
+    parser.add_argument("--iterations", type=int, default=LocaliserTraining.iterations)
+    parser.add_argument("--batch", type=int, default=LocaliserTraining.batch)
+    parser.add_argument("--learning-rate", type=float, default=LocaliserTraining.learning_rate)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     return parser
 
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     config = LocaliserConfig()
-    settings = TrainSettings(args.iterations, args.batch, args.learning_rate, seed=args.seed)
+    settings = LocaliserTraining(args.iterations, args.batch, args.learning_rate, seed=args.seed)
     began = time.monotonic()
     cases = cohort_cases(args.cohort, *args.cases)
     samples = load_samples(cases, config, _progress("read", len(cases)))

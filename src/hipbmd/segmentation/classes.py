@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.labelmaps import load_label_table
+from hipbmd.io.label_tables import load_label_table
 
 FEMUR_SOURCES = ("femur_right", "femur_left")
 PELVIS_SOURCES = ("hip_right", "hip_left", "sacrum", "pelvis")
+METAL_HU = 2500.0  # above any bone: cortical bone reads up to about 2100 HU on the simulated scanners
 
 
 def class_index_map(class_names: tuple[str, ...]) -> npt.NDArray[np.int64]:

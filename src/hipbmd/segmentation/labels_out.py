@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from hipbmd.femur.ct_bmd import METAL_HU
-from hipbmd.labelmaps import load_label_table
+from hipbmd.io.label_tables import load_label_table
+from hipbmd.segmentation.classes import METAL_HU
 from hipbmd.types import Volume
 
 MIN_FEMUR_ML = 2.0

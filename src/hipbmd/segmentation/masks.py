@@ -23,8 +23,8 @@ import numpy as np
 
 from hipbmd.errors import InputError
 from hipbmd.io.ct import read_labels
+from hipbmd.io.label_tables import load_label_table
 from hipbmd.io.orientation import labels_on_grid, same_grid
-from hipbmd.labelmaps import load_label_table
 from hipbmd.types import Volume
 
 MaskFormat = Literal["totalsegmentator_folder", "label_file"]

@@ -1,4 +1,4 @@
-"""Segmentation model folders (:mod:`hipbmd.model_folder`): the Bayesian U-Net's weights, its
+"""Segmentation model folders (:mod:`hipbmd.io.model_folder`): the Bayesian U-Net's weights, its
 :class:`~hipbmd.segmentation.bayesian_unet.UNetConfig`, the training data and command, and the held-out
 metrics. The model shipped with hipbmd lives in ``hipbmd/resources/models/femur_segmentation``.
 """
@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hipbmd.model_folder import (
+from hipbmd.io.model_folder import (
     load_weights,
     read_checked_manifest,
     save_weights_and_manifest,

@@ -72,7 +72,7 @@ def segment_ct(
 
 
 def _femur_summary(result: Segmentation, side: str, voxels: int) -> dict[str, Any]:
-    from hipbmd.labelmaps import load_label_table
+    from hipbmd.io.label_tables import load_label_table
 
     value = load_label_table("hipbmd")[f"femur_{side}"]
     mask = result.labels.array == value

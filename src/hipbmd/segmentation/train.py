@@ -28,7 +28,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class SegmenterTraining:
     """Optimisation settings (iterations of one batch each; patch edge in working voxels) and the shares
     of patches made to look like a coarser scan and like a scan that ends inside the patch."""
 
@@ -47,7 +47,7 @@ def train_segmenter(
     volumes: list[TrainingVolume],
     output: Path,
     config: UNetConfig,
-    settings: TrainSettings,
+    settings: SegmenterTraining,
     record: dict[str, Any],
     on_step: Callable[[int, float], None] | None = None,
 ) -> BayesianUNet:

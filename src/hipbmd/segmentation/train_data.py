@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.errors import InputError
-from hipbmd.labelmaps import load_label_table
+from hipbmd.io.label_tables import load_label_table
 from hipbmd.segmentation.classes import class_map
 from hipbmd.segmentation.labels_out import centre_x_mm
 from hipbmd.segmentation.scan_augment import random_coarser_scan, random_cut_scan

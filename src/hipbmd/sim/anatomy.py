@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.sim import sdf_program as sdf
 from hipbmd.sim import shapes
 from hipbmd.sim.body import add_body, add_bowel_gas
@@ -26,6 +26,7 @@ from hipbmd.sim.implants import Implant, acetabular_shell
 from hipbmd.sim.pelvis import add_pelvis
 from hipbmd.sim.population import Patient
 from hipbmd.sim.tissues import LABELS, Tissues
+from hipbmd.types import Side
 
 Array = npt.NDArray[np.float32]
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.sim import physics
+from hipbmd.physics import xray as physics
 from hipbmd.sim.sites import Detector, Technique
 
 LINE_INTEGRAL_MATERIALS = ("ha", "soft", "fat", "titanium", "cobalt_chrome")

@@ -26,7 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.calibration.phantoms import load_phantom
-from hipbmd.femur.landmarks import Side
 from hipbmd.io.dicom_dx import write_dx
 from hipbmd.io.volume_writers import CTSeriesInfo, write_ct_series, write_nifti
 from hipbmd.sim.anatomy import JointPose, build_surroundings, placement, with_femurs
@@ -49,7 +48,7 @@ from hipbmd.sim.sites import SITE_PROFILES
 from hipbmd.sim.tissues import Tissues
 from hipbmd.sim.truth import manifest_row, write_truth
 from hipbmd.sim.xray import dx_acquisition, simulate_radiograph
-from hipbmd.types import Volume
+from hipbmd.types import Side, Volume
 
 # Scanned height about the hip centres: from above the acetabular roof to 6 cm below the lesser trochanter.
 CT_RANGE_MM = (-140.0, 55.0)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
-from hipbmd.femur.landmarks import Side
 from hipbmd.sim.anatomy import JointPose, patient_femur, placement
 from hipbmd.sim.dxa import DXAModel, simulate_dxa
 from hipbmd.sim.exam import ct_joints
 from hipbmd.sim.femur_model import FemurModel
 from hipbmd.sim.femur_shape import femur_landmarks
 from hipbmd.sim.population import Patient, neck_abmd_from_t_score, sample_patient
+from hipbmd.types import Side
 
 SIDES: tuple[Side, Side] = ("right", "left")
 

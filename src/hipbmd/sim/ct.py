@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from hipbmd.physics.xray import mass_attenuation_cm2_g
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.label_sampling import plurality_labels
 from hipbmd.sim.phantom_rods import PhantomSlab
-from hipbmd.sim.physics import mass_attenuation_cm2_g
 from hipbmd.sim.tissues import Tissues
 from hipbmd.types import Volume
 

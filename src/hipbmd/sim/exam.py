@@ -19,13 +19,13 @@ import numpy.typing as npt
 
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.drr.render import Projector
-from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.sim.anatomy import JointPose
 from hipbmd.sim.population import Patient
 from hipbmd.sim.sites import SiteProfile
 from hipbmd.sim.smoothing import upsample_bilinear
 from hipbmd.sim.tissues import Tissues
-from hipbmd.types import Camera, Volume
+from hipbmd.types import Camera, Side, Volume
 
 RENDER_FACTOR = 3  # rays are traced on a grid this many times coarser than the stored pixels
 

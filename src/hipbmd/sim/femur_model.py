@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.femur.landmarks import Side
 from hipbmd.sim.femur_bone import FemurDensity, canonical_points, femur_fields, femur_surface
 from hipbmd.sim.femur_shape import FemurPlacement, FemurShape, femur_frame
 from hipbmd.sim.grid import Grid, index_points, near_voxels
@@ -26,7 +25,7 @@ from hipbmd.sim.tissues import (
     SOFT_TISSUE_G_CM3,
     bone_base_fraction,
 )
-from hipbmd.types import Volume
+from hipbmd.types import Side, Volume
 
 Array = npt.NDArray[np.float32]
 CANAL_FAT_FRACTION = 0.9  # yellow marrow of the adult femoral canal

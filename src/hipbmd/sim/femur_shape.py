@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.drr.geometry import rotation_matrix_deg
-from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.femur.landmarks import FemurLandmarks
+from hipbmd.types import Side
 
 Vector = npt.NDArray[np.float64]
 

@@ -34,10 +34,11 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.calibration.fit import MINDWAYS_BETA_SHIFT, MINDWAYS_SIGMA_SHIFT
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.ct import attenuation_weights
 from hipbmd.sim.femur_model import FemurModel
 from hipbmd.sim.femur_shape import FemurPlacement
-from hipbmd.sim.tissues import ADIPOSE_G_CM3, HA_CRYSTAL_MG_CM3, MARROW_BASE_G_CM3, bone_base_fraction
+from hipbmd.sim.tissues import ADIPOSE_G_CM3, MARROW_BASE_G_CM3, bone_base_fraction
 from hipbmd.types import Volume
 
 FloatArray = npt.NDArray[np.float32]

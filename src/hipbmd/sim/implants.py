@@ -15,9 +15,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.femur.landmarks import Side
 from hipbmd.sim import sdf_program as sdf
 from hipbmd.sim.femur_shape import FemurFrame, FemurShape
+from hipbmd.types import Side
 
 Array = npt.NDArray[np.float32]
 ImplantKind = Literal["arthroplasty", "screws"]

@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.calibration.phantoms import Phantom
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim import shapes
 from hipbmd.sim.grid import Grid
-from hipbmd.sim.tissues import HA_CRYSTAL_MG_CM3
 
 Array = npt.NDArray[np.float32]
 TABLE_DENSITY_G_CM3 = 0.3  # carbon-fibre tabletop with a foam core, as soft-tissue equivalent

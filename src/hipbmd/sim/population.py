@@ -30,12 +30,12 @@ from typing import Literal
 
 import numpy as np
 
-from hipbmd.femur.landmarks import Side
 from hipbmd.sim.body import BodyShape
 from hipbmd.sim.femur_bone import FemurDensity
 from hipbmd.sim.femur_shape import FemurShape
 from hipbmd.sim.implants import Implant
 from hipbmd.sim.pelvis import PelvisShape
+from hipbmd.types import Side
 
 Sex = Literal["F", "M"]
 YOUNG_NECK_MEAN_G_CM2 = 0.858

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.grid import Grid
 from hipbmd.types import Volume
 
@@ -31,7 +32,6 @@ SOFT_TISSUE_G_CM3 = 1.05  # ICRU-44 muscle (ICRU Report 44, 1989)
 ADIPOSE_G_CM3 = 0.95  # ICRU-44 adipose tissue
 MARROW_BASE_G_CM3 = 1.0  # bone's non-mineral part: collagen, water and marrow
 METAL_G_CM3 = {"titanium": 4.43, "cobalt_chrome": 8.3}  # Ti-6Al-4V; ASTM F75 CoCrMo
-HA_CRYSTAL_MG_CM3 = 3160.0  # density of hydroxyapatite itself: its mineral displaces that much volume
 
 
 def bone_base_fraction(occupancy: Array, mineral_mg_cm3: Array) -> Array:

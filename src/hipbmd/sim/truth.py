@@ -25,7 +25,7 @@ from hipbmd.drr.geometry import (
 )
 from hipbmd.drr.project_ct import camera_record
 from hipbmd.drr.render import Projector
-from hipbmd.femur.landmarks import FemurLandmarks, Side
+from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.io.array_files import save_arrays
 from hipbmd.io.volume_writers import write_nifti
 from hipbmd.sim.anatomy import placement
@@ -33,7 +33,7 @@ from hipbmd.sim.case_draw import SIDES, CaseDraw, CaseRequest
 from hipbmd.sim.exam import RENDER_FACTOR, ExamGeometry, Positioning, coarse_camera
 from hipbmd.sim.femur_shape import FemurPlacement
 from hipbmd.sim.population import Patient
-from hipbmd.types import Camera
+from hipbmd.types import Camera, Side
 
 
 def femur_pose_in_exam(exam: ExamGeometry, in_ct: FemurPlacement, in_xray: FemurPlacement) -> PoseParameters:

@@ -52,7 +52,7 @@ class BlandAltman:
 
 
 @dataclass(frozen=True)
-class LinearFit:
+class RegressionLine:
     """OLS line estimate = slope · reference + intercept, and its r² (None for a constant estimate)."""
 
     slope: float
@@ -72,7 +72,7 @@ class Agreement:
     mae_g_cm2: float
     rmse_g_cm2: float
     bland_altman: BlandAltman
-    linear_fit: LinearFit | None
+    linear_fit: RegressionLine | None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN is left to the report's cleaning)."""
@@ -155,7 +155,7 @@ def bland_altman(reference: npt.ArrayLike, estimate: npt.ArrayLike, confidence: 
     )
 
 
-def linear_fit(reference: npt.ArrayLike, estimate: npt.ArrayLike) -> LinearFit | None:
+def linear_fit(reference: npt.ArrayLike, estimate: npt.ArrayLike) -> RegressionLine | None:
     """OLS of estimate on reference; None when the reference is constant."""
     x, y = _pairs(reference, estimate)
     if len(x) < 2 or _constant(x):
@@ -164,7 +164,7 @@ def linear_fit(reference: npt.ArrayLike, estimate: npt.ArrayLike) -> LinearFit |
     residual = y - (slope * x + intercept)
     total = float(np.sum((y - y.mean()) ** 2))
     r_squared = 1.0 - float(np.sum(residual**2)) / total if total > 0.0 else None
-    return LinearFit(float(slope), float(intercept), r_squared)
+    return RegressionLine(float(slope), float(intercept), r_squared)
 
 
 def _pairs(reference: npt.ArrayLike, estimate: npt.ArrayLike) -> tuple[Any, Any]:

@@ -1,2 +1,2 @@
-"""Validation of the radiograph model: patient-level cross-validation splits and the driver that trains,
-estimates and evaluates each fold (``hipbmd crossval``)."""
+"""Validation of the radiograph model: patient-level cross-validation splits and the files that record
+them. The driver that trains, estimates and evaluates each fold is :mod:`hipbmd.api.validate`."""

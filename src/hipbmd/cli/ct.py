@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from hipbmd.cli_support import EXIT_BAD_INPUT, error_line, run_reporting_errors, stderr_console
+from hipbmd.cli.support import EXIT_BAD_INPUT, error_line, run_reporting_errors, stderr_console
 
 SIDE_CHOICES: dict[str, tuple[Literal["right", "left"], ...]] = {
     "both": ("right", "left"),

@@ -1,4 +1,4 @@
-"""``hipbmd simulate``: the command line of the virtual cohort simulator."""
+"""``hipbmd simulate``: a virtual hip cohort (CT with phantom, radiograph, DXA and truth per case)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hipbmd.cli_support import run_reporting_errors, stderr_console
+from hipbmd.cli.support import run_reporting_errors, stderr_console
 
 
 def simulate(
@@ -30,23 +30,21 @@ def simulate(
     """Simulate a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case (resumable)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from hipbmd.sim.case_draw import Resolution
-    from hipbmd.sim.cohort import CohortSpec, check_settings, resolve_sites, simulate_cohort
-    from hipbmd.sim.contact_sheet import write_contact_sheet
+    from hipbmd import api
 
-    resolution = Resolution(voxel_mm, xray_binning, ct_scale)
-    spec = run_reporting_errors(lambda: CohortSpec(n, resolve_sites(sites), seed, resolution))
-    run_reporting_errors(lambda: check_settings(spec, output))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=stderr_console()) as progress:
+    console = stderr_console()
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("simulating", total=n)
 
         def advance(case_id: str, done: int, total: int) -> None:
             progress.update(task, completed=done, description=f"simulated {case_id}")
 
-        manifest = run_reporting_errors(lambda: simulate_cohort(spec, output, workers, advance))
-    typer.echo(f"wrote {manifest} ({n} cases from {', '.join(spec.sites)})")
-    if contact_sheet:
-        sheet = write_contact_sheet(output, output / "contact_sheet.png")
-        if sheet is not None:
-            typer.echo(f"wrote {sheet}")
+        result = run_reporting_errors(
+            lambda: api.simulate(
+                output, n, sites, seed, workers, contact_sheet, voxel_mm, xray_binning, ct_scale, advance
+            )
+        )
+    typer.echo(f"wrote {result.manifest} ({n} cases from {', '.join(result.sites)})")
+    if result.contact_sheet is not None:
+        typer.echo(f"wrote {result.contact_sheet}")

@@ -1,4 +1,4 @@
-"""The landmark steps of :mod:`hipbmd.bmd.landmarks_2d` on the bone mask of a right femur (AP view).
+"""The landmark steps of :mod:`hipbmd.femur.landmarks_2d` on the bone mask of a right femur (AP view).
 
 Pixels are (row, column); rows run superior → inferior and the medial side is +column (a right femur as
 an AP radiograph is displayed; a left femur is mirrored first). Lengths in pixels unless named ``_mm``.
@@ -79,7 +79,7 @@ class OutlineLandmarks:
         head_radius_px: head circle radius.
         shaft_down: shaft axis direction, distal; neck_up: neck axis direction, neck base → head.
         neck_shaft_angle_deg: angle between neck_up and shaft_down.
-        flags, qc: see :class:`hipbmd.bmd.landmarks_2d.Landmarks2D`.
+        flags, qc: see :class:`hipbmd.femur.landmarks_2d.Landmarks2D`.
     """
 
     points: dict[str, Point]
@@ -106,7 +106,7 @@ class OutlineLandmarks:
 
 
 class RightFemurOutline:
-    """The landmark steps (see :mod:`hipbmd.bmd.landmarks_2d`) on the filled bone mask of a right femur
+    """The landmark steps (see :mod:`hipbmd.femur.landmarks_2d`) on the filled bone mask of a right femur
     (medial = +column); :meth:`measure` raises :class:`LandmarkError` when a step fails."""
 
     def __init__(self, mask: BoolImage, spacing_mm: float) -> None:

@@ -59,7 +59,7 @@ def training_resolution(model: Path | None) -> dict[str, Any]:
     return dict((simulation or {}).get("resolution", {}))
 
 
-def run_demo(
+def demo(
     folder: Path,
     n: int,
     model: Path | None,
@@ -73,7 +73,7 @@ def run_demo(
         The rows (one per case) and the record of the validation report written to ``folder/report``
         (``hipbmd-evaluate/1``, as :func:`hipbmd.api.evaluate` returns it).
     """
-    from hipbmd.api_bmd import estimate
+    from hipbmd.api.bmd import estimate
     from hipbmd.sim.case_draw import Resolution
     from hipbmd.sim.cohort import CohortSpec, resolve_sites, simulate_cohort, write_manifest
     from hipbmd.stats.report import write_report

@@ -1,11 +1,13 @@
-"""API functions of the segmentation commands (``hipbmd segment``, ``hipbmd seg-train``); re-exported by
-:mod:`hipbmd.api`. Torch is imported only when they run."""
+"""``hipbmd segment``, ``hipbmd seg-train`` and ``hipbmd import-masks``: femur and pelvis labels of a CT.
+
+Torch is imported only when the segmenter runs."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +126,7 @@ def seg_train(
         extra_weight: each extra CT is drawn this many times as often as a cohort case.
     """
     from hipbmd.segmentation.bayesian_unet import UNetConfig
-    from hipbmd.segmentation.train import TrainSettings, train_segmenter
+    from hipbmd.segmentation.train import SegmenterTraining, train_segmenter
     from hipbmd.segmentation.train_data import cohort_pairs
 
     config = UNetConfig(channels=tuple(channels), spacing_mm=spacing_mm)
@@ -136,7 +138,7 @@ def seg_train(
     ]
     volumes = _training_volumes(sources, config, seed, on_load)
     volumes = volumes[: len(pairs)] + volumes[len(pairs) :] * extra_weight
-    settings = TrainSettings(
+    settings = SegmenterTraining(
         iterations=iterations,
         batch=batch,
         patch=patch,
@@ -175,3 +177,39 @@ def _training_volumes(
         if on_load is not None:
             on_load(done, len(sources))
     return volumes
+
+
+def import_masks(
+    source: str | Path,
+    like: str | Path,
+    output: str | Path,
+    label_table: str | Path | Mapping[str, int] | None = None,
+    series_uid: str | None = None,
+) -> dict[str, Any]:
+    """Convert femur/pelvis masks made elsewhere into a hipbmd label map on a CT's grid and write it.
+
+    Mirrors ``hipbmd import-masks SOURCE --like CT -o labels.nii.gz [--label-table T | --value N=V]``.
+
+    Args:
+        source: a TotalSegmentator output folder (one mask per structure) or a label file.
+        like: the CT (DICOM series folder or volume file) whose voxel grid the labels take.
+        output: the NIfTI label map to write (.nii or .nii.gz), written atomically.
+        label_table: for a label file, the table naming its values (built-in name or TSV) or a
+            mapping structure name → value (e.g. ``{"femur_right": 3}``).
+        series_uid: the series to read from a CT folder that holds several.
+
+    Returns:
+        A JSON-ready record: source, CT, output, format, tables, resampling, voxels per structure
+        and the warnings raised on reading.
+    """
+    from hipbmd.io.volume_writers import write_labels
+    from hipbmd.segmentation.masks import import_masks as import_mask_volume
+
+    nifti_path(output)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        volume = read_ct(like, series_uid)
+        labels = import_mask_volume(source, volume, label_table)
+    write_labels(labels, output)
+    record = {"hipbmd_version": __version__, "ct": str(like), "labels": str(output), **labels.meta}
+    return {**record, "warnings": [str(w.message) for w in caught]}

@@ -1,4 +1,4 @@
-"""X-ray physics for the simulator: material attenuation, tungsten tube spectra, air kerma and HVL.
+"""X-ray physics: material attenuation, tungsten tube spectra, air kerma, HVL and CT numbers.
 
 All numbers come from the tables in ``hipbmd/resources/physics`` (see its PROVENANCE.txt), generated once by
 ``scripts/make_physics_tables.py`` with xraylib 4.3.0 and SpekPy 2.5.4; neither is needed at run time.
@@ -26,6 +26,7 @@ MATERIALS: tuple[str, ...] = (
 )  # fmt: skip
 """Materials with a μ/ρ column; their names are the interface (csi, selenium, bafbr: detector layers)."""
 
+HA_CRYSTAL_MG_CM3 = 3160.0  # density of hydroxyapatite itself: its mineral displaces that much volume
 ENERGY_RANGE_KEV = (10.0, 150.0)
 KVP_RANGE = (50.0, 150.0)
 _KEV_TO_J = 1.602176634e-16

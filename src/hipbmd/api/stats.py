@@ -1,4 +1,5 @@
-"""API function of the validation command (``hipbmd evaluate``); re-exported by :mod:`hipbmd.api`.
+"""``hipbmd evaluate``: estimated aBMD against reference DXA, as a validation report.
+
 numpy, scipy, scikit-learn and matplotlib are imported only when it runs."""
 
 from __future__ import annotations

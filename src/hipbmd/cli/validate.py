@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hipbmd.cli_support import LOG_EVERY, run_reporting_errors, stderr_console
+from hipbmd.cli.support import LOG_EVERY, run_reporting_errors, stderr_console
 
 
 def crossval(

@@ -1,5 +1,6 @@
-"""The cross-validation driver behind ``hipbmd crossval``: per fold, train on the other folds' cases and
-estimate the held-out radiographs; then combine, and evaluate with :func:`hipbmd.api_stats.evaluate`.
+"""``hipbmd crossval``: per fold, train on the other folds' cases and estimate the held-out
+radiographs; then combine, and evaluate with :func:`hipbmd.api.stats.evaluate`. Torch is imported only
+when it runs.
 
 Layout of the output folder::
 
@@ -20,77 +21,80 @@ estimates skip finished records. A model folder trained with another plan is an 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hipbmd.errors import InputError
-from hipbmd.io.records import write_json, write_text_atomic
-from hipbmd.validation.splits import Splits
+from hipbmd.validation.fold_files import CrossvalRequest, record_splits, write_reference
 
-PATH_COLUMNS = ("ct", "labels", "xray")
+if TYPE_CHECKING:
+    from hipbmd.validation.splits import Splits
+
 StageCallback = Callable[[str], None]
 StepCallback = Callable[[int, int, dict[str, float]], None]
 
 
-@dataclass(frozen=True)
-class CrossvalRequest:
-    """What ``hipbmd crossval`` was asked for, besides the split itself."""
+def crossval(
+    cohort: str | Path,
+    output_dir: str | Path,
+    folds: int = 5,
+    config: str | Path | None = None,
+    external_sites: Sequence[str] = (),
+    seed: int = 0,
+    samples: int = 8,
+    on_stage: Callable[[str], None] | None = None,
+    on_step: Callable[[int, int, dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """Patient-level K-fold cross-validation of the decomposition model on a cohort, stratified by site.
 
-    cohort: Path
-    folder: Path
-    config: Path | None = None
-    samples: int = 8
-    command: str | None = None
+    Mirrors ``hipbmd crossval --cohort C --folds K -o cv/ [--config YAML] [--external-sites a,b]
+    [--seed S] [--samples N]``. For each fold k trains ``cv/fold_k/model`` on the other folds' cases and
+    estimates fold k's radiographs into ``cv/fold_k/estimates``; combines them into ``cv/results.csv``
+    beside ``cv/reference.csv`` and evaluates them into ``cv/report/``. Cases of the external sites are
+    in no fold: a model trained on all other cases (``cv/final/model``) estimates them into
+    ``cv/external/`` (with its own reference, results and report). Writes ``cv/splits.json``; resumes.
+    Layout and resumption: this module's docstring; splitting: :mod:`hipbmd.validation.splits`.
 
+    Args:
+        cohort: cohort folder (``manifest.csv``; cases with ``truth.json`` for training).
+        output_dir: the cross-validation folder.
+        folds: number of folds K (at least 2).
+        config: YAML training config for every model (see ``hipbmd train --config``).
+        external_sites: sites (names or prefixes such as ``site_e``) never trained on.
+        seed: seed of the split.
+        samples: Monte-Carlo dropout samples per estimate.
+        on_stage: called with a line saying what starts (fold, training, estimating, evaluating).
+        on_step: training progress, called with (iteration, iterations, losses).
 
-def record_splits(request: CrossvalRequest, splits: Splits) -> Path:
-    """Write ``splits.json``, or check that the one already there holds the same splits."""
-    path = request.folder / "splits.json"
-    record = {
-        **splits.to_dict(),
-        "cohort": str(request.cohort.resolve()),
-        "config": None if request.config is None else str(request.config),
-        "command": request.command,
-    }
-    if path.is_file():
-        try:
-            saved = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise InputError(path, f"not a splits file ({error.__class__.__name__})") from None
-        if {key: saved.get(key) for key in splits.to_dict()} != splits.to_dict():
-            raise InputError(request.folder, "holds a cross-validation with other splits (use a new folder)")
-        return path
-    request.folder.mkdir(parents=True, exist_ok=True)
-    return write_json(path, record)
+    Returns:
+        A summary: per fold the cases and the estimate counts (done, skipped, failed), the paths of the
+        combined results, and the evaluation records (``report``, and ``external`` when asked for).
 
+    Raises:
+        InputError: no cohort, a folder holding other splits or another model; ValueError: bad folds or sites.
+    """
+    from hipbmd.decomposition.data import case_rows
+    from hipbmd.validation.splits import make_splits, patient_sites, resolve_sites
 
-def write_reference(
-    path: Path, rows: Sequence[dict[str, str]], cohort: Path, fold_of: dict[str, str]
-) -> Path:
-    """The manifest rows with absolute paths, the radiograph repeated as ``file``, and each case's fold."""
-    absolute = cohort.resolve()
-    table = []
-    for row in rows:
-        entry = {**row, **{key: str(absolute / row[key]) for key in PATH_COLUMNS if row.get(key)}}
-        table.append({**entry, "file": entry["xray"], "fold": fold_of[row["case_id"]]})
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(table[0]))
-    writer.writeheader()
-    writer.writerows(table)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return write_text_atomic(path, text.getvalue())
+    rows = case_rows(Path(cohort))
+    sites = patient_sites(rows)
+    external = resolve_sites(list(external_sites), list(sites.values()))
+    splits = make_splits(sites, folds, seed, external)
+    command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
+    request = CrossvalRequest(
+        Path(cohort), Path(output_dir), None if config is None else Path(config), samples, command
+    )
+    return run_crossval(request, splits, rows, on_stage, on_step)
 
 
 def ensure_model(
     request: CrossvalRequest, folder: Path, cases: Sequence[str], on_step: StepCallback | None
 ) -> bool:
     """Train a model on ``cases`` into ``folder`` unless it holds one with the same plan; True if trained."""
-    from hipbmd.api_bmd import train
+    from hipbmd.api.bmd import train
     from hipbmd.decomposition.fit_model import plan_from_config
 
     plan = json.loads(json.dumps(plan_from_config(request.config, case_ids=cases).to_dict()))
@@ -111,7 +115,7 @@ def estimate_cases(
     request: CrossvalRequest, rows: Sequence[dict[str, str]], cases: Sequence[str], model: Path, output: Path
 ) -> dict[str, int]:
     """Estimate the radiographs of ``cases`` with ``model`` into ``output``; counts per status."""
-    from hipbmd.api_bmd import estimate
+    from hipbmd.api.bmd import estimate
 
     chosen = set(cases)
     xrays = [(request.cohort / row["xray"]).resolve() for row in rows if row["case_id"] in chosen]
@@ -132,7 +136,7 @@ def run_crossval(
     on_step: StepCallback | None = None,
 ) -> dict[str, Any]:
     """Train, estimate, combine and evaluate every fold, then the external sites (module docstring)."""
-    from hipbmd.api_bmd import merge_results
+    from hipbmd.api.bmd import merge_results
 
     say = on_stage or (lambda text: None)
     folder, fold_of = request.folder, splits.fold_of()
@@ -178,7 +182,7 @@ def _run_external(
     on_step: StepCallback | None,
 ) -> dict[str, Any]:
     """Train the final model on every folded case and estimate the external sites with it."""
-    from hipbmd.api_bmd import merge_results
+    from hipbmd.api.bmd import merge_results
 
     folder, model = request.folder / "external", request.folder / "final" / "model"
     internal = splits.internal_cases()
@@ -200,7 +204,7 @@ def _run_external(
 
 def _evaluate(folder: Path, say: StageCallback) -> dict[str, Any]:
     """The evaluation of ``folder/results.csv`` against ``folder/reference.csv`` into ``folder/report``."""
-    from hipbmd.api_stats import evaluate
+    from hipbmd.api.stats import evaluate
 
     say(f"evaluating {folder / 'results.csv'}")
     return evaluate(folder / "results.csv", folder / "reference.csv", folder / "report")

@@ -1,4 +1,4 @@
-"""``hipbmd train`` (and ``hipbmd estimate``): the command line of the radiograph side."""
+"""``hipbmd train``, ``hipbmd estimate`` and ``hipbmd merge-results``: the radiograph side."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hipbmd.cli_support import (
+from hipbmd.cli.support import (
     EXIT_BAD_INPUT,
     LOG_EVERY,
     error_line,
@@ -119,12 +119,10 @@ def estimate(
     from rich.progress import Progress
 
     from hipbmd import api
-    from hipbmd.bmd.batch_inputs import parse_part
 
     if side not in (None, "right", "left"):
         error_line(f"--side must be right or left, not {side!r}")
         raise typer.Exit(EXIT_BAD_INPUT)
-    chosen = run_reporting_errors(lambda: parse_part(part)) if part is not None else None
     if not xrays and manifest is None:
         error_line("no inputs: give radiographs or folders, or --manifest M.csv")
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -153,7 +151,7 @@ def estimate(
                 device=device,
                 on_file=advance,
                 manifest=manifest,
-                part=chosen,
+                part=part,
                 overwrite=overwrite,
             )
         )
@@ -211,60 +209,3 @@ def _centre(spec: str) -> tuple[float, float]:
         error_line(f"--center-mm {spec!r}: expected ROW,COL in mm, e.g. 120.5,98.0")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     return row, col
-
-
-def demo(
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Folder for the cohort, estimates and overlays.")
-    ] = Path("demo_output"),
-    n: Annotated[int, typer.Option(min=2, help="Cases to simulate (held-out sites).")] = 12,
-    model: Annotated[
-        Path | None, typer.Option(help="Decomposition model folder (default: the shipped model).")
-    ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Cases simulated in parallel.")] = 2,
-) -> None:
-    """Simulate a fresh cohort from unseen sites, estimate BMD on it and compare with its DXA."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from hipbmd.cli_stats import summary_line
-    from hipbmd.demo import run_demo
-
-    console = stderr_console()
-    rows, report = run_reporting_errors(
-        lambda: run_demo(
-            output, n, model, workers, on_stage=lambda text: console.print(f"[bold]{text}[/bold]")
-        )
-    )
-    table = Table(title="estimated vs DXA (g/cm2), index hip of each case", title_justify="left")
-    for column in (
-        "case",
-        "site",
-        "side",
-        "DXA neck",
-        "est. neck",
-        "DXA total hip",
-        "est. total hip",
-        "flags",
-    ):
-        table.add_column(column, justify="left" if column in ("case", "site", "side", "flags") else "right")
-    for row in rows:
-        shown = [_value(row.dxa_g_cm2["neck"]), _value(row.estimate_g_cm2.get("neck"))]
-        shown += [_value(row.dxa_g_cm2["total_hip"]), _value(row.estimate_g_cm2.get("total_hip"))]
-        flags = ", ".join(dict.fromkeys(f.split(":")[0] for f in row.flags if not f.startswith("landmarks:")))
-        table.add_row(row.case_id, row.site, row.side, *shown, flags)
-    out = Console()
-    if not out.is_terminal:  # piped or logged: wide enough that the table does not wrap
-        out = Console(width=max(out.width, 120))
-    out.print(table)
-    typer.echo("flags: names only; each hip's record in the estimates folder says more")
-    for roi in report["rois"]:
-        typer.echo(f"{roi}: {summary_line(report['strata']['overall']['all'][roi])}")
-    typer.echo(f"overlays and records in {output / 'estimates'}")
-    typer.echo(
-        f"validation report (r, ICC, Bland-Altman, ROC, by site) in {output / 'report' / 'report.html'}"
-    )
-
-
-def _value(value: float | None) -> str:
-    return "withheld" if value is None else f"{value:.3f}"

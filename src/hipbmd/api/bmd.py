@@ -1,5 +1,6 @@
-"""API functions of the radiograph commands (``hipbmd train``, ``hipbmd estimate``); re-exported by
-:mod:`hipbmd.api`. Torch is imported only when they run."""
+"""``hipbmd train``, ``hipbmd estimate`` and ``hipbmd merge-results``: the radiograph side.
+
+Torch is imported only when they run."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def train(
     """
     from dataclasses import replace
 
+    from hipbmd.bmd.dxa_calibration import calibrate_to_dxa
     from hipbmd.decomposition.fit_model import fit_model, plan_from_config
 
     plan = plan_from_config(None if config is None else Path(config), cases, case_ids)
@@ -54,7 +56,7 @@ def train(
     command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
     record = {"command": command, "config": None if config is None else str(config)}
     start = None if init is None else Path(init)
-    return fit_model(Path(cohort), Path(output), plan, record, on_case, on_step, start)
+    return fit_model(Path(cohort), Path(output), plan, record, on_case, on_step, start, calibrate_to_dxa)
 
 
 def estimate(
@@ -105,6 +107,7 @@ def estimate(
     Returns:
         The records of this part's inputs (sorted by path), read back for the files skipped.
     """
+    from hipbmd.bmd.batch import Batch, named_inputs
     from hipbmd.bmd.reference import load_yam_table
     from hipbmd.bmd.report import read_records, write_results_csv
     from hipbmd.decomposition.model_files import load_decomposition_model
@@ -113,7 +116,7 @@ def estimate(
 
     torch_device = resolve_device(device)
     folder = Path(output_dir)
-    todo = _named_inputs(inputs, manifest, part, folder)
+    todo = named_inputs(inputs, manifest, part, folder)
     decomposition = load_decomposition_model(None if model is None else Path(model))
     decomposition.generator.to(torch_device)
     finder = load_localiser(None if localiser is None else Path(localiser)).to(torch_device)
@@ -127,7 +130,7 @@ def estimate(
         "yam_table": str(yam_table) if yam_table else None,
         "spacing_mm": spacing_mm,
     }
-    batch = _Batch(folder, decomposition, finder, yam, spacing_mm, options, overwrite)
+    batch = Batch(folder, decomposition, finder, yam, spacing_mm, options, overwrite)
     records = []
     for done, (path, name) in enumerate(todo, start=1):
         record, status, written = batch.run(path, name)
@@ -136,23 +139,6 @@ def estimate(
             on_file(done, len(todo), written, status)
     write_results_csv(folder / "results.csv", (record for _, record in read_records(folder)))
     return records
-
-
-def _named_inputs(
-    inputs: Sequence[str | Path],
-    manifest: str | Path | None,
-    part: str | tuple[int, int] | None,
-    output: Path,
-) -> list[tuple[Path, str]]:
-    """(path, record name) of the inputs of this part, sorted by path (:mod:`hipbmd.bmd.batch_inputs`)."""
-    from hipbmd.bmd.batch_inputs import collect_inputs, parse_part, record_names, select_part
-
-    chosen = parse_part(part) if isinstance(part, str) else part
-    paths = collect_inputs([Path(p) for p in inputs], None if manifest is None else Path(manifest), output)
-    if not paths:
-        raise ValueError("no radiographs given: name files, folders or a --manifest")
-    named = list(zip(paths, record_names(paths), strict=True))
-    return named if chosen is None else select_part(named, chosen)
 
 
 def merge_results(folders: Sequence[str | Path], output: str | Path) -> list[dict[str, Any]]:
@@ -177,94 +163,3 @@ def merge_results(folders: Sequence[str | Path], output: str | Path) -> list[dic
     target.parent.mkdir(parents=True, exist_ok=True)
     write_results_csv(target, records)
     return records
-
-
-class _Batch:
-    """The per-file step of :func:`estimate`: skip what is finished, else estimate and write the record."""
-
-    def __init__(
-        self,
-        folder: Path,
-        model: Any,
-        localiser: Any,
-        yam: Any,
-        spacing_mm: float | None,
-        options: dict[str, Any],
-        overwrite: bool,
-    ) -> None:
-        from hipbmd.bmd.report import read_records
-
-        self.folder, self.model, self.localiser, self.yam = folder, model, localiser, yam
-        self.spacing_mm, self.options, self.overwrite = spacing_mm, options, overwrite
-        self.localiser_sha256 = localiser.manifest.get("weights", {}).get("sha256")
-        existing = read_records(folder)
-        self.by_source = {_same_file(record["source"]): (name, record) for name, record in existing}
-        self.sources = {name: _same_file(record["source"]) for name, record in existing}
-
-    def run(self, path: Path, name: str) -> tuple[dict[str, Any], str, str]:
-        """(record, status, record name) of one input."""
-        from hipbmd.bmd.batch_inputs import path_digest
-        from hipbmd.bmd.report import is_finished
-
-        key = _same_file(str(path))
-        previous = self.by_source.get(key)
-        if previous is not None and not self.overwrite:
-            old_name, record = previous
-            finished = is_finished(record, self.options, self.model.sha256, self.localiser_sha256)
-            if finished and (self.folder / str(record.get("overlay"))).is_file():
-                return record, "skipped", old_name
-        if self.sources.get(name, key) != key:  # the name holds another file's record: keep both
-            name = f"{name}-{path_digest(key)}"
-        record = _estimate_one(
-            path, name, self.folder, self.model, self.localiser, self.yam, self.spacing_mm, self.options
-        )
-        if previous is not None and previous[0] != name:  # the file's old record, under another name
-            for suffix in (".json", ".png"):
-                (self.folder / f"{previous[0]}{suffix}").unlink(missing_ok=True)
-        return record, "failed" if "error" in record else "done", name
-
-
-def _same_file(source: str) -> Path:
-    """The path a record's source names, resolved, so that two spellings of one file compare equal."""
-    return Path(source).resolve()
-
-
-def _estimate_one(
-    path: Path,
-    stem: str,
-    folder: Path,
-    model: Any,
-    localiser: Any,
-    yam: Any,
-    spacing_mm: float | None,
-    options: dict[str, Any],
-) -> dict[str, Any]:
-    from hipbmd.bmd.estimate import EstimateSettings, estimate_hips, magnification_of
-    from hipbmd.bmd.overlay import save_overlay
-    from hipbmd.bmd.report import error_record, estimate_record
-    from hipbmd.errors import InputError
-    from hipbmd.io.radiograph import read_radiograph
-    from hipbmd.io.records import write_json
-
-    try:
-        radiograph = read_radiograph(path, spacing_mm)
-        settings = EstimateSettings(
-            options["samples"], options["seed"], options["side"], options["center_mm"], yam
-        )
-        hips = estimate_hips(radiograph, model, localiser, settings)
-    except (InputError, ValueError, OSError) as error:
-        record = error_record(str(path), str(error))
-        write_json(folder / f"{stem}.json", record)
-        return record
-    magnification = magnification_of(radiograph)[0]
-    record = estimate_record(str(path), radiograph, hips, model, localiser, options, magnification)
-    record["overlay"] = f"{stem}.png"
-    save_overlay(
-        folder / f"{stem}.png",
-        radiograph,
-        hips,
-        model.grid,
-        f"{path.name}: hipbmd {record['hipbmd_version']}",
-    )
-    write_json(folder / f"{stem}.json", record)
-    return record

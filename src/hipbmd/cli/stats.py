@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hipbmd.cli_support import run_reporting_errors
+from hipbmd.cli.support import run_reporting_errors
 
 
 def evaluate(

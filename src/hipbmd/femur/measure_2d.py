@@ -1,7 +1,7 @@
 """aBMD of the proximal femur read from a femur-only areal-density image (a predicted or rendered DRR).
 
 The image (g/cm², AP view, square pixels) holds one femur. Its landmarks are found on the image
-(:mod:`hipbmd.bmd.landmarks_2d`), the DXA-like regions are placed as on a DXA-position image
+(:mod:`hipbmd.femur.landmarks_2d`), the DXA-like regions are placed as on a DXA-position image
 (:func:`hipbmd.femur.roi.hip_rois`: neck box, total hip, proximal femur) and each region's aBMD is the
 mean areal density over its bone pixels (:func:`hipbmd.femur.roi.measure_rois`); BMC = aBMD × bone
 area. Bone is the largest connected piece above :data:`~hipbmd.femur.roi.BONE_THRESHOLD_G_CM2`, so
@@ -28,17 +28,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.bmd.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d
-from hipbmd.femur.landmarks import Side
+from hipbmd.femur.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d
 from hipbmd.femur.landmarks_from_mask import LandmarkError
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, hip_rois, measure_rois
+from hipbmd.types import Side
 
 BoolImage = npt.NDArray[np.bool_]
 EDGE_TOLERANCE_PX = 1e-6  # a pixel on a distal edge is in, as in hip_rois (rounding of a near-vertical axis)
 
 
 @dataclass(frozen=True)
-class ROIMeasurement:
+class RegionDensity:
     """One region: aBMD (g/cm², NaN without bone), bone area (cm²), BMC (g), bone pixel count."""
 
     abmd_g_cm2: float
@@ -73,7 +73,7 @@ class FemurBMD:
 
     side: Side
     pixel_spacing_mm: float
-    regions: dict[str, ROIMeasurement]
+    regions: dict[str, RegionDensity]
     landmarks: Landmarks2D | None
     rois: HipROIs | None
     bone: BoolImage
@@ -148,7 +148,7 @@ def measure_femur_drr(
         )
     measured = measure_rois(image, rois.masks, bone, spacing_mm)
     regions = {
-        name: ROIMeasurement(v["abmd_g_cm2"], v["area_cm2"], v["bmc_g"], int(v["bone_pixels"]))
+        name: RegionDensity(v["abmd_g_cm2"], v["area_cm2"], v["bmc_g"], int(v["bone_pixels"]))
         for name, v in measured.items()
     }
     flags = list(landmarks.flags) + list(rois.flags)

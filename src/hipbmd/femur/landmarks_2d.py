@@ -39,13 +39,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from hipbmd.bmd.outline_2d import BoolImage, Point, RightFemurOutline
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.femur.dxa_pose import DXAView
-from hipbmd.femur.landmarks import Side
 from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.outline_2d import BoolImage, Point, RightFemurOutline
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, bone_mask
-from hipbmd.types import Camera
+from hipbmd.types import Camera, Side
 
 MIN_FEMUR_AREA_MM2 = 1000.0  # less bone than this is not a proximal femur
 

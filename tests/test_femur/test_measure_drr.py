@@ -9,7 +9,7 @@ import femur_drr_phantom as phantom
 import numpy as np
 import pytest
 
-from hipbmd.bmd.measure import FemurBMD, measure_femur_drr
+from hipbmd.femur.measure_2d import FemurBMD, measure_femur_drr
 from hipbmd.femur.roi import ROI_NAMES, hip_rois
 
 DENSITY_G_CM2 = 0.8

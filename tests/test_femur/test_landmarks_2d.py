@@ -8,9 +8,9 @@ import femur_drr_phantom as phantom
 import numpy as np
 import pytest
 
-from hipbmd.bmd.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d
-from hipbmd.bmd.outline_2d import fit_circle
+from hipbmd.femur.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d
 from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.outline_2d import fit_circle
 from hipbmd.femur.roi import hip_rois
 
 

@@ -1,0 +1,71 @@
+"""``hipbmd simulate``: a virtual hip cohort written the way a hospital hands its data over."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+CaseCallback = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What ``simulate`` wrote.
+
+    Attributes:
+        manifest: the cohort's ``manifest.csv``.
+        sites: the sites the cases were drawn from, in turn.
+        n: number of cases in the cohort.
+        contact_sheet: the contact sheet PNG, None when not asked for or no case is finished.
+    """
+
+    manifest: Path
+    sites: tuple[str, ...]
+    n: int
+    contact_sheet: Path | None
+
+
+def simulate(
+    output: str | Path,
+    n: int = 20,
+    sites: str = "training",
+    seed: int = 0,
+    workers: int = 1,
+    contact_sheet: bool = True,
+    voxel_mm: float = 1.0,
+    xray_binning: int = 1,
+    ct_scale: float = 1.0,
+    on_case: CaseCallback | None = None,
+) -> SimulationResult:
+    """Simulate (or finish) a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case.
+
+    Mirrors ``hipbmd simulate -o cohort/ [--n N] [--sites S] [--seed S] [--workers W] [--voxel-mm V]
+    [--xray-binning B] [--ct-scale F] [--no-contact-sheet]``. The same seed gives the same files; a
+    folder holding a cohort with other settings is an error, and an unfinished one is finished.
+
+    Args:
+        output: the cohort folder.
+        n: number of cases.
+        sites: comma list of site names, or "training", "held-out", "all".
+        seed: the cohort seed.
+        workers: cases simulated in parallel (processes).
+        contact_sheet: draw ``contact_sheet.png`` of the first cases.
+        voxel_mm: the anatomy's voxel size, mm.
+        xray_binning: bin the radiograph's pixels by this factor.
+        ct_scale: scale the CT's voxel size by this factor.
+        on_case: called with (case id, cases done, cases in all) as cases finish.
+
+    Raises:
+        ValueError: an unknown site; InputError: a folder holding another cohort.
+    """
+    from hipbmd.sim.case_draw import Resolution
+    from hipbmd.sim.cohort import CohortSpec, check_settings, resolve_sites, simulate_cohort
+    from hipbmd.sim.contact_sheet import write_contact_sheet
+
+    folder = Path(output)
+    spec = CohortSpec(n, resolve_sites(sites), seed, Resolution(voxel_mm, xray_binning, ct_scale))
+    check_settings(spec, folder)
+    manifest = simulate_cohort(spec, folder, workers, on_case)
+    sheet = write_contact_sheet(folder, folder / "contact_sheet.png") if contact_sheet else None
+    return SimulationResult(manifest, spec.sites, n, sheet)

@@ -82,17 +82,17 @@ class Estimator:
 
     def run(self, path: Path) -> tuple[dict[str, Any], float]:
         """The JSON record of one radiograph (no overlay) and the seconds it took."""
+        from hipbmd.bmd.batch import estimate_record
         from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
-        from hipbmd.bmd.report import estimate_record
-        from hipbmd.io.magnification import magnification_of
+        from hipbmd.bmd.record import EstimateOptions
         from hipbmd.io.radiograph import read_radiograph
 
         started = time.perf_counter()
         radiograph = read_radiograph(path)
         hips = estimate_hips(radiograph, self.model, self.localiser, EstimateSettings(self.samples))
         seconds = time.perf_counter() - started
-        magnification = magnification_of(radiograph)[0]
-        record = estimate_record(str(path), radiograph, hips, self.model, self.localiser, {}, magnification)
+        options = EstimateOptions(self.samples)
+        record = estimate_record(str(path), radiograph, hips, self.model, self.localiser, options).to_json()
         self.last = (radiograph, hips)
         return record, seconds
 

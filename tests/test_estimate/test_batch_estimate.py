@@ -114,7 +114,7 @@ def test_parts_in_separate_folders_are_merged(sim_cohort: Path, tiny_model: Path
     for k, folder in enumerate(parts, start=1):
         run([], folder, tiny_model, manifest=sim_cohort / "manifest.csv", part=f"{k}/2")
     records = api.merge_results(parts, tmp_path / "merged.csv")
-    assert sorted(Path(r["source"]).parent.name for r in records) == CASES
+    assert sorted(Path(r.source).parent.name for r in records) == CASES
     shutil.copy(tmp_path / "merged.csv", parts[0] / "results.csv")
     assert csv_files(parts[0]) == CASES
 

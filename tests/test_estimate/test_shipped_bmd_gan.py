@@ -49,13 +49,14 @@ def test_the_shipped_model_estimates_simulated_hips_near_their_dxa(tmp_path: Pat
         simulate_case(CaseRequest("case", 1, "site_a_csi", seed, Resolution(1.5, 1, 2.0)), folder)
         dxa = json.loads((folder / "truth.json").read_text())["dxa_g_cm2"]
         record = estimate([folder / "xray.dcm"], tmp_path / f"out_{seed}", samples=4)[0]
-        hip = next(hip for hip in record["hips"] if hip["side"] == dxa["side"])
-        measured = {m["roi"]: m for m in hip["measurements"] if m["abmd_g_cm2"] is not None}
-        for roi, m in measured.items():
-            assert abs(m["abmd_g_cm2"] - dxa[roi]) < 0.15, (seed, roi, m["abmd_g_cm2"], dxa[roi])
-            low, high = m["interval_g_cm2"]
-            assert low < m["abmd_g_cm2"] < high
+        hip = next(hip for hip in record.hips if hip.side == dxa["side"])
+        measured = {m.roi: m.abmd_g_cm2 for m in hip.measurements if m.abmd_g_cm2 is not None}
+        intervals = {m.roi: m.interval_g_cm2 for m in hip.measurements}
+        for roi, abmd in measured.items():
+            assert abs(abmd - dxa[roi]) < 0.15, (seed, roi, abmd, dxa[roi])
+            low, high = intervals[roi] or (None, None)
+            assert low is not None and high is not None and low < abmd < high
         close += set(measured) == {"neck", "total_hip"} and all(
-            abs(measured[roi]["abmd_g_cm2"] - dxa[roi]) < 0.1 for roi in measured
+            abs(measured[roi] - dxa[roi]) < 0.1 for roi in measured
         )
     assert close >= 2

@@ -48,16 +48,17 @@ def test_estimate_writes_records_overlays_and_a_csv_and_survives_a_bad_file(
     bad.write_bytes(b"not a dicom file")
     records = api.estimate([*xrays, bad], tmp_path / "out", model=tiny_model, samples=2)
     assert len(records) == len(xrays) + 1
-    failed = [record for record in records if "error" in record]  # records come sorted by path
-    assert len(failed) == 1 and "broken.dcm" in failed[0]["error"]
-    for record in (record for record in records if "error" not in record):
-        assert record["schema"] == "hipbmd-estimate/1" and record["hips"], record["source"]
-        assert record["model"]["sha256"] and record["radiograph"]["magnification_used"] > 1.0
-        assert (tmp_path / "out" / record["overlay"]).stat().st_size > 5000
-        for hip in record["hips"]:
-            assert hip["side"] in ("right", "left")
+    failed = [record for record in records if record.error is not None]  # records come sorted by path
+    assert len(failed) == 1 and "broken.dcm" in str(failed[0].error)
+    for record in (record for record in records if record.error is None):
+        assert record.schema == "hipbmd-estimate/1" and record.hips, record.source
+        assert record.model and record.model.sha256
+        assert record.radiograph and record.radiograph.magnification_used > 1.0
+        assert (tmp_path / "out" / str(record.overlay)).stat().st_size > 5000
+        for hip in record.hips:
+            assert hip.side in ("right", "left")
             # an untrained, uncalibrated model must never give a category
-            assert all(m["who_category"] is None for m in hip["measurements"])
+            assert all(m.who_category is None for m in hip.measurements)
     names = sorted(p.name for p in (tmp_path / "out").glob("*.json"))
     assert len(names) == len(xrays) + 1  # one record per input, names made distinct
     with (tmp_path / "out" / "results.csv").open() as stream:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from hipbmd.bmd.classify import jos_category, percent_yam, reported, t_score, who_category
-from hipbmd.bmd.report import CSV_COLUMNS
+from hipbmd.bmd.results_table import CSV_COLUMNS
 
 SITES = ("site_a", "site_b")
 YAM_G_CM2 = {"neck": 0.80, "total_hip": 0.90, "proximal_femur": 0.85}

@@ -10,9 +10,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from hipbmd.bmd.reference import YAMEntry, YAMTable
+from hipbmd.bmd.results_table import ResultRow
 from hipbmd.stats.confusion import JOS_CATEGORIES, WHO_CATEGORIES, WITHHELD, confusion
 from hipbmd.stats.diagnosis import TARGETS, diagnose
-from hipbmd.stats.inputs import Estimate, ReferenceCase
+from hipbmd.stats.inputs import ReferenceCase
 from hipbmd.stats.matching import Pair
 from hipbmd.stats.strata import age_band, split
 from hipbmd.stats.yam import yam_basis
@@ -79,7 +80,7 @@ def _case(line: int, site: str | None = None, yam: dict[str, float] | None = Non
 
 
 def _pair(case: ReferenceCase, abmd: float | None, percent: float | None) -> Pair:
-    estimate = Estimate(1, case.file, "left", "neck", abmd, None, percent, None, None, "", "")
+    estimate = ResultRow(case.file, "left", "neck", abmd, yam_percent=percent, line=1)
     return Pair(case, "neck", 0.6, estimate, None if abmd is not None else "withheld")
 
 

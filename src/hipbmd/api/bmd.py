@@ -7,7 +7,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hipbmd.bmd.record import EstimateRecord
 
 CaseCallback = Callable[[int, int], None]
 StepCallback = Callable[[int, int, dict[str, float]], None]
@@ -75,7 +78,7 @@ def estimate(
     manifest: str | Path | None = None,
     part: str | tuple[int, int] | None = None,
     overwrite: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[EstimateRecord]:
     """aBMD, T-score, %YAM and categories of each hip on each radiograph; resumable and shardable.
 
     Mirrors ``hipbmd estimate [XRAY|FOLDER]... [--manifest M.csv] -o out/ [--part k/N] [--overwrite]
@@ -83,7 +86,7 @@ def estimate(
     (schema ``hipbmd-estimate/1``) and ``<name>.png`` (overlay), then rebuilds ``results.csv`` from all
     records in ``output_dir``. A file that cannot be read or measured gets a record with its ``error``
     and the batch goes on. Inputs, record names and parts: :mod:`hipbmd.bmd.batch_inputs`; what counts
-    as finished (and is skipped unless ``overwrite``): :func:`hipbmd.bmd.report.is_finished`.
+    as finished (and is skipped unless ``overwrite``): :meth:`hipbmd.bmd.record.EstimateRecord.is_finished`.
 
     Args:
         inputs: radiograph files (DICOM, or PNG/TIFF with ``spacing_mm``) and folders of them.
@@ -108,12 +111,15 @@ def estimate(
         The records of this part's inputs (sorted by path), read back for the files skipped.
     """
     from hipbmd.bmd.batch import Batch, named_inputs
+    from hipbmd.bmd.record import EstimateOptions, read_records
     from hipbmd.bmd.reference import load_yam_table
-    from hipbmd.bmd.report import read_records, write_results_csv
+    from hipbmd.bmd.results_table import write_results_csv
     from hipbmd.decomposition.model_files import load_decomposition_model
     from hipbmd.localisation.model_files import load_localiser
     from hipbmd.torch_device import resolve_device
 
+    if side not in (None, "right", "left"):
+        raise ValueError(f"side must be right or left, not {side!r}")
     torch_device = resolve_device(device)
     folder = Path(output_dir)
     todo = named_inputs(inputs, manifest, part, folder)
@@ -122,15 +128,9 @@ def estimate(
     finder = load_localiser(None if localiser is None else Path(localiser)).to(torch_device)
     yam = load_yam_table(Path(yam_table)) if yam_table is not None else None
     folder.mkdir(parents=True, exist_ok=True)
-    options = {
-        "samples": samples,
-        "seed": seed,
-        "side": side,
-        "center_mm": center_mm,
-        "yam_table": str(yam_table) if yam_table else None,
-        "spacing_mm": spacing_mm,
-    }
-    batch = Batch(folder, decomposition, finder, yam, spacing_mm, options, overwrite)
+    yam_name = str(yam_table) if yam_table else None
+    options = EstimateOptions(samples, seed, side, center_mm, yam_name, spacing_mm)
+    batch = Batch(folder, decomposition, finder, yam, options, overwrite)
     records = []
     for done, (path, name) in enumerate(todo, start=1):
         record, status, written = batch.run(path, name)
@@ -141,7 +141,7 @@ def estimate(
     return records
 
 
-def merge_results(folders: Sequence[str | Path], output: str | Path) -> list[dict[str, Any]]:
+def merge_results(folders: Sequence[str | Path], output: str | Path) -> list[EstimateRecord]:
     """One ``results.csv`` over the estimate records of several output folders (e.g. of parts).
 
     Mirrors ``hipbmd merge-results OUT1 OUT2 ... -o merged.csv``. Rows follow the folders' order, then
@@ -150,7 +150,8 @@ def merge_results(folders: Sequence[str | Path], output: str | Path) -> list[dic
     Raises:
         InputError: a folder is missing or holds no estimate records.
     """
-    from hipbmd.bmd.report import read_records, write_results_csv
+    from hipbmd.bmd.record import read_records
+    from hipbmd.bmd.results_table import write_results_csv
     from hipbmd.errors import InputError
 
     records = []

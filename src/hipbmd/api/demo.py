@@ -15,7 +15,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hipbmd.bmd.record import EstimateRecord
 
 DEMO_SEED = 4242
 
@@ -32,17 +35,19 @@ class DemoRow:
     flags: list[str] = field(default_factory=list)
 
 
-def demo_rows(cohort: Path, records: list[dict[str, Any]]) -> list[DemoRow]:
+def demo_rows(cohort: Path, records: list[EstimateRecord]) -> list[DemoRow]:
     """Pair each manifest row's DXA (index hip) with the estimate of that hip."""
-    by_source = {Path(record["source"]).resolve(): record for record in records}
+    by_source = {Path(record.source).resolve(): record for record in records}
     with (cohort / "manifest.csv").open(newline="") as stream:
         manifest = list(csv.DictReader(stream))
     rows = []
     for entry in manifest:
-        record = by_source.get((cohort / entry["xray"]).resolve(), {})
-        hip = next((h for h in record.get("hips", []) if h["side"] == entry["side"]), None)
-        estimate = {m["roi"]: m["abmd_g_cm2"] for m in hip["measurements"]} if hip else {}
-        flags = list(hip["flags"]) if hip else [record.get("error", "hip not found")]
+        record = by_source.get((cohort / entry["xray"]).resolve())
+        hips = record.hips if record is not None else ()
+        hip = next((h for h in hips if h.side == entry["side"]), None)
+        estimate = {m.roi: m.abmd_g_cm2 for m in hip.measurements} if hip else {}
+        error = record.error if record is not None else None
+        flags = list(hip.flags) if hip else [error or "hip not found"]
         dxa = {"neck": float(entry["dxa_neck_g_cm2"]), "total_hip": float(entry["dxa_total_hip_g_cm2"])}
         rows.append(DemoRow(entry["case_id"], entry["site"], entry["side"], dxa, estimate, flags))
     return rows

@@ -1,14 +1,24 @@
 """The per-file work of ``hipbmd estimate``: the inputs of a part, what is finished, one record per file.
 
 Inputs, record names and parts: :mod:`hipbmd.bmd.batch_inputs`; what counts as finished (and is skipped
-unless ``overwrite``): :func:`hipbmd.bmd.report.is_finished`.
+unless ``overwrite``): :meth:`hipbmd.bmd.record.EstimateRecord.is_finished`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from hipbmd.bmd.record import EstimateOptions, EstimateRecord, ModelReference, RadiographSummary, read_records
+
+if TYPE_CHECKING:
+    from hipbmd.bmd.estimate import HipEstimate
+    from hipbmd.bmd.reference import YAMTable
+    from hipbmd.types import Radiograph
+
+FileStatus = Literal["done", "skipped", "failed"]
 
 
 def named_inputs(
@@ -29,48 +39,123 @@ def named_inputs(
 
 
 class Batch:
-    """The per-file step of :func:`estimate`: skip what is finished, else estimate and write the record."""
+    """The per-file step of ``hipbmd estimate``: skip what is finished, else estimate and write the record.
+
+    Args:
+        folder: the output folder (records, overlays).
+        model: the decomposition model (:class:`~hipbmd.decomposition.model_files.DecompositionModel`).
+        localiser: the hip localiser (:class:`~hipbmd.localisation.network.HipLocaliser`).
+        yam: the young-adult-mean table, if any.
+        options: the run's options, recorded in every record.
+        overwrite: redo finished records too.
+    """
 
     def __init__(
         self,
         folder: Path,
         model: Any,
         localiser: Any,
-        yam: Any,
-        spacing_mm: float | None,
-        options: dict[str, Any],
+        yam: YAMTable | None,
+        options: EstimateOptions,
         overwrite: bool,
     ) -> None:
-        from hipbmd.bmd.report import read_records
-
         self.folder, self.model, self.localiser, self.yam = folder, model, localiser, yam
-        self.spacing_mm, self.options, self.overwrite = spacing_mm, options, overwrite
+        self.options, self.overwrite = options, overwrite
         self.localiser_sha256 = localiser.manifest.get("weights", {}).get("sha256")
         existing = read_records(folder)
-        self.by_source = {_same_file(record["source"]): (name, record) for name, record in existing}
-        self.sources = {name: _same_file(record["source"]) for name, record in existing}
+        self.by_source = {_same_file(record.source): (name, record) for name, record in existing}
+        self.sources = {name: _same_file(record.source) for name, record in existing}
 
-    def run(self, path: Path, name: str) -> tuple[dict[str, Any], str, str]:
+    def run(self, path: Path, name: str) -> tuple[EstimateRecord, FileStatus, str]:
         """(record, status, record name) of one input."""
         from hipbmd.bmd.batch_inputs import path_digest
-        from hipbmd.bmd.report import is_finished
 
         key = _same_file(str(path))
         previous = self.by_source.get(key)
         if previous is not None and not self.overwrite:
             old_name, record = previous
-            finished = is_finished(record, self.options, self.model.sha256, self.localiser_sha256)
-            if finished and (self.folder / str(record.get("overlay"))).is_file():
+            finished = record.is_finished(self.options, self.model.sha256, self.localiser_sha256)
+            if finished and (self.folder / str(record.overlay)).is_file():
                 return record, "skipped", old_name
         if self.sources.get(name, key) != key:  # the name holds another file's record: keep both
             name = f"{name}-{path_digest(key)}"
-        record = _estimate_one(
-            path, name, self.folder, self.model, self.localiser, self.yam, self.spacing_mm, self.options
-        )
+        record = self._estimate_one(path, name)
         if previous is not None and previous[0] != name:  # the file's old record, under another name
             for suffix in (".json", ".png"):
                 (self.folder / f"{previous[0]}{suffix}").unlink(missing_ok=True)
-        return record, "failed" if "error" in record else "done", name
+        return record, "failed" if record.error is not None else "done", name
+
+    def _estimate_one(self, path: Path, stem: str) -> EstimateRecord:
+        from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
+        from hipbmd.bmd.overlay import save_overlay
+        from hipbmd.errors import InputError
+        from hipbmd.io.radiograph import read_radiograph
+        from hipbmd.io.records import write_json
+
+        options = self.options
+        try:
+            radiograph = read_radiograph(path, options.spacing_mm)
+            settings = EstimateSettings(
+                options.samples, options.seed, _side(options.side), options.center_mm, self.yam
+            )
+            hips = estimate_hips(radiograph, self.model, self.localiser, settings)
+        except (InputError, ValueError, OSError) as error:
+            record = EstimateRecord.failed(str(path), str(error))
+            write_json(self.folder / f"{stem}.json", record.to_json())
+            return record
+        record = replace(
+            estimate_record(str(path), radiograph, hips, self.model, self.localiser, options),
+            overlay=f"{stem}.png",
+        )
+        title = f"{path.name}: hipbmd {record.hipbmd_version}"
+        save_overlay(self.folder / f"{stem}.png", radiograph, hips, self.model.grid, title)
+        write_json(self.folder / f"{stem}.json", record.to_json())
+        return record
+
+
+def estimate_record(
+    source: str,
+    radiograph: Radiograph,
+    hips: list[HipEstimate],
+    model: Any,
+    localiser: Any,
+    options: EstimateOptions,
+) -> EstimateRecord:
+    """The record of one radiograph's estimates (its overlay not yet named)."""
+    from hipbmd.bmd.record import HipRecord
+    from hipbmd.io.magnification import magnification_of
+
+    summary = RadiographSummary(
+        radiograph.pixel_spacing_mm,
+        radiograph.spacing_source,
+        round(magnification_of(radiograph)[0], 4),
+        radiograph.view,
+        radiograph.laterality,
+        radiograph.presentation,
+        radiograph.age_years,
+        radiograph.sex,
+    )
+    hip_records = tuple(
+        HipRecord(
+            hip.side,
+            hip.location,
+            tuple(hip.flags),
+            dict(hip.raw_abmd_g_cm2),
+            tuple(hip.measurements),
+            None if hip.femur is None else hip.femur.to_dict(),
+        )
+        for hip in hips
+    )
+    return EstimateRecord(
+        source,
+        radiograph=summary,
+        model=ModelReference(model.manifest.get("name"), model.sha256),
+        localiser=ModelReference(
+            localiser.manifest.get("name"), localiser.manifest.get("weights", {}).get("sha256")
+        ),
+        options=options,
+        hips=hip_records,
+    )
 
 
 def _same_file(source: str) -> Path:
@@ -78,43 +163,7 @@ def _same_file(source: str) -> Path:
     return Path(source).resolve()
 
 
-def _estimate_one(
-    path: Path,
-    stem: str,
-    folder: Path,
-    model: Any,
-    localiser: Any,
-    yam: Any,
-    spacing_mm: float | None,
-    options: dict[str, Any],
-) -> dict[str, Any]:
-    from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
-    from hipbmd.bmd.overlay import save_overlay
-    from hipbmd.bmd.report import error_record, estimate_record
-    from hipbmd.errors import InputError
-    from hipbmd.io.magnification import magnification_of
-    from hipbmd.io.radiograph import read_radiograph
-    from hipbmd.io.records import write_json
-
-    try:
-        radiograph = read_radiograph(path, spacing_mm)
-        settings = EstimateSettings(
-            options["samples"], options["seed"], options["side"], options["center_mm"], yam
-        )
-        hips = estimate_hips(radiograph, model, localiser, settings)
-    except (InputError, ValueError, OSError) as error:
-        record = error_record(str(path), str(error))
-        write_json(folder / f"{stem}.json", record)
-        return record
-    magnification = magnification_of(radiograph)[0]
-    record = estimate_record(str(path), radiograph, hips, model, localiser, options, magnification)
-    record["overlay"] = f"{stem}.png"
-    save_overlay(
-        folder / f"{stem}.png",
-        radiograph,
-        hips,
-        model.grid,
-        f"{path.name}: hipbmd {record['hipbmd_version']}",
-    )
-    write_json(folder / f"{stem}.json", record)
-    return record
+def _side(value: str | None) -> Literal["right", "left"] | None:
+    if value not in (None, "right", "left"):
+        raise ValueError(f"side must be right or left, not {value!r}")
+    return None if value is None else ("right" if value == "right" else "left")

@@ -20,10 +20,12 @@ import numpy as np
 from hipbmd.bmd.classify import jos_category, percent_yam, reported, t_score, who_category
 from hipbmd.bmd.dxa_calibration import LinearDXAMap
 from hipbmd.bmd.qc import LOW_CONFIDENCE, WIDE_INTERVAL_G_CM2, implant_suspected, withholds_category
+from hipbmd.bmd.record import ROIMeasurement
 from hipbmd.bmd.reference import YAMTable
 from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
 from hipbmd.io.magnification import magnification_of
-from hipbmd.types import Radiograph, ROIMeasurement
+from hipbmd.localisation.locate import HipLocation
+from hipbmd.types import Radiograph, Side
 
 REPORTED_ROIS = ("neck", "total_hip")
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
@@ -36,7 +38,7 @@ class EstimateSettings:
 
     samples: int = 8
     seed: int = 0
-    side: str | None = None
+    side: Side | None = None
     center_mm: tuple[float, float] | None = None
     yam: YAMTable | None = None
 
@@ -45,8 +47,8 @@ class EstimateSettings:
 class HipEstimate:
     """Everything measured on one hip (images kept for the overlay)."""
 
-    side: str
-    location: Any
+    side: Side
+    location: HipLocation
     placement: CropPlacement | None = None
     crop: np.ndarray | None = None
     drr: Any = None
@@ -68,7 +70,7 @@ def estimate_hips(
     magnification, input_flags = magnification_of(radiograph)
     input_flags += _input_flags(radiograph)
     orientation = display_orientation(radiograph)
-    hips = locate_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)  # type: ignore[arg-type]
+    hips = locate_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)
     estimates = []
     for location in hips:
         hip = HipEstimate(location.side, location, flags=list(input_flags) + list(location.flags))
@@ -115,11 +117,11 @@ def _measure(hip: HipEstimate, radiograph: Radiograph, model: Any, settings: Est
 
 
 def _roi_measurement(hip: HipEstimate, roi: str, model: Any, settings: EstimateSettings) -> ROIMeasurement:
-    side = hip.side  # "right" / "left"
+    side = hip.side
     line = model.dxa_calibration.get(roi)
     if line is None or roi not in hip.raw_abmd_g_cm2:
         hip.flags.append(f"not_calibrated: {roi}")
-        return ROIMeasurement(side, roi, None)  # type: ignore[arg-type]
+        return ROIMeasurement(side, roi, None)
     mapping = LinearDXAMap.from_dict(line)
     abmd = mapping.apply(hip.raw_abmd_g_cm2[roi])
     half_width = 1.96 * float(np.hypot(mapping.slope * _sample_sd(hip, roi), mapping.residual_sd_g_cm2))
@@ -130,7 +132,7 @@ def _roi_measurement(hip: HipEstimate, roi: str, model: Any, settings: EstimateS
     percent = percent_yam(abmd, yam) if yam else None
     withheld = withholds_category(hip.flags)
     return ROIMeasurement(
-        side,  # type: ignore[arg-type]
+        side,
         roi,
         round(abmd, 4),
         (round(abmd - half_width, 4), round(abmd + half_width, 4)),

@@ -156,8 +156,8 @@ def estimate(
             )
         )
     _print_records([r for r, status in zip(records, statuses, strict=True) if status != "skipped"])
-    hips = [hip for record in records for hip in record.get("hips", [])]
-    measured = sum(any(m["abmd_g_cm2"] is not None for m in hip["measurements"]) for hip in hips)
+    hips = [hip for record in records for hip in record.hips]
+    measured = sum(hip.measured for hip in hips)
     counts = {status: statuses.count(status) for status in ("done", "skipped", "failed")}
     typer.echo(
         f"wrote {output / 'results.csv'}: {len(records)} files, {counts['done']} done, "
@@ -168,16 +168,17 @@ def estimate(
         raise typer.Exit(1)
 
 
-def _print_records(records: list[dict[str, Any]]) -> None:
-    """One line per hip (and per flag) of each record, or the file's error."""
+def _print_records(records: list[Any]) -> None:
+    """One line per hip (and per flag) of each record (:class:`~hipbmd.api.EstimateRecord`), or the
+    file's error."""
     for record in records:
-        if "error" in record:
-            typer.echo(f"{record['source']}: error: {record['error']}")
+        if record.error is not None:
+            typer.echo(f"{record.source}: error: {record.error}")
             continue
-        for hip in record["hips"]:
-            values = ", ".join(_shown(m) for m in hip["measurements"]) or "not measured"
-            typer.echo(f"{record['source']}: {hip['side']}: {values}")
-            for flag in hip["flags"]:
+        for hip in record.hips:
+            values = ", ".join(_shown(m) for m in hip.measurements) or "not measured"
+            typer.echo(f"{record.source}: {hip.side}: {values}")
+            for flag in hip.flags:
                 typer.echo(f"  flag: {flag}")
 
 
@@ -189,17 +190,15 @@ def merge_results(
     from hipbmd import api
 
     records = run_reporting_errors(lambda: api.merge_results(folders, output))
-    failed = sum("error" in record for record in records)
+    failed = sum(record.error is not None for record in records)
     typer.echo(f"wrote {output}: {len(records)} records from {len(folders)} folders ({failed} failed files)")
 
 
-def _shown(measurement: dict[str, object]) -> str:
-    if measurement["abmd_g_cm2"] is None:
-        return f"{measurement['roi']} withheld"
-    category = measurement["who_category"] or "category withheld"
-    return (
-        f"{measurement['roi']} {measurement['abmd_g_cm2']:.3f} g/cm2 (T {measurement['t_score']}, {category})"
-    )
+def _shown(measurement: Any) -> str:
+    if measurement.abmd_g_cm2 is None:
+        return f"{measurement.roi} withheld"
+    category = measurement.who_category or "category withheld"
+    return f"{measurement.roi} {measurement.abmd_g_cm2:.3f} g/cm2 (T {measurement.t_score}, {category})"
 
 
 def _centre(spec: str) -> tuple[float, float]:

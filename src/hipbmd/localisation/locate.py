@@ -11,6 +11,7 @@ else from the assumed standard display (``"assumed"``), or from the user (``"use
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -63,6 +64,23 @@ class HipLocation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> HipLocation:
+        """Inverse of :meth:`to_dict`."""
+        lesser = record.get("lesser_trochanter_px")
+        side, source = record["side"], record["side_source"]
+        if side not in ("right", "left") or source not in ("dicom", "assumed", "user"):
+            raise ValueError(f"not a hip location: side {side!r}, side source {source!r}")
+        return cls(
+            side,
+            (float(record["head_centre_px"][0]), float(record["head_centre_px"][1])),
+            None if lesser is None else (float(lesser[0]), float(lesser[1])),
+            float(record["confidence"]),
+            float(record["lesser_trochanter_confidence"]),
+            source,
+            tuple(str(flag) for flag in record.get("flags", [])),
+        )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Reading the two tables ``hipbmd evaluate`` compares: the estimates and the reference DXA.
 
-* Estimates: ``results.csv`` of ``hipbmd estimate`` (:data:`hipbmd.bmd.report.CSV_COLUMNS`); needed
-  columns :data:`RESULTS_REQUIRED`. A row with an ``error`` is a radiograph that could not be read; a
-  row with an empty ``abmd_g_cm2`` is a withheld estimate; a row without ``roi`` a hip not measured.
+* Estimates: ``results.csv`` of ``hipbmd estimate``, read through
+  :class:`~hipbmd.bmd.results_table.ResultRow`; needed columns
+  :data:`~hipbmd.bmd.results_table.REQUIRED_COLUMNS`. A row with an ``error`` is a radiograph that
+  could not be read; a row with an empty ``abmd_g_cm2`` is a withheld estimate; a row without ``roi``
+  a hip not measured.
 * Reference: a simulated cohort's ``manifest.csv`` or a user's CSV, one row per index hip, with
   ``file`` (or ``xray``, the radiograph, relative to the CSV's folder), ``side`` and at least one
   ``dxa_<roi>_g_cm2``; optionally ``case_id``, ``site``, ``sex``, ``age`` and ``dxa_<roi>_yam_percent``.
@@ -19,34 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import get_args
 
-from hipbmd.bmd.classify import JOSCategory, WHOCategory
+from hipbmd.bmd.results_table import REQUIRED_COLUMNS, ResultRow
 from hipbmd.errors import InputError
 from hipbmd.femur.roi import ROI_NAMES
 
-RESULTS_REQUIRED = ("file", "side", "roi", "abmd_g_cm2")
 SIDES = ("right", "left")
 # A guard against a reference written in mg/cm² (or as a T-score), not a clinical range.
 PLAUSIBLE_DXA_G_CM2 = (0.05, 3.0)
 SEX_NAMES = {"f": "F", "female": "F", "w": "F", "m": "M", "male": "M"}
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """One row of ``results.csv``: a hip's ROI, or a file or hip without one."""
-
-    line: int
-    file: str
-    side: str
-    roi: str
-    abmd_g_cm2: float | None
-    t_score: float | None
-    yam_percent: float | None
-    who_category: str | None
-    jos_category: str | None
-    flags: str
-    error: str
 
 
 @dataclass(frozen=True)
@@ -74,7 +57,7 @@ class ResultsTable:
     """The rows of a results file."""
 
     path: Path
-    rows: tuple[Estimate, ...]
+    rows: tuple[ResultRow, ...]
 
 
 @dataclass(frozen=True)
@@ -90,29 +73,13 @@ class ReferenceTable:
 def read_results(path: Path) -> ResultsTable:
     """The rows of a ``results.csv`` (module docstring)."""
     fields, rows = _read_csv(path)
-    _require(path, fields, RESULTS_REQUIRED, "a results.csv of 'hipbmd estimate'")
+    _require(path, fields, REQUIRED_COLUMNS, "a results.csv of 'hipbmd estimate'")
     estimates = []
     for line, row in rows:
-        cells = _Cells(path, line, row)
-        roi = cells.text("roi") or ""
-        if roi and roi not in ROI_NAMES:
-            raise InputError(path, f"line {line}: unknown roi {roi!r} (known: {', '.join(ROI_NAMES)})")
-        side = (cells.text("side") or "").lower()
-        estimates.append(
-            Estimate(
-                line,
-                cells.text("file") or "",
-                side,
-                roi,
-                cells.number("abmd_g_cm2"),
-                cells.number("t_score"),
-                cells.number("yam_percent"),
-                cells.category("who_category", get_args(WHOCategory)),
-                cells.category("jos_category", get_args(JOSCategory)),
-                cells.text("flags") or "",
-                cells.text("error") or "",
-            )
-        )
+        try:
+            estimates.append(ResultRow.from_csv(row, line))
+        except ValueError as error:
+            raise InputError(path, f"line {line}: {error}") from None
     return ResultsTable(path, tuple(estimates))
 
 
@@ -204,13 +171,6 @@ class _Cells:
     def text(self, column: str) -> str | None:
         value = (self.row.get(column) or "").strip()
         return value or None
-
-    def category(self, column: str, known: tuple[str, ...]) -> str | None:
-        value = self.text(column)
-        if value is not None and value not in known:
-            problem = f"line {self.line}: {column} {value!r} is not one of {', '.join(known)}"
-            raise InputError(self.path, problem)
-        return value
 
     def number(self, column: str) -> float | None:
         value = self.text(column)

@@ -16,8 +16,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from hipbmd.bmd.results_table import ResultRow
 from hipbmd.errors import InputError
-from hipbmd.stats.inputs import Estimate, ReferenceCase, ReferenceTable, ResultsTable
+from hipbmd.stats.inputs import ReferenceCase, ReferenceTable, ResultsTable
 
 WITHHELD_REASONS = {
     "withheld": "estimate withheld (empty abmd_g_cm2)",
@@ -34,7 +35,7 @@ class Pair:
     case: ReferenceCase
     roi: str
     reference_g_cm2: float
-    estimate: Estimate | None
+    estimate: ResultRow | None
     withheld: str | None
 
     @property
@@ -62,7 +63,7 @@ def match(results: ResultsTable, reference: ReferenceTable, cwd: Path | None = N
         InputError: (naming the results file) when no reference hip finds its radiograph, or a hip's
             ROI is estimated twice.
     """
-    rows_of: dict[str, list[Estimate]] = {}
+    rows_of: dict[str, list[ResultRow]] = {}
     for row in results.rows:
         rows_of.setdefault(row.file, []).append(row)
     files = [file for file in rows_of if file]
@@ -135,7 +136,7 @@ class _Finder:
         self.result_tails[length] = index
 
 
-def _pair(case: ReferenceCase, roi: str, dxa_g_cm2: float, rows: list[Estimate], source: Path) -> Pair:
+def _pair(case: ReferenceCase, roi: str, dxa_g_cm2: float, rows: list[ResultRow], source: Path) -> Pair:
     """The pair of one ROI of a matched hip, with the reason when there is no estimate."""
     failed = next((row for row in rows if row.error), None)
     if failed is not None:

@@ -1,0 +1,177 @@
+"""The estimate record and the rows of results.csv: written and read back unchanged, in the documented
+layout of schema hipbmd-estimate/1."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hipbmd.bmd.record import (
+    EstimateOptions,
+    EstimateRecord,
+    HipRecord,
+    ModelReference,
+    RadiographSummary,
+    ROIMeasurement,
+    read_records,
+)
+from hipbmd.bmd.results_table import CSV_COLUMNS, ResultRow, result_rows, write_results_csv
+from hipbmd.localisation.locate import HipLocation
+
+LOCATION = HipLocation("left", (120.5, 300.25), (190.0, 280.0), 0.91, 0.72, "assumed", ("side_assumed",))
+OPTIONS = EstimateOptions(samples=4, seed=3, side=None, center_mm=(12.5, 30.0), yam_table=None)
+
+
+def _record() -> EstimateRecord:
+    neck = ROIMeasurement("left", "neck", 0.7123, (0.61, 0.81), -1.4, None, "osteopenia", None)
+    withheld = ROIMeasurement("left", "total_hip", None)
+    hip = HipRecord(
+        "left",
+        LOCATION,
+        ("side_assumed", "high_uncertainty: total_hip ±0.100 g/cm2"),
+        {"neck": 0.65432, "total_hip": 0.8},
+        (neck, withheld),
+        {"side": "right", "failure": None, "regions": {}},
+    )
+    bare = HipRecord(
+        "right", replace(LOCATION, side="right", lesser_trochanter_px=None), ("not_measured: x",)
+    )
+    return EstimateRecord(
+        "/data/hip.dcm",
+        radiograph=RadiographSummary((0.15, 0.15), "imager", 1.15, "AP", None, "FOR PRESENTATION", 71.0, "F"),
+        model=ModelReference("bmd_gan", "ab" * 32),
+        localiser=ModelReference("localiser", "cd" * 32),
+        options=OPTIONS,
+        hips=(bare, hip),
+        overlay="hip.png",
+    )
+
+
+def test_a_record_round_trips_through_json_text() -> None:
+    record = _record()
+    assert EstimateRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+
+
+def test_an_error_record_round_trips_and_has_only_its_three_keys() -> None:
+    record = EstimateRecord.failed("/data/broken.dcm", "not a DICOM file")
+    assert record.to_json() == {
+        "schema": "hipbmd-estimate/1",
+        "source": "/data/broken.dcm",
+        "error": "not a DICOM file",
+    }
+    assert EstimateRecord.from_json(record.to_json()) == record
+
+
+def test_the_json_keeps_the_documented_layout() -> None:
+    written = json.loads(json.dumps(_record().to_json()))
+    assert list(written) == [
+        "schema",
+        "hipbmd_version",
+        "source",
+        "radiograph",
+        "model",
+        "localiser",
+        "settings",
+        "hips",
+        "qc_flags",
+        "overlay",
+    ]
+    assert written["settings"] == {
+        "samples": 4,
+        "seed": 3,
+        "side": None,
+        "center_mm": [12.5, 30.0],
+        "yam_table": None,
+        "spacing_mm": None,
+    }
+    hip = written["hips"][1]
+    assert list(hip) == ["side", "location", "flags", "raw_roi_mean_g_cm2", "measurements", "femur"]
+    assert hip["measurements"][0] == {
+        "side": "left",
+        "roi": "neck",
+        "abmd_g_cm2": 0.7123,
+        "interval_g_cm2": [0.61, 0.81],
+        "t_score": -1.4,
+        "yam_percent": None,
+        "who_category": "osteopenia",
+        "jos_category": None,
+    }
+    assert hip["location"]["head_centre_px"] == [120.5, 300.25]
+    assert written["qc_flags"] == [
+        "right: not_measured: x",
+        "left: side_assumed",
+        "left: high_uncertainty: total_hip ±0.100 g/cm2",
+    ]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"schema": "hipbmd-estimate/0", "source": "a", "error": "x"},
+        {"schema": "hipbmd-estimate/1", "source": "a"},
+        {"schema": "hipbmd-estimate/1", "source": "a", "hips": [{"side": "middle"}]},
+        ["not", "a", "record"],
+    ],
+)
+def test_a_foreign_or_malformed_record_is_refused(broken: object) -> None:
+    with pytest.raises(ValueError):
+        EstimateRecord.from_json(broken)
+
+
+def test_a_record_is_finished_only_with_the_same_model_localiser_and_options() -> None:
+    record = _record()
+    assert record.is_finished(OPTIONS, "ab" * 32, "cd" * 32)
+    assert not record.is_finished(replace(OPTIONS, seed=4), "ab" * 32, "cd" * 32)
+    assert not record.is_finished(OPTIONS, "ef" * 32, "cd" * 32)
+    assert not record.is_finished(OPTIONS, "ab" * 32, None)
+    assert not EstimateRecord.failed("a", "b").is_finished(OPTIONS, "ab" * 32, "cd" * 32)
+
+
+def test_read_records_skips_other_json(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(_record().to_json()))
+    (tmp_path / "b.json").write_text(json.dumps({"schema": "something else"}))
+    (tmp_path / "c.json").write_text("{not json")
+    assert read_records(tmp_path) == [("a", _record())]
+
+
+def test_result_rows_round_trip_through_the_csv(tmp_path: Path) -> None:
+    records = [_record(), EstimateRecord.failed("/data/broken.dcm", "not a DICOM file")]
+    path = write_results_csv(tmp_path / "results.csv", records)
+    with path.open(newline="") as stream:
+        reader = csv.DictReader(stream)
+        assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
+        read = [ResultRow.from_csv(row, line) for line, row in enumerate(reader, start=2)]
+    made = [row for record in records for row in result_rows(record)]
+    assert [replace(row, line=None) for row in read] == made
+    assert [(row.side, row.roi) for row in made] == [
+        ("right", ""),
+        ("left", "neck"),
+        ("left", "total_hip"),
+        ("", ""),
+    ]
+    assert made[1].raw_roi_mean_g_cm2 == 0.65432 and made[3].error == "not a DICOM file"
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("abmd_g_cm2", "abc", "abmd_g_cm2 is not a number"),
+        ("t_score", "nan", "t_score is not finite"),
+        ("who_category", "fragile", "who_category 'fragile' is not one of"),
+        ("roi", "wrist", "unknown roi 'wrist'"),
+    ],
+)
+def test_a_bad_cell_is_refused_naming_its_column(column: str, value: str, problem: str) -> None:
+    row = ResultRow("/data/hip.dcm", "left", "neck", 0.7).to_csv()
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerow({**row, column: value})
+    cells = next(csv.DictReader(io.StringIO(text.getvalue())))
+    with pytest.raises(ValueError, match=problem):
+        ResultRow.from_csv(cells)

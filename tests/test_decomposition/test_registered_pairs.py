@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from hipbmd.decomposition.crop import CropGrid
-from hipbmd.decomposition.data import case_pairs, case_rows, drr_to_radiograph_px
+from hipbmd.decomposition.data import case_pairs, case_rows
 from hipbmd.decomposition.hip_registration import (
     RegistrationSettings,
     about_point,
@@ -35,6 +35,7 @@ from hipbmd.decomposition.site_case import read_site_case
 from hipbmd.drr.geometry import PoseParameters, camera_from_radiograph, camera_with_pose, project_points
 from hipbmd.io.ct import read_ct
 from hipbmd.io.volume_writers import write_nifti
+from hipbmd.sim.case_truth import CaseTruth
 from hipbmd.types import Camera, Volume
 
 GRID = CropGrid()
@@ -232,7 +233,7 @@ def test_registered_targets_agree_with_the_truth(registered: Path, sim_cohort: P
         assert np.corrcoef(femur.ravel(), ideal.ravel())[0, 1] >= 0.9
         assert _bone_mean(femur) == pytest.approx(_bone_mean(ideal), rel=0.03)
         # The head centre against the simulator's (measured 1.6-4.4 mm in the patient plane).
-        head_px = drr_to_radiograph_px(truth, truth["femurs"][side]["landmarks_drr_px"]["head_centre"])
+        head_px = CaseTruth.from_json(truth).head_centre_px(side)
         assert np.linalg.norm(np.subtract(pair["head_px"], head_px)) * patient_mm_per_px <= 5.0
 
 

@@ -28,6 +28,7 @@ from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiogr
 from hipbmd.errors import InputError
 from hipbmd.io.array_files import save_arrays
 from hipbmd.io.radiograph import read_radiograph
+from hipbmd.sim.case_truth import CaseTruth
 
 SIDES = ("right", "left")
 EDGE_MARGIN_MM = 30.0  # a head closer than this to the image edge is not a usable hip
@@ -95,24 +96,24 @@ def case_pairs(
 ) -> list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], dict[str, Any]]]:
     """(input, femur DRR, bone DRR, record) of each usable hip of one simulated case."""
     folder = (cohort / row["xray"]).parent
-    truth = json.loads((folder / "truth.json").read_text())
+    truth = CaseTruth.read(folder)
     radiograph = read_radiograph(cohort / row["xray"])
-    femur_drrs = np.load(folder / truth["femur_drr"]["file"])
-    bone_drr = np.load(folder / truth["bone_drr"]["file"])["all_bone"]
-    magnification = truth["xray"]["sid_mm"] / truth["xray"]["sod_mm"]
+    femur_drrs = np.load(folder / truth.femur_drr_file)
+    bone_drr = np.load(folder / truth.bone_drr_file)["all_bone"]
     pairs = []
     for side in usable_sides(truth, radiograph.shape):
-        head = drr_to_radiograph_px(truth, truth["femurs"][side]["landmarks_drr_px"]["head_centre"])
-        spacing = tuple(truth["xray"]["camera"]["pixel_spacing_mm"])
-        placement = CropPlacement((float(head[0]), float(head[1])), spacing, magnification, side == "left")
+        head = truth.head_centre_px(side)
+        spacing = truth.radiograph.pixel_spacing_mm
+        mirror = side == "left"
+        placement = CropPlacement((float(head[0]), float(head[1])), spacing, truth.magnification, mirror)
         drr_placement = _on_drr(truth, placement)
         record = {
             "case_id": row["case_id"],
             "site": row["site"],
             "side": side,
-            "index_side": truth["dxa_g_cm2"]["side"],
-            "dxa_neck_g_cm2": truth["dxa_g_cm2"]["neck"],
-            "dxa_total_hip_g_cm2": truth["dxa_g_cm2"]["total_hip"],
+            "index_side": truth.index_side,
+            "dxa_neck_g_cm2": truth.dxa_g_cm2["neck"],
+            "dxa_total_hip_g_cm2": truth.dxa_g_cm2["total_hip"],
         }
         pairs.append(
             (
@@ -125,34 +126,22 @@ def case_pairs(
     return pairs
 
 
-def usable_sides(truth: dict[str, Any], shape: tuple[int, int]) -> list[str]:
+def usable_sides(truth: CaseTruth, shape: tuple[int, int]) -> list[str]:
     """Sides whose head centre lies on the radiograph at least :data:`EDGE_MARGIN_MM` from its edges,
     without an implant (a hip with metal gets no BMD, so it does not teach the network one)."""
-    shown = truth["xray"]["side"]
-    implant = truth["patient"].get("implant") or {}
-    spacing = np.array(truth["xray"]["camera"]["pixel_spacing_mm"])
-    margin = EDGE_MARGIN_MM / spacing
+    margin = EDGE_MARGIN_MM / np.array(truth.radiograph.pixel_spacing_mm)
     sides = []
-    for side in SIDES if shown in (None, "both") else (shown,):
-        if implant.get("side") == side:
+    for side in SIDES if truth.shown_side in (None, "both") else (truth.shown_side,):
+        if truth.implant_side == side:
             continue
-        head = drr_to_radiograph_px(truth, truth["femurs"][side]["landmarks_drr_px"]["head_centre"])
+        head = truth.head_centre_px(side)
         if np.all(head >= margin) and np.all(head <= np.array(shape) - 1 - margin):
             sides.append(side)
     return sides
 
 
-def drr_to_radiograph_px(truth: dict[str, Any], drr_px: Any) -> npt.NDArray[np.float64]:
-    """A truth-DRR pixel (row, col) as a radiograph pixel: both cameras share the detector plane."""
-    xray, drr = truth["xray"]["camera"], truth["femur_drr"]["camera"]
-    detector_mm = (np.asarray(drr_px, float) - drr["principal_point_px"]) * drr["pixel_spacing_mm"]
-    return np.asarray(xray["principal_point_px"] + detector_mm / np.asarray(xray["pixel_spacing_mm"]))
-
-
-def _on_drr(truth: dict[str, Any], placement: CropPlacement) -> CropPlacement:
+def _on_drr(truth: CaseTruth, placement: CropPlacement) -> CropPlacement:
     """The same crop placed on the truth-DRR pixels."""
-    xray, drr = truth["xray"]["camera"], truth["femur_drr"]["camera"]
-    detector_mm = (np.asarray(placement.head_px) - xray["principal_point_px"]) * xray["pixel_spacing_mm"]
-    head = np.asarray(drr["principal_point_px"]) + detector_mm / np.asarray(drr["pixel_spacing_mm"])
-    spacing = (float(drr["pixel_spacing_mm"][0]), float(drr["pixel_spacing_mm"][1]))
+    head = truth.radiograph_to_drr_px(placement.head_px)
+    spacing = truth.drr.pixel_spacing_mm
     return CropPlacement((float(head[0]), float(head[1])), spacing, placement.magnification, placement.mirror)

@@ -4,15 +4,14 @@ The truth of a simulated case (``truth.json``) gives each femur's 2-D landmarks 
 truth DRR camera (``femur_drr.camera``), which shares the radiograph camera's source–detector distance
 and detector plane but has larger pixels. Both cameras put detector millimetres at
 (px − principal_point) × pixel_spacing, so a landmark goes to radiograph pixels through that common
-plane (:func:`drr_to_radiograph_px`). Each radiograph is flipped into the standard AP display when its
-PatientOrientation says otherwise, resampled once to the working pitch and normalised
-(:func:`~hipbmd.localisation.network.normalise_intensity`); the landmarks follow it.
+plane (:meth:`~hipbmd.sim.case_truth.CaseTruth.drr_to_radiograph_px`). Each radiograph is flipped into
+the standard AP display when its PatientOrientation says otherwise, resampled once to the working pitch
+and normalised (:func:`~hipbmd.localisation.network.normalise_intensity`); the landmarks follow it.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from hipbmd.io.radiograph import read_radiograph
 from hipbmd.localisation.grid import GridMap, to_working_grid
 from hipbmd.localisation.network import LocaliserConfig, normalise_intensity
 from hipbmd.localisation.orientation import display_orientation, flip_points, to_standard
+from hipbmd.sim.case_truth import CaseTruth
 
 # Landmark channels and the truth entries they come from: (side, landmarks_drr_px key).
 TRUTH_KEYS = (
@@ -73,29 +73,14 @@ def cohort_cases(cohort: Path, first: int = 0, stop: int | None = None) -> list[
     return chosen
 
 
-def drr_to_radiograph_px(
-    points: npt.ArrayLike, drr_camera: dict[str, Any], radiograph_camera: dict[str, Any]
-) -> npt.NDArray[np.float64]:
-    """(row, col) pixels of one camera → another on the same detector plane, via detector mm.
-
-    mm = (px − principal_point_px) × pixel_spacing_mm for both cameras (the same SDD).
-    """
-    detector_mm = (np.asarray(points, dtype=np.float64) - drr_camera["principal_point_px"]) * np.asarray(
-        drr_camera["pixel_spacing_mm"]
-    )
-    pixels = detector_mm / np.asarray(radiograph_camera["pixel_spacing_mm"])
-    return np.asarray(pixels + np.asarray(radiograph_camera["principal_point_px"]), dtype=np.float64)
-
-
-def truth_landmarks_px(truth: dict[str, Any]) -> npt.NDArray[np.float64]:
+def truth_landmarks_px(truth: CaseTruth) -> npt.NDArray[np.float64]:
     """The four landmarks (4, 2) of a simulated case in its radiograph's pixels (NaN: femur missing)."""
-    drr_camera, radiograph_camera = truth["femur_drr"]["camera"], truth["xray"]["camera"]
     points = np.full((len(TRUTH_KEYS), 2), np.nan)
     for index, (side, key) in enumerate(TRUTH_KEYS):
-        femur = truth.get("femurs", {}).get(side)
-        if femur is not None and key in femur.get("landmarks_drr_px", {}):
-            points[index] = femur["landmarks_drr_px"][key]
-    return drr_to_radiograph_px(points, drr_camera, radiograph_camera)
+        femur = truth.landmarks_drr_px.get(side, {})
+        if key in femur:
+            points[index] = femur[key]
+    return truth.drr_to_radiograph_px(points)
 
 
 def load_sample(name: str, xray: Path, truth_path: Path, config: LocaliserConfig) -> LocaliserSample:
@@ -105,7 +90,7 @@ def load_sample(name: str, xray: Path, truth_path: Path, config: LocaliserConfig
         raise InputError(xray, "no pixel spacing: cannot place it on the localiser's grid")
     orientation = display_orientation(radiograph)
     landmarks = flip_points(
-        truth_landmarks_px(json.loads(truth_path.read_text())), orientation, radiograph.shape
+        truth_landmarks_px(CaseTruth.read(truth_path.parent)), orientation, radiograph.shape
     )
     image = to_standard(radiograph.array, orientation)
     working, valid, mapping = to_working_grid(image, radiograph.pixel_spacing_mm, config.pitch_mm)

@@ -9,7 +9,6 @@ with the right side, within ``HIT_MM`` of the truth.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy.typing as npt
 from hipbmd.io.radiograph import read_radiograph
 from hipbmd.localisation.data import truth_landmarks_px
 from hipbmd.localisation.locate import HipLocation, locate_hips
+from hipbmd.sim.case_truth import CaseTruth
 from hipbmd.types import Radiograph
 
 EDGE_MARGIN_MM = 12.0
@@ -33,7 +33,7 @@ def evaluate_localiser(model: Any, cases: list[tuple[str, Path, Path]]) -> dict[
     crops: list[dict[str, Any]] = []
     for name, xray, truth_path in cases:
         radiograph = read_radiograph(xray)
-        truth = truth_landmarks_px(json.loads(truth_path.read_text()))
+        truth = truth_landmarks_px(CaseTruth.read(truth_path.parent))
         present = _present(truth, radiograph)
         rows += _score(name, locate_hips(radiograph, model), truth, present, radiograph)
         if all(present.values()):

@@ -30,6 +30,7 @@ from hipbmd.io.dicom_dx import write_dx
 from hipbmd.io.volume_writers import CTSeriesInfo, write_ct_series, write_nifti
 from hipbmd.sim.anatomy import JointPose, build_surroundings, placement, with_femurs
 from hipbmd.sim.case_draw import SIDES, CaseDraw, CaseRequest, case_streams, draw_case
+from hipbmd.sim.case_truth import CaseTruth
 from hipbmd.sim.ct import Scanner, simulate_ct
 from hipbmd.sim.exam import (
     ExamGeometry,
@@ -72,7 +73,7 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
     truth = write_truth(request, draw, positioning, exam, ct_landmarks, ct_record, partial, bone_drr)
     (partial / "truth.json").write_text(json.dumps(truth, indent=1))
     _replace_folder(partial, folder)
-    return manifest_row(truth, folder)
+    return manifest_row(CaseTruth.from_json(truth), folder)
 
 
 def simulate_reposed_radiograph(request: CaseRequest, folder: Path, pose: int) -> Path:

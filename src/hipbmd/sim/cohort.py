@@ -27,6 +27,7 @@ from hipbmd import __version__
 from hipbmd.errors import InputError
 from hipbmd.sim.case import simulate_case
 from hipbmd.sim.case_draw import DEFAULT_RESOLUTION, CaseRequest, Resolution
+from hipbmd.sim.case_truth import CaseTruth
 from hipbmd.sim.sites import SITE_PROFILES, held_out_sites, training_sites
 from hipbmd.sim.truth import manifest_row
 
@@ -138,7 +139,7 @@ def write_manifest(folder: Path) -> Path:
     """Rebuild ``manifest.csv`` from the finished cases."""
     rows: list[dict[str, Any]] = []
     for truth in sorted((folder / "cases").glob("*/truth.json")):
-        rows.append(manifest_row(json.loads(truth.read_text()), truth.parent))
+        rows.append(manifest_row(CaseTruth.read(truth.parent), truth.parent))
     path = folder / "manifest.csv"
     partial = path.with_name(path.name + ".partial")
     with partial.open("w", newline="") as stream:

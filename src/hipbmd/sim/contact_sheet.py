@@ -5,7 +5,6 @@ The files are read back with hipbmd's own readers, so the sheet also shows that 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy.typing as npt
 
 from hipbmd.io.ct import read_ct
 from hipbmd.io.radiograph import read_radiograph
+from hipbmd.sim.case_truth import CaseTruth
 
 COLUMNS = ("radiograph", "femur DRR (truth, g/cm²)", "CT at the femoral heads (HU)", "DXA position (truth)")
 
@@ -57,8 +57,8 @@ def write_contact_sheet(cohort: Path, path: Path, cases: int = 6) -> Path | None
 
 
 def _draw_case(row: npt.NDArray[np.object_], case: Path) -> None:
-    truth = json.loads((case / "truth.json").read_text())
-    side = truth["dxa_g_cm2"]["side"]
+    truth = CaseTruth.read(case)
+    side = truth.index_side
     radiograph = read_radiograph(case / "xray.dcm")
     drrs = np.load(case / "truth" / "femur_drr.npz")
     dxa = np.load(case / "truth" / f"dxa_pose_{side}.npz")
@@ -74,8 +74,7 @@ def _draw_case(row: npt.NDArray[np.object_], case: Path) -> None:
         axis.set_yticks([])
     for name, colour in (("roi_neck", "red"), ("roi_total_hip", "gold")):
         row[3].contour(dxa[name], levels=[0.5], colors=colour, linewidths=0.8)
-    patient = truth["patient"]
-    label = f"{truth['case_id']} · {truth['site']} · {patient['sex']} {patient['age_years']:.0f} y"
+    label = f"{truth.case_id} · {truth.site} · {truth.sex} {truth.age_years:.0f} y"
     row[0].set_ylabel(label, fontsize=8)
-    neck = truth["dxa_g_cm2"]["neck"]
+    neck = truth.dxa_g_cm2["neck"]
     row[3].set_xlabel(f"{side} DXA neck {neck:.3f} g/cm²", fontsize=8)

@@ -30,6 +30,7 @@ from hipbmd.io.array_files import save_arrays
 from hipbmd.io.volume_writers import write_nifti
 from hipbmd.sim.anatomy import placement
 from hipbmd.sim.case_draw import SIDES, CaseDraw, CaseRequest
+from hipbmd.sim.case_truth import CaseTruth
 from hipbmd.sim.exam import RENDER_FACTOR, ExamGeometry, Positioning, coarse_camera
 from hipbmd.sim.femur_shape import FemurPlacement
 from hipbmd.sim.population import Patient
@@ -160,20 +161,19 @@ def _patient_record(patient: Patient) -> dict[str, Any]:
     }
 
 
-def manifest_row(truth: dict[str, Any], folder: Path) -> dict[str, Any]:
+def manifest_row(truth: CaseTruth, folder: Path) -> dict[str, Any]:
     """The manifest row of a finished case: what a site hands over (no truth beyond the DXA values)."""
-    case_id = truth["case_id"]
+    case_id = truth.case_id
     ct_name = "ct" if (folder / "ct").is_dir() else "ct.nii.gz"
-    patient, dxa = truth["patient"], truth["dxa_g_cm2"]
     return {
         "case_id": case_id,
-        "site": truth["site"],
-        "age": patient["age_years"],
-        "sex": patient["sex"],
-        "side": dxa["side"],
+        "site": truth.site,
+        "age": truth.age_years,
+        "sex": truth.sex,
+        "side": truth.index_side,
         "ct": f"cases/{case_id}/{ct_name}",
         "labels": f"cases/{case_id}/labels.nii.gz",
         "xray": f"cases/{case_id}/xray.dcm",
-        "dxa_neck_g_cm2": round(dxa["neck"], 4),
-        "dxa_total_hip_g_cm2": round(dxa["total_hip"], 4),
+        "dxa_neck_g_cm2": round(truth.dxa_g_cm2["neck"], 4),
+        "dxa_total_hip_g_cm2": round(truth.dxa_g_cm2["total_hip"], 4),
     }

@@ -1,0 +1,189 @@
+"""Reading a virtual case's ``truth.json``: the one place that knows its keys.
+
+:func:`hipbmd.sim.truth.write_truth` writes the document; :meth:`CaseTruth.from_json` reads it into
+typed fields for what the training, localisation and pictures use (the case, the patient, the DXA
+values, the radiograph's geometry, the truth DRRs and the femurs' landmarks on them), and keeps the
+whole document for the rest (the CT record, the femurs' shapes and densities, the poses).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hipbmd.errors import InputError
+from hipbmd.types import Side
+
+Pixel = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class DetectorGrid:
+    """A camera's detector as the truth records it (:func:`hipbmd.drr.project_ct.camera_record`).
+
+    Attributes:
+        shape: rows, columns.
+        pixel_spacing_mm: (row, col) pixel size at the detector, mm.
+        principal_point_px: (row, col) where the central ray meets the detector.
+        sdd_mm: source–detector distance, mm.
+        projection: "perspective" or "parallel".
+    """
+
+    shape: tuple[int, int]
+    pixel_spacing_mm: tuple[float, float]
+    principal_point_px: Pixel
+    sdd_mm: float
+    projection: str = "perspective"
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> DetectorGrid:
+        """The grid of a camera record."""
+        return cls(
+            (int(record["shape"][0]), int(record["shape"][1])),
+            _pair(record["pixel_spacing_mm"]),
+            _pair(record["principal_point_px"]),
+            float(record["sdd_mm"]),
+            str(record.get("projection", "perspective")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Inverse of :meth:`from_dict`."""
+        return {
+            "shape": list(self.shape),
+            "pixel_spacing_mm": list(self.pixel_spacing_mm),
+            "sdd_mm": self.sdd_mm,
+            "principal_point_px": list(self.principal_point_px),
+            "projection": self.projection,
+        }
+
+    def to_detector_mm(self, points_px: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """(row, col) pixels (..., 2) → mm on the detector plane from the principal point."""
+        offsets = np.asarray(points_px, dtype=np.float64) - np.asarray(self.principal_point_px)
+        return np.asarray(offsets * np.asarray(self.pixel_spacing_mm), dtype=np.float64)
+
+    def to_pixels(self, detector_mm: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Inverse of :meth:`to_detector_mm`."""
+        scaled = np.asarray(detector_mm, dtype=np.float64) / np.asarray(self.pixel_spacing_mm)
+        return np.asarray(scaled + np.asarray(self.principal_point_px), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class CaseTruth:
+    """What the simulator knows of one case, read from its ``truth.json``.
+
+    Attributes:
+        case_id, site: the case and its imaging site.
+        sex, age_years: the patient.
+        index_side: the side DXA was taken on.
+        implant_side: the side of a hip implant, None without one.
+        dxa_g_cm2: ROI → the index hip's DXA aBMD, g/cm².
+        shown_side: the hip a single-hip view shows ("right"/"left"), None or "both" for a pelvis.
+        sid_mm, sod_mm: source–detector and source–isocentre distances of the radiograph, mm.
+        radiograph: the radiograph's detector.
+        drr: the detector of the truth DRRs (the same plane, finer pixels).
+        femur_drr_file, bone_drr_file: the truth DRRs (g/cm²), relative to the case folder.
+        landmarks_drr_px: side → landmark name → (row, col) on the truth DRRs.
+        document: the whole ``truth.json`` as read.
+    """
+
+    case_id: str
+    site: str
+    sex: str
+    age_years: float
+    index_side: Side
+    implant_side: Side | None
+    dxa_g_cm2: dict[str, float]
+    shown_side: str | None
+    sid_mm: float
+    sod_mm: float
+    radiograph: DetectorGrid
+    drr: DetectorGrid
+    femur_drr_file: str
+    bone_drr_file: str
+    landmarks_drr_px: dict[str, dict[str, Pixel]]
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def magnification(self) -> float:
+        """The radiograph's magnification at the isocentre, SID / SOD."""
+        return self.sid_mm / self.sod_mm
+
+    @classmethod
+    def read(cls, folder: Path) -> CaseTruth:
+        """The truth of the case in ``folder``.
+
+        Raises:
+            InputError: no readable ``truth.json`` of a simulated case there.
+        """
+        path = folder / "truth.json"
+        try:
+            return cls.from_json(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError, ValueError) as error:
+            raise InputError(path, f"not the truth of a simulated case ({error})") from None
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> CaseTruth:
+        """The typed truth of a ``truth.json`` document.
+
+        Raises:
+            ValueError: a document without the keys of a simulated case's truth.
+        """
+        try:
+            patient, dxa, xray = document["patient"], dict(document["dxa_g_cm2"]), document["xray"]
+            implant = patient.get("implant") or {}
+            landmarks = {
+                str(side): {str(name): _pair(px) for name, px in femur.get("landmarks_drr_px", {}).items()}
+                for side, femur in document.get("femurs", {}).items()
+            }
+            return cls(
+                str(document["case_id"]),
+                str(document["site"]),
+                str(patient["sex"]),
+                float(patient["age_years"]),
+                _side(dxa.pop("side")),
+                None if implant.get("side") is None else _side(implant["side"]),
+                {str(roi): float(value) for roi, value in dxa.items()},
+                xray.get("side"),
+                float(xray["sid_mm"]),
+                float(xray["sod_mm"]),
+                DetectorGrid.from_dict(xray["camera"]),
+                DetectorGrid.from_dict(document["femur_drr"]["camera"]),
+                str(document["femur_drr"]["file"]),
+                str(document["bone_drr"]["file"]),
+                landmarks,
+                dict(document),
+            )
+        except (KeyError, TypeError, IndexError, AttributeError) as error:
+            raise ValueError(f"missing or malformed {error}") from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as read (the inverse of :meth:`from_json`)."""
+        return self.document
+
+    def drr_to_radiograph_px(self, drr_px: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Truth-DRR pixels (..., 2) as radiograph pixels: both cameras share the detector plane."""
+        return self.radiograph.to_pixels(self.drr.to_detector_mm(drr_px))
+
+    def radiograph_to_drr_px(self, radiograph_px: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Inverse of :meth:`drr_to_radiograph_px`."""
+        return self.drr.to_pixels(self.radiograph.to_detector_mm(radiograph_px))
+
+    def head_centre_px(self, side: str) -> npt.NDArray[np.float64]:
+        """The femoral head centre of ``side`` in the radiograph's pixels (row, col)."""
+        return self.drr_to_radiograph_px(self.landmarks_drr_px[side]["head_centre"])
+
+
+def _pair(values: Any) -> tuple[float, float]:
+    return float(values[0]), float(values[1])
+
+
+def _side(value: Any) -> Side:
+    if value not in ("right", "left"):
+        raise ValueError(f"side {value!r}")
+    return "right" if value == "right" else "left"

@@ -42,7 +42,7 @@ def test_vbmd_of_a_uniform_femur_is_its_density_less_partial_voxels() -> None:
 
 def test_summary_is_json_ready() -> None:
     result = ct_abmd(phantom.volume("right"), phantom.landmarks("right"))
-    record = json.loads(json.dumps(result.to_dict()))
+    record = json.loads(json.dumps(result.summary()))
     assert set(record["abmd_g_cm2"]) == {"neck", "total_hip", "proximal_femur"}
     assert record["dxa_view"]["projection"] == "parallel"
 

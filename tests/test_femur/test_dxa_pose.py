@@ -90,7 +90,7 @@ def test_frame_holds_the_proximal_femur() -> None:
 
 def test_pose_parameters_reproduce_the_camera_from_json() -> None:
     view = dxa_view(phantom.landmarks("left"))
-    stored = json.loads(json.dumps(view.to_dict()))
+    stored = json.loads(json.dumps(view.summary()))
     pose = PoseParameters.from_dict(stored["pose"]).to_pose()
     assert np.allclose(pose.rotation, view.camera.pose.rotation, atol=1e-12)
     assert np.allclose(pose.translation_mm, view.camera.pose.translation_mm, atol=1e-9)

@@ -72,7 +72,7 @@ def test_the_view_holds_what_hip_rois_needs() -> None:
     rois = hip_rois(femur.image_g_cm2, view)
     row, col = np.rint(rois.neck_centre_px).astype(int)
     assert rois.masks["neck"][row, col] and femur.image_g_cm2[row, col] > 0
-    assert isinstance(found, Landmarks2D) and found.to_dict()["side"] == "right"
+    assert isinstance(found, Landmarks2D) and found.summary()["side"] == "right"
 
 
 def test_stray_specks_do_not_move_the_landmarks() -> None:

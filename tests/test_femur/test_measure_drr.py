@@ -99,13 +99,13 @@ def test_a_failed_fit_gives_no_numbers_only_the_reason() -> None:
     assert result.failure is not None and "lesser trochanter" in result.failure
     assert result.regions == {} and result.abmd_g_cm2 == {}
     assert result.landmarks is None and result.rois is None and result.neck_shaft_angle_deg is None
-    summary = json.loads(json.dumps(result.to_dict()))
+    summary = json.loads(json.dumps(result.summary()))
     assert summary["regions"] == {} and summary["failure"] == result.failure
 
 
 def test_summary_is_json_ready(right: Measured) -> None:
     _, result = right
-    summary = json.loads(json.dumps(result.to_dict()))
+    summary = json.loads(json.dumps(result.summary()))
     assert summary["regions"]["neck"]["abmd_g_cm2"] == pytest.approx(DENSITY_G_CM2, rel=1e-5)
     assert math.isclose(summary["neck_shaft_angle_deg"], 130.0, abs_tol=2.0)
     assert set(summary["landmarks"]["landmarks_px"]) >= {"head_centre", "neck_base", "lesser_trochanter"}

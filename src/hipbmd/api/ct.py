@@ -165,7 +165,7 @@ def ct_bmd(
         "hipbmd_version": __version__,
         "ct": str(ct),
         "labels": str(folder / "labels.nii.gz") if labels is None else str(labels),
-        "segmentation": None if segmentation is None else segmentation.to_dict(),
+        "segmentation": None if segmentation is None else segmentation.summary(),
         "labels_format": label_volume.meta.get("format"),
         "label_table": str(measured_table),
         "calibration": calibration.to_dict(),

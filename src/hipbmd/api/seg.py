@@ -9,12 +9,16 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hipbmd import __version__
 from hipbmd.errors import InputError
 from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.io.records import nifti_path, write_json
+
+if TYPE_CHECKING:
+    from hipbmd.segmentation.segment import Segmentation
+    from hipbmd.types import Volume
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -65,15 +69,15 @@ def segment(
         "labels": str(output),
         "uncertainty": None if uncertainty is None else str(uncertainty),
         "seconds": round(time.monotonic() - began, 1),
-        **result.to_dict(),
+        **result.summary(),
     }
     write_json(output.with_name(output.name.split(".")[0] + ".json"), record)
     return record
 
 
 def segment_into(
-    volume: Any, model: str | Path | None, folder: Path, on_window: ProgressCallback | None = None
-) -> Any:
+    volume: Volume, model: str | Path | None, folder: Path, on_window: ProgressCallback | None = None
+) -> Segmentation:
     """Segment a CT Volume and write ``labels.nii.gz`` and ``uncertainty.nii.gz`` into ``folder``."""
     from hipbmd.io.volume_writers import write_labels, write_nifti
     from hipbmd.segmentation.model_files import load_model

@@ -142,7 +142,7 @@ def estimate_record(
             tuple(hip.flags),
             dict(hip.raw_abmd_g_cm2),
             tuple(hip.measurements),
-            None if hip.femur is None else hip.femur.to_dict(),
+            None if hip.femur is None else hip.femur.summary(),
         )
         for hip in hips
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,23 @@ class TrainingPlan:
             "pairs_from": "registration" if self.register else "truth",
             "registration": self.registration.to_dict() if self.register else None,
         }
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> TrainingPlan:
+        """Inverse of :meth:`to_dict` (a plan without ``register`` reads back the default registration
+        settings, which it does not use)."""
+        first, stop = record["cases"]
+        case_ids = record.get("case_ids")
+        return cls(
+            int(first),
+            None if stop is None else int(stop),
+            CropGrid.from_dict(record["grid"]),
+            GeneratorConfig(**record["generator"]),
+            gan_settings(record["gan"]),
+            None if case_ids is None else tuple(str(case) for case in case_ids),
+            record.get("pairs_from") == "registration",
+            RegistrationSettings.from_dict(record.get("registration") or {}),
+        )
 
     def select_rows(self, rows: list[dict[str, str]]) -> list[dict[str, str]]:
         """The plan's rows of a manifest sorted by case id; ValueError naming case ids it lacks."""
@@ -173,8 +190,6 @@ def plan_from_config(
     """
     import yaml
 
-    from hipbmd.decomposition.augment import Augmentation
-    from hipbmd.decomposition.losses import LossWeights
     from hipbmd.errors import InputError
 
     values: dict[str, Any] = {}
@@ -189,23 +204,34 @@ def plan_from_config(
     if cases is not None and case_ids is not None:
         raise ValueError("give either a row range or case ids, not both")
     first, stop = cases or ((0, None) if case_ids is not None else _case_range(str(values.get("cases", ":"))))
-    gan = dict(values.get("gan", {}))
-    if "iterations" in gan:
-        gan["iterations"] = tuple(gan["iterations"])
-    gan["weights"] = LossWeights(**gan.get("weights", {}))
-    gan["augmentation"] = Augmentation(**gan.get("augmentation", {}))
     try:
         return TrainingPlan(
             first,
             stop,
             CropGrid.from_dict({**CropGrid().to_dict(), **values.get("grid", {})}),
             GeneratorConfig(**values.get("generator", {})),
-            GANSettings(**gan),
+            gan_settings(values.get("gan", {})),
             None if case_ids is None else tuple(sorted(set(case_ids))),
             registration=RegistrationSettings.from_dict(values.get("registration") or {}),
         )
     except (TypeError, ValueError) as error:
         raise InputError(path or Path("config"), str(error)) from None
+
+
+def gan_settings(values: Mapping[str, Any]) -> GANSettings:
+    """GAN settings from a config's or a plan's ``gan`` mapping (lists become the tuples they stand for)."""
+    from hipbmd.decomposition.augment import Augmentation
+    from hipbmd.decomposition.losses import LossWeights
+
+    gan = dict(values)
+    if "iterations" in gan:
+        gan["iterations"] = tuple(gan["iterations"])
+    gan["weights"] = LossWeights(**gan.get("weights", {}))
+    augmentation: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in gan.get("augmentation", {}).items()
+    }
+    gan["augmentation"] = Augmentation(**augmentation)
+    return GANSettings(**gan)
 
 
 def _case_range(spec: str) -> tuple[int, int | None]:

@@ -68,7 +68,7 @@ class CTaBMDResult:
     view: DXAView
     flags: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         """JSON-ready summary (no images)."""
         return {
             "side": self.view.side,
@@ -78,7 +78,7 @@ class CTaBMDResult:
                 name: {key: _rounded(value) for key, value in values.items()}
                 for name, values in self.measurements.items()
             },
-            "dxa_view": self.view.to_dict(),
+            "dxa_view": self.view.summary(),
             "roi_geometry": self.rois.geometry_dict(),
             "flags": list(self.flags),
         }

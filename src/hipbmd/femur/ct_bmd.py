@@ -12,6 +12,7 @@ neck only, on an assumed shaft axis and with the flag ``shaft_axis_assumed``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,23 @@ class SideMeasurement:
             "edge_margin_mm": self.edge_margin_mm,
         }
 
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> SideMeasurement:
+        """Inverse of :meth:`to_dict`."""
+        side = record["side"]
+        if side not in ("right", "left"):
+            raise ValueError(f"side {side!r} is not right or left")
+        margin = record.get("edge_margin_mm")
+        return cls(
+            "right" if side == "right" else "left",
+            {str(k): float(v) for k, v in record.get("abmd_g_cm2", {}).items()},
+            {str(k): float(v) for k, v in record.get("vbmd_mg_cm3", {}).items()},
+            [str(flag) for flag in record.get("flags", [])],
+            dict(record.get("landmarks") or {}),
+            record.get("picture"),
+            None if margin is None else float(margin),
+        )
+
 
 def metal_voxels(ct_hu: Volume, labels: Volume, label_value: int) -> int:
     """Voxels reading above :data:`METAL_HU` within :data:`METAL_MARGIN_MM` of the label (an implant in
@@ -100,7 +118,7 @@ def measure_side(
         result.flags.append(note)
         return result
     fit = measure_landmarks(labels, label_value, side, allow_assumed_shaft=True)
-    result.landmarks = fit.to_dict()
+    result.landmarks = fit.summary()
     result.flags += fit.flags
     if fit.landmarks is None:
         return result

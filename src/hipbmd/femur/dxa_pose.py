@@ -83,8 +83,8 @@ class DXAView:
         """Unit vector of the beam (camera +z) in world RAS+; posterior-pointing for an AP view."""
         return np.asarray(self.camera.pose.rotation[2], dtype=np.float64)
 
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form: pose, detector, landmark pixels."""
+    def summary(self) -> dict[str, object]:
+        """JSON-ready summary for a report (pose, detector, landmark pixels; written, not read back)."""
         return {
             "pose": self.pose.to_dict(),
             "projection": "parallel",

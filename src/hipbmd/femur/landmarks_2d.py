@@ -110,8 +110,8 @@ class Landmarks2D:
         camera = Camera(self.shape, spacing, 2.0 * pose.sod_mm, projection="parallel", pose=pose.to_pose())
         return DXAView(camera, pose, self.side, self.points_px(), self.head_radius_mm)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary for a report (written, not read back)."""
         return {
             "side": self.side,
             "pixel_spacing_mm": self.pixel_spacing_mm,

@@ -96,8 +96,8 @@ class LandmarkFit:
     qc: dict[str, float] = field(default_factory=dict)
     regions: tuple[str, ...] = ALL_REGIONS
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary for a report (written, not read back)."""
         return {
             "landmarks": None if self.landmarks is None else self.landmarks.to_dict(),
             "flags": list(self.flags),

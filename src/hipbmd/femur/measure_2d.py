@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,16 @@ class RegionDensity:
             "bmc_g": _rounded(self.bmc_g),
             "bone_pixels": self.bone_pixels,
         }
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> RegionDensity:
+        """Inverse of :meth:`to_dict` (None → NaN)."""
+        return cls(
+            _nan_if_none(record["abmd_g_cm2"]),
+            _nan_if_none(record["area_cm2"]),
+            _nan_if_none(record["bmc_g"]),
+            int(record["bone_pixels"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ class FemurBMD:
         """Angle between the neck axis and the distal shaft axis in the image (None on failure)."""
         return None if self.landmarks is None else self.landmarks.neck_shaft_angle_deg
 
-    def to_dict(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         """JSON-ready summary (no images)."""
         return {
             "side": self.side,
@@ -103,10 +114,14 @@ class FemurBMD:
             "failure": self.failure,
             "regions": {name: region.to_dict() for name, region in self.regions.items()},
             "neck_shaft_angle_deg": _rounded(self.neck_shaft_angle_deg, 2),
-            "landmarks": None if self.landmarks is None else self.landmarks.to_dict(),
+            "landmarks": None if self.landmarks is None else self.landmarks.summary(),
             "roi_geometry": None if self.rois is None else self.rois.geometry_dict(),
             "flags": list(self.flags),
         }
+
+
+def _nan_if_none(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _rounded(value: float | None, digits: int = 5) -> float | None:

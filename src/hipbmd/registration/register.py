@@ -15,7 +15,7 @@ Parameters are those of :class:`~hipbmd.drr.geometry.PoseParameters` (degrees an
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -65,7 +65,21 @@ class RegistrationReport:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> RegistrationReport:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            float(record["similarity"]),
+            float(record["initial_similarity"]),
+            bool(record["converged"]),
+            str(record["measure"]),
+            [dict(level) for level in record.get("levels", [])],
+            float(record.get("seconds", 0.0)),
+            [str(note) for note in record.get("notes", [])],
+        )
 
 
 def register(

@@ -39,8 +39,8 @@ class Segmentation:
     femurs: dict[str, dict[str, Any]] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary (written beside the labels, not read back)."""
         return {"femurs": self.femurs, "flags": list(self.flags), "model": self.labels.meta.get("model")}
 
 

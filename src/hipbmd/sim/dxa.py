@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -78,6 +79,11 @@ class DXAModel:
     def to_dict(self) -> dict[str, float]:
         """JSON-ready form."""
         return {key: float(value) for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> DXAModel:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{key: float(value) for key, value in record.items()})
 
 
 def _checked(region: str) -> str:

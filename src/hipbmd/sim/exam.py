@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,23 @@ class Positioning:
             "centring_mm": list(self.centring_mm),
             "joints": {side: vars(joint) for side, joint in self.joints.items()},
         }
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Positioning:
+        """Inverse of :meth:`to_dict`."""
+        joints: dict[Side, JointPose] = {}
+        for side, joint in record["joints"].items():
+            if side not in ("right", "left"):
+                raise ValueError(f"side {side!r} is not right or left")
+            joints["right" if side == "right" else "left"] = JointPose(**joint)
+        centring = record["centring_mm"]
+        return cls(
+            float(record["pelvic_tilt_deg"]),
+            float(record["roll_deg"]),
+            float(record["skew_deg"]),
+            (float(centring[0]), float(centring[1])),
+            joints,
+        )
 
 
 def draw_joint(rng: np.random.Generator, spread: float = 1.0) -> JointPose:

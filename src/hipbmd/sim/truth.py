@@ -138,7 +138,7 @@ def _side_record(
             for name, px in zip(LANDMARK_NAMES, pixels, strict=True)
         },
         "pose": pose.to_dict(),
-        "ct_abmd": draw.abmd[side].to_dict(),
+        "ct_abmd": draw.abmd[side].summary(),
         "femur_density": f"truth/femur_density_{side}.nii.gz",
         "density_mg_cm3": asdict(draw.patient.femur_densities[side]),
         "shape": asdict(draw.patient.femur_shapes[side]),

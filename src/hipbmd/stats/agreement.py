@@ -74,8 +74,8 @@ class Agreement:
     bland_altman: BlandAltman
     linear_fit: RegressionLine | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (NaN is left to the report's cleaning)."""
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary for the report (not read back; NaN is left to the report's cleaning)."""
         return asdict(self)
 
 

@@ -30,8 +30,8 @@ class Confusion:
     n_categorised: int
     agreement: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary for a report (written, not read back)."""
         return asdict(self)
 
 

@@ -69,8 +69,8 @@ class Diagnosis:
     roc_tpr: tuple[float, ...]
     note: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary for a report (written, not read back)."""
         return asdict(self)
 
 

@@ -108,7 +108,7 @@ def _roi_record(pairs: list[Pair], roi: str, basis: YAMBasis | None) -> dict[str
     stats = agreement(x, y, CONFIDENCE)
     record: dict[str, Any] = {
         **_withheld(pairs),
-        "agreement": None if stats is None else stats.to_dict(),
+        "agreement": None if stats is None else stats.summary(),
         "diagnosis": None,
         "who_confusion": None,
         "jos_confusion": None,
@@ -120,12 +120,12 @@ def _roi_record(pairs: list[Pair], roi: str, basis: YAMBasis | None) -> dict[str
     if done:
         reference_t, estimated_t = [_t(v, roi) for v in x], [_t(v, roi) for v in y]
         record["diagnosis"] = {
-            name: diagnose(reference_t, estimated_t, target, CONFIDENCE).to_dict()
+            name: diagnose(reference_t, estimated_t, target, CONFIDENCE).summary()
             for name, target in TARGETS.items()
         }
     truth = [who_category(_t(pair.reference_g_cm2, roi)) for pair in pairs]
     called = [_category(pair, "who") for pair in pairs]
-    record["who_confusion"] = confusion(truth, called, WHO_CATEGORIES).to_dict()
+    record["who_confusion"] = confusion(truth, called, WHO_CATEGORIES).summary()
     return record
 
 
@@ -134,7 +134,7 @@ def _jos_confusion(pairs: list[Pair], roi: str, basis: YAMBasis) -> dict[str, An
     known = [(pair, percent) for pair in pairs if (percent := basis.percent(pair)) is not None]
     truth = [jos_category(percent, t_of(pair.reference_g_cm2, roi)) for pair, percent in known]
     called = [_category(pair, "jos") for pair, _ in known]
-    record = confusion(truth, called, JOS_CATEGORIES).to_dict()
+    record = confusion(truth, called, JOS_CATEGORIES).summary()
     return {**record, "n_without_reference_yam": len(pairs) - len(known), "reference_yam": basis.source}
 
 

@@ -56,6 +56,22 @@ class Splits:
             "external": list(self.external),
         }
 
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Splits:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: a record of another schema.
+        """
+        if record.get("schema") != SPLITS_SCHEMA:
+            raise ValueError(f"not a splits record of schema {SPLITS_SCHEMA}")
+        return cls(
+            tuple(tuple(str(case) for case in cases) for cases in record["folds"]),
+            tuple(str(case) for case in record["external"]),
+            int(record["seed"]),
+            tuple(str(site) for site in record.get("external_sites", [])),
+        )
+
 
 def patient_sites(rows: Sequence[Mapping[str, str]]) -> dict[str, str]:
     """Case id → site over manifest rows (a case's first row names its site)."""

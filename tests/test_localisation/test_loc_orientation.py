@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hipbmd.localisation.orientation import display_orientation, flip_points, to_standard
+from hipbmd.localisation.orientation import display_orientation, display_transform, to_standard
 from hipbmd.types import Radiograph
 
 
@@ -28,6 +28,11 @@ def test_flips_undo_themselves() -> None:
     standard = to_standard(radiograph.array, orientation)
     np.testing.assert_array_equal(standard, radiograph.array[::-1, ::-1])
     point = np.array([0.5, 1.0])
-    flipped = flip_points(point, orientation, radiograph.shape)
+    to_display = display_transform(orientation, radiograph.shape)
+    flipped = to_display.apply(point)
     np.testing.assert_allclose(flipped, [1.5, 2.0])
-    np.testing.assert_allclose(flip_points(flipped, orientation, radiograph.shape), point)
+    np.testing.assert_allclose(to_display.apply(flipped), point)
+    np.testing.assert_allclose(to_display.inverse().matrix, to_display.matrix)
+    # the pixel a point lands on holds the same value in the displayed image
+    row, col = (int(v) for v in to_display.apply([0.0, 1.0]))
+    assert standard[row, col] == radiograph.array[0, 1]

@@ -20,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from hipbmd.frames import Affine2D
+
 FloatImage = npt.NDArray[np.float32]
 
 
@@ -89,20 +91,24 @@ def sample_crop(
     return np.asarray(sampled, dtype=np.float32)
 
 
+def crop_frame(grid: CropGrid, placement: CropPlacement) -> Affine2D:
+    """The frame change crop pixels → image pixels (row, col both)."""
+    head_row, head_col = grid.head_px
+    sign = -1.0 if placement.mirror else 1.0
+    detector_mm = grid.spacing_mm * placement.magnification
+    scale = (
+        detector_mm / placement.detector_spacing_mm[0],
+        sign * detector_mm / placement.detector_spacing_mm[1],
+    )
+    to_head = Affine2D.scale_shift((1.0, 1.0), (-head_row, -head_col))
+    return to_head.then(Affine2D.scale_shift(scale, placement.head_px))
+
+
 def crop_to_image(
     points_crop_px: npt.ArrayLike, grid: CropGrid, placement: CropPlacement
 ) -> npt.NDArray[np.float64]:
     """Image pixel coordinates (N, 2) of crop pixel coordinates (N, 2), (row, col) both."""
-    points = np.atleast_2d(np.asarray(points_crop_px, dtype=np.float64))
-    head_row, head_col = grid.head_px
-    sign = -1.0 if placement.mirror else 1.0
-    detector_mm = grid.spacing_mm * placement.magnification
-    rows = placement.head_px[0] + (points[:, 0] - head_row) * detector_mm / placement.detector_spacing_mm[0]
-    cols = (
-        placement.head_px[1]
-        + sign * (points[:, 1] - head_col) * detector_mm / placement.detector_spacing_mm[1]
-    )
-    return np.stack([rows, cols], axis=1)
+    return crop_frame(grid, placement).apply(np.atleast_2d(np.asarray(points_crop_px, dtype=np.float64)))
 
 
 def normalise_radiograph(crop: FloatImage) -> FloatImage:

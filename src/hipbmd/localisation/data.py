@@ -23,7 +23,7 @@ from hipbmd.errors import InputError
 from hipbmd.io.radiograph import read_radiograph
 from hipbmd.localisation.grid import GridMap, to_working_grid
 from hipbmd.localisation.network import LocaliserConfig, normalise_intensity
-from hipbmd.localisation.orientation import display_orientation, flip_points, to_standard
+from hipbmd.localisation.orientation import display_orientation, display_transform, to_standard
 from hipbmd.sim.case_truth import CaseTruth
 
 # Landmark channels and the truth entries they come from: (side, landmarks_drr_px key).
@@ -89,13 +89,14 @@ def load_sample(name: str, xray: Path, truth_path: Path, config: LocaliserConfig
     if radiograph.pixel_spacing_mm is None:
         raise InputError(xray, "no pixel spacing: cannot place it on the localiser's grid")
     orientation = display_orientation(radiograph)
-    landmarks = flip_points(
-        truth_landmarks_px(CaseTruth.read(truth_path.parent)), orientation, radiograph.shape
-    )
     image = to_standard(radiograph.array, orientation)
     working, valid, mapping = to_working_grid(image, radiograph.pixel_spacing_mm, config.pitch_mm)
     normalised = normalise_intensity(working, config.percentiles, valid)
-    return LocaliserSample(name, normalised, valid, mapping.to_working(landmarks), mapping)
+    file_to_working = display_transform(orientation, radiograph.shape).then(
+        mapping.working_to_original.inverse()
+    )
+    landmarks = file_to_working.apply(truth_landmarks_px(CaseTruth.read(truth_path.parent)))
+    return LocaliserSample(name, normalised, valid, landmarks, mapping)
 
 
 def load_samples(

@@ -19,6 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from hipbmd.frames import Affine2D
+
 AA_SIGMA_PER_STEP = 0.4
 PointArray = npt.NDArray[np.float64]
 
@@ -37,15 +39,23 @@ class GridMap:
     step_px: tuple[float, float]
     shape: tuple[int, int]
 
+    @property
+    def working_to_original(self) -> Affine2D:
+        """The frame change working pixels → original pixels."""
+        return Affine2D.scale_shift(self.step_px, self.origin_px)
+
+    @property
+    def original_to_working(self) -> Affine2D:
+        """The frame change original pixels → working pixels."""
+        return self.working_to_original.inverse()
+
     def to_original(self, points: npt.ArrayLike) -> PointArray:
         """Working (row, col) points (..., 2) → original pixels."""
-        scaled = np.asarray(points, dtype=np.float64) * np.asarray(self.step_px)
-        return np.asarray(scaled + np.asarray(self.origin_px), dtype=np.float64)
+        return self.working_to_original.apply(points)
 
     def to_working(self, points: npt.ArrayLike) -> PointArray:
         """Original (row, col) points (..., 2) → working pixels."""
-        shifted = np.asarray(points, dtype=np.float64) - np.asarray(self.origin_px)
-        return np.asarray(shifted / np.asarray(self.step_px), dtype=np.float64)
+        return self.original_to_working.apply(points)
 
 
 def grid_map(image_shape: tuple[int, int], spacing_mm: tuple[float, float], pitch_mm: float) -> GridMap:

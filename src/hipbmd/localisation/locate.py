@@ -18,14 +18,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.localisation.grid import GridMap, to_working_grid
+from hipbmd.frames import Affine2D
+from hipbmd.localisation.grid import to_working_grid
 from hipbmd.localisation.heatmaps import Peak, find_peak
 from hipbmd.localisation.network import normalise_intensity
 from hipbmd.localisation.orientation import (
     DisplayOrientation,
     SideSource,
     display_orientation,
-    flip_points,
+    display_transform,
     to_standard,
 )
 from hipbmd.types import Radiograph, Side
@@ -85,25 +86,25 @@ class HipLocation:
 
 @dataclass(frozen=True)
 class _Frame:
-    """The standardised working image of one radiograph and how to get back to the original pixels."""
+    """The standardised working image of one radiograph and the one frame change from the file's pixels
+    to its working pixels (display flips, then the working grid)."""
 
     heatmaps: npt.NDArray[np.float32]
-    mapping: GridMap
+    file_to_working: Affine2D
     orientation: DisplayOrientation
-    shape: tuple[int, int]
     spacing_mm: tuple[float, float]
     flags: tuple[str, ...]
 
     def to_original(self, row: float, col: float) -> tuple[float, float]:
-        point = flip_points(self.mapping.to_original([row, col]), self.orientation, self.shape)
+        point = self.file_to_working.inverse().apply([row, col])
         return float(point[0]), float(point[1])
 
     def to_working(self, point_px: tuple[float, float]) -> npt.NDArray[np.float64]:
-        return self.mapping.to_working(flip_points(point_px, self.orientation, self.shape))
+        return self.file_to_working.apply(point_px)
 
     @property
     def pitch_mm(self) -> float:
-        return self.mapping.step_px[0] * self.spacing_mm[0]
+        return self.file_to_working.inverse().scale[0] * self.spacing_mm[0]
 
     def within_mm(self, centre: npt.NDArray[np.float64], radius_mm: float) -> npt.NDArray[np.bool_]:
         """Working pixels within ``radius_mm`` of a working point."""
@@ -181,7 +182,10 @@ def _frame(radiograph: Radiograph, model: Any) -> _Frame:
     working, valid, mapping = to_working_grid(image, spacing, model.config.pitch_mm)
     normalised = np.where(valid, normalise_intensity(working, model.config.percentiles, valid), 0.0)
     heatmaps = predict_heatmaps(model, normalised.astype(np.float32))
-    return _Frame(heatmaps, mapping, orientation, radiograph.shape, spacing, flags)
+    file_to_working = display_transform(orientation, radiograph.shape).then(
+        mapping.working_to_original.inverse()
+    )
+    return _Frame(heatmaps, file_to_working, orientation, spacing, flags)
 
 
 def _head_peak(frame: _Frame, side: Side) -> Peak:

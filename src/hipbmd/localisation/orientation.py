@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from hipbmd.frames import Affine2D
 from hipbmd.types import Radiograph
 
 SideSource = Literal["dicom", "assumed", "user"]
@@ -53,13 +54,6 @@ def to_standard(
     return np.ascontiguousarray(flipped)
 
 
-def flip_points(
-    points: npt.ArrayLike, orientation: DisplayOrientation, shape: tuple[int, int]
-) -> npt.NDArray[np.float64]:
-    """(row, col) points (..., 2) between an image of ``shape`` and its standard display (both ways)."""
-    flipped = np.array(points, dtype=np.float64)
-    if orientation.mirrored:
-        flipped[..., 1] = (shape[1] - 1) - flipped[..., 1]
-    if orientation.upside_down:
-        flipped[..., 0] = (shape[0] - 1) - flipped[..., 0]
-    return flipped
+def display_transform(orientation: DisplayOrientation, shape: tuple[int, int]) -> Affine2D:
+    """The frame change file pixels → standard display of an image of ``shape`` (its own inverse)."""
+    return Affine2D.flips(shape, rows=orientation.upside_down, cols=orientation.mirrored)

@@ -22,7 +22,7 @@ from hipbmd.drr.geometry import PoseParameters
 from hipbmd.femur.ct_bmd import SideMeasurement
 from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.femur.measure_2d import RegionDensity
-from hipbmd.localisation.locate import HipLocation
+from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.registration.register import RegistrationReport
 from hipbmd.sim.anatomy import JointPose
 from hipbmd.sim.case_truth import DetectorGrid

@@ -221,6 +221,12 @@ class Camera:
             self.principal_point_px = ((rows - 1) / 2.0, (cols - 1) / 2.0)
 
     @property
+    def principal_point(self) -> tuple[float, float]:
+        """(row, col) where the central ray meets the detector (set in ``__post_init__``)."""
+        assert self.principal_point_px is not None
+        return self.principal_point_px
+
+    @property
     def detector_size_mm(self) -> tuple[float, float]:
         """Physical detector extent (height, width) in mm."""
         return (self.shape[0] * self.pixel_spacing_mm[0], self.shape[1] * self.pixel_spacing_mm[1])

@@ -21,7 +21,7 @@ from hipbmd.bmd.record import (
     read_records,
 )
 from hipbmd.bmd.results_table import CSV_COLUMNS, ResultRow, result_rows, write_results_csv
-from hipbmd.localisation.locate import HipLocation
+from hipbmd.localisation.hip_location import HipLocation
 
 LOCATION = HipLocation("left", (120.5, 300.25), (190.0, 280.0), 0.91, 0.72, "assumed", ("side_assumed",))
 OPTIONS = EstimateOptions(samples=4, seed=3, side=None, center_mm=(12.5, 30.0), yam_table=None)

@@ -19,13 +19,20 @@ from hipbmd.api.seg import import_masks, seg_train, segment
 from hipbmd.api.sim import simulate
 from hipbmd.api.stats import evaluate
 from hipbmd.api.validate import crossval
+from hipbmd.bmd.record import EstimateRecord, ROIMeasurement
+from hipbmd.calibration.result import Calibration
+from hipbmd.calibration.rods import RodMeasurement
 from hipbmd.drr.project_ct import DRRRequest
 from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.io.radiograph import read_radiograph
 
 __all__ = [
+    "Calibration",
     "DRRRequest",
     "DetectorChoice",
+    "EstimateRecord",
+    "ROIMeasurement",
+    "RodMeasurement",
     "calibrate",
     "crossval",
     "ct_bmd",

@@ -159,7 +159,8 @@ def seg_train(
         "extra_weight": extra_weight,
     }
     train_segmenter(volumes, Path(output), config, settings, record, on_step)
-    return json.loads((Path(output) / "model.json").read_text())  # type: ignore[no-any-return]
+    manifest: dict[str, Any] = json.loads((Path(output) / "model.json").read_text())
+    return manifest
 
 
 def _training_volumes(

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from hipbmd.bmd.record import EstimateOptions, EstimateRecord, ModelReference, RadiographSummary, read_records
 
 if TYPE_CHECKING:
     from hipbmd.bmd.estimate import HipEstimate
     from hipbmd.bmd.reference import YAMTable
+    from hipbmd.decomposition.model_files import DecompositionModel
+    from hipbmd.localisation.network import HipLocaliser
     from hipbmd.types import Radiograph
 
 FileStatus = Literal["done", "skipped", "failed"]
@@ -53,8 +55,8 @@ class Batch:
     def __init__(
         self,
         folder: Path,
-        model: Any,
-        localiser: Any,
+        model: DecompositionModel,
+        localiser: HipLocaliser,
         yam: YAMTable | None,
         options: EstimateOptions,
         overwrite: bool,
@@ -117,8 +119,8 @@ def estimate_record(
     source: str,
     radiograph: Radiograph,
     hips: list[HipEstimate],
-    model: Any,
-    localiser: Any,
+    model: DecompositionModel,
+    localiser: HipLocaliser,
     options: EstimateOptions,
 ) -> EstimateRecord:
     """The record of one radiograph's estimates (its overlay not yet named)."""

@@ -13,7 +13,7 @@ be trusted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +24,14 @@ from hipbmd.bmd.record import ROIMeasurement
 from hipbmd.bmd.reference import YAMTable
 from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
 from hipbmd.io.magnification import magnification_of
-from hipbmd.localisation.locate import HipLocation
+from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.types import Radiograph, Side
+
+if TYPE_CHECKING:
+    from hipbmd.decomposition.model_files import DecompositionModel
+    from hipbmd.decomposition.predict import PredictedDRR
+    from hipbmd.femur.measure_2d import FemurBMD
+    from hipbmd.localisation.network import HipLocaliser
 
 REPORTED_ROIS = ("neck", "total_hip")
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
@@ -51,15 +57,15 @@ class HipEstimate:
     location: HipLocation
     placement: CropPlacement | None = None
     crop: np.ndarray | None = None
-    drr: Any = None
-    femur: Any = None
+    drr: PredictedDRR | None = None
+    femur: FemurBMD | None = None
     raw_abmd_g_cm2: dict[str, float] = field(default_factory=dict)
     measurements: list[ROIMeasurement] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
 
 def estimate_hips(
-    radiograph: Radiograph, model: Any, localiser: Any, settings: EstimateSettings
+    radiograph: Radiograph, model: DecompositionModel, localiser: HipLocaliser, settings: EstimateSettings
 ) -> list[HipEstimate]:
     """Estimates of every hip found on ``radiograph`` (see the module docstring)."""
     from hipbmd.localisation.locate import locate_hips
@@ -94,7 +100,9 @@ def _input_flags(radiograph: Radiograph) -> list[str]:
     return flags
 
 
-def _measure(hip: HipEstimate, radiograph: Radiograph, model: Any, settings: EstimateSettings) -> None:
+def _measure(
+    hip: HipEstimate, radiograph: Radiograph, model: DecompositionModel, settings: EstimateSettings
+) -> None:
     from hipbmd.decomposition.predict import predict_drr
     from hipbmd.femur.measure_2d import measure_femur_drr
 
@@ -116,7 +124,9 @@ def _measure(hip: HipEstimate, radiograph: Radiograph, model: Any, settings: Est
         hip.measurements.append(_roi_measurement(hip, roi, model, settings))
 
 
-def _roi_measurement(hip: HipEstimate, roi: str, model: Any, settings: EstimateSettings) -> ROIMeasurement:
+def _roi_measurement(
+    hip: HipEstimate, roi: str, model: DecompositionModel, settings: EstimateSettings
+) -> ROIMeasurement:
     side = hip.side
     line = model.dxa_calibration.get(roi)
     if line is None or roi not in hip.raw_abmd_g_cm2:
@@ -145,6 +155,8 @@ def _roi_measurement(hip: HipEstimate, roi: str, model: Any, settings: EstimateS
 
 def _sample_sd(hip: HipEstimate, roi: str) -> float:
     """SD over the Monte-Carlo samples of the ROI's mean areal density (regions fixed on the mean DRR)."""
+    if hip.femur is None or hip.femur.rois is None or hip.drr is None:
+        return 0.0
     region = hip.femur.rois.masks[roi] & hip.femur.bone
     if not region.any() or len(hip.drr.samples_g_cm2) < 2:
         return 0.0

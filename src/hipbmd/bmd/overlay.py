@@ -9,16 +9,24 @@ their bone pixels.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hipbmd.decomposition.crop import crop_to_image
+from hipbmd.decomposition.crop import CropGrid, crop_to_image
+from hipbmd.types import Radiograph
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from hipbmd.bmd.estimate import HipEstimate
 
 _COLOURS = {"neck": "#e6194b", "total_hip": "#3cb44b", "proximal_femur": "#4363d8"}
 
 
-def save_overlay(path: Path, radiograph: Any, hips: list[Any], grid: Any, title: str) -> Path:
+def save_overlay(
+    path: Path, radiograph: Radiograph, hips: list[HipEstimate], grid: CropGrid, title: str
+) -> Path:
     """Write the overlay PNG for one radiograph and its hip estimates (see the module docstring)."""
     from matplotlib.figure import Figure
 
@@ -38,7 +46,7 @@ def save_overlay(path: Path, radiograph: Any, hips: list[Any], grid: Any, title:
     return path
 
 
-def _radiograph_panel(axis: Any, radiograph: Any, hips: list[Any], grid: Any) -> None:
+def _radiograph_panel(axis: Axes, radiograph: Radiograph, hips: list[HipEstimate], grid: CropGrid) -> None:
     image = np.asarray(radiograph.array, dtype=np.float32)
     low, high = np.percentile(image, [1, 99])
     axis.imshow(image, cmap="gray", vmin=low, vmax=high)
@@ -55,7 +63,7 @@ def _radiograph_panel(axis: Any, radiograph: Any, hips: list[Any], grid: Any) ->
     axis.set_axis_off()
 
 
-def _hip_panels(crop_axis: Any, drr_axis: Any, hip: Any) -> None:
+def _hip_panels(crop_axis: Axes, drr_axis: Axes, hip: HipEstimate) -> None:
     mirrored = " (mirrored)" if hip.placement is not None and hip.placement.mirror else ""
     crop_axis.set_title(f"{hip.side} hip{mirrored}", fontsize=8)
     crop_axis.set_axis_off()
@@ -86,7 +94,7 @@ def _hip_panels(crop_axis: Any, drr_axis: Any, hip: Any) -> None:
     )
 
 
-def _numbers(hip: Any) -> str:
+def _numbers(hip: HipEstimate) -> str:
     lines = []
     for m in hip.measurements:
         if m.abmd_g_cm2 is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hipbmd import __version__
-from hipbmd.localisation.locate import HipLocation
+from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.types import Side
 
 SCHEMA = "hipbmd-estimate/1"

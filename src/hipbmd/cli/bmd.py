@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from hipbmd.api import EstimateRecord, ROIMeasurement
 
 from hipbmd.cli.support import (
     EXIT_BAD_INPUT,
@@ -168,9 +171,8 @@ def estimate(
         raise typer.Exit(1)
 
 
-def _print_records(records: list[Any]) -> None:
-    """One line per hip (and per flag) of each record (:class:`~hipbmd.api.EstimateRecord`), or the
-    file's error."""
+def _print_records(records: list[EstimateRecord]) -> None:
+    """One line per hip (and per flag) of each record, or the file's error."""
     for record in records:
         if record.error is not None:
             typer.echo(f"{record.source}: error: {record.error}")
@@ -194,7 +196,7 @@ def merge_results(
     typer.echo(f"wrote {output}: {len(records)} records from {len(folders)} folders ({failed} failed files)")
 
 
-def _shown(measurement: Any) -> str:
+def _shown(measurement: ROIMeasurement) -> str:
     if measurement.abmd_g_cm2 is None:
         return f"{measurement.roi} withheld"
     category = measurement.who_category or "category withheld"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+
+if TYPE_CHECKING:
+    from hipbmd.api import Calibration, RodMeasurement
 
 from hipbmd.cli.support import EXIT_BAD_INPUT, error_line, run_reporting_errors, stderr_console
 
@@ -58,7 +61,7 @@ def calibrate(
         typer.echo(f"wrote {', '.join(written)}")
 
 
-def _print_calibration(result: Any) -> None:
+def _print_calibration(result: Calibration) -> None:
     """The rods (or references) as a table, then the line and the flags."""
     from rich.console import Console
     from rich.table import Table
@@ -86,7 +89,7 @@ def _print_calibration(result: Any) -> None:
         typer.echo(f"note: {flag}")
 
 
-def _rod_cells(rod: Any, density_mg_cm3: float, residual_mg_cm3: float) -> tuple[str, ...]:
+def _rod_cells(rod: RodMeasurement, density_mg_cm3: float, residual_mg_cm3: float) -> tuple[str, ...]:
     placed = "" if rod.detected else " (placed)"
     return (
         f"{density_mg_cm3:g}",

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+T = TypeVar("T")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
@@ -25,14 +31,14 @@ def print_warnings(record: dict[str, Any]) -> None:
         typer.echo(f"hipbmd: warning: {message}", err=True)
 
 
-def stderr_console() -> Any:
+def stderr_console() -> Console:
     """A rich console writing to stderr (progress and tables that are not the command's output)."""
     from rich.console import Console
 
     return Console(stderr=True)
 
 
-def run_reporting_errors(work: Any) -> Any:
+def run_reporting_errors(work: Callable[[], T]) -> T:
     """Run a command's work; input and value errors end with one line and exit code 2."""
     from hipbmd.errors import InputError
 

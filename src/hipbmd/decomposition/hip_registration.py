@@ -115,7 +115,7 @@ def located_start(
     """The AP pose about the 3-D head centre ``head_mm`` that projects it onto the radiograph pixel
     ``head_px`` (row, col) from ``sod_mm``: the shift is the pixel's offset from the principal point
     scaled to that depth, (Δc·(c − c0), Δr·(r − r0), 0)·sod/sdd in the camera frame."""
-    row0, col0 = camera.principal_point_px  # type: ignore[misc]
+    row0, col0 = camera.principal_point
     scale = sod_mm / camera.sdd_mm
     offset_camera = np.array(
         [

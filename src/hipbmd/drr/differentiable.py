@@ -61,7 +61,7 @@ def detector_points(
     rows = torch.arange(camera.shape[0], dtype=dtype, device=device)
     cols = torch.arange(camera.shape[1], dtype=dtype, device=device)
     grid_rows, grid_cols = torch.meshgrid(rows, cols, indexing="ij")
-    row0, col0 = camera.principal_point_px  # type: ignore[misc]
+    row0, col0 = camera.principal_point
     x = (grid_cols.reshape(-1) - col0) * camera.pixel_spacing_mm[1]
     y = (grid_rows.reshape(-1) - row0) * camera.pixel_spacing_mm[0]
     ends = torch.stack([x, y, torch.full_like(x, camera.sdd_mm)], dim=1)

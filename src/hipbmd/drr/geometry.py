@@ -22,8 +22,9 @@ So x_cam = R_ap · (R_z R_y R_x · (x − isocenter) + translation) + (0, 0, sod
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -99,19 +100,19 @@ class PoseParameters:
         }
 
     @classmethod
-    def from_dict(cls, values: dict[str, object]) -> PoseParameters:
+    def from_dict(cls, values: Mapping[str, Any]) -> PoseParameters:
         """Inverse of :meth:`to_dict` (missing fields take their defaults)."""
         defaults = cls()
         return cls(
             rotation_deg=_triple(values.get("rotation_deg", defaults.rotation_deg)),
             translation_mm=_triple(values.get("translation_mm", defaults.translation_mm)),
             isocenter_mm=_triple(values.get("isocenter_mm", defaults.isocenter_mm)),
-            sod_mm=float(values.get("sod_mm", defaults.sod_mm)),  # type: ignore[arg-type]
+            sod_mm=float(values.get("sod_mm", defaults.sod_mm)),
         )
 
 
-def _triple(value: object) -> tuple[float, float, float]:
-    x, y, z = (float(v) for v in value)  # type: ignore[attr-defined]
+def _triple(value: Sequence[float]) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in value)
     return x, y, z
 
 
@@ -166,7 +167,7 @@ def project_points(camera: Camera, points_mm: npt.ArrayLike) -> npt.NDArray[np.f
     row = r0 + y/Δr, with (x, y, z) in the camera frame.
     """
     local = world_to_camera(camera, points_mm)
-    row0, col0 = camera.principal_point_px  # type: ignore[misc]
+    row0, col0 = camera.principal_point
     row_spacing, col_spacing = camera.pixel_spacing_mm
     scale = np.ones(len(local)) if camera.projection == "parallel" else camera.sdd_mm / local[:, 2]
     rows = row0 + local[:, 1] * scale / row_spacing
@@ -189,7 +190,7 @@ def pixel_rays(
         rows, cols = grid_rows.ravel(), grid_cols.ravel()
     row_array = np.asarray(rows, dtype=np.float64).ravel()
     col_array = np.asarray(cols, dtype=np.float64).ravel()
-    row0, col0 = camera.principal_point_px  # type: ignore[misc]
+    row0, col0 = camera.principal_point
     x = (col_array - col0) * camera.pixel_spacing_mm[1]
     y = (row_array - row0) * camera.pixel_spacing_mm[0]
     ends = np.stack([x, y, np.full_like(x, camera.sdd_mm)], axis=1)

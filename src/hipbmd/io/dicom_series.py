@@ -265,6 +265,6 @@ def _series_meta(
 
 def _float_or_none(value: object) -> float | None:
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(str(value))
     except (TypeError, ValueError):
         return None

@@ -27,7 +27,8 @@ _INTENT_BY_SOP_CLASS: dict[str, Presentation] = {
     "1.2.840.10008.5.1.4.1.1.1.3": "FOR PRESENTATION",  # Digital Intra-Oral
     "1.2.840.10008.5.1.4.1.1.1.3.1": "FOR PROCESSING",
 }
-_LATERALITY = {"R": "right", "L": "left", "B": "both"}
+_LATERALITY: dict[str, Literal["left", "right", "both"]] = {"R": "right", "L": "left", "B": "both"}
+_SEX: dict[str, Literal["M", "F", "O"]] = {"M": "M", "F": "F", "O": "O"}
 _AGE_UNIT_YEARS = {"Y": 1.0, "M": 1.0 / 12.0, "W": 7.0 / 365.25, "D": 1.0 / 365.25}
 PLACEHOLDER_SPACING_MM = 1.0
 
@@ -145,8 +146,10 @@ def orientation_notes(dataset: Dataset) -> tuple[list[str] | None, list[str]]:
 def presentation_intent(dataset: Dataset) -> Presentation:
     """PresentationIntentType (0008,0068), else what the SOP class implies, else "unknown"."""
     stated = str(dataset.get("PresentationIntentType", "")).strip().upper()
-    if stated in ("FOR PROCESSING", "FOR PRESENTATION"):
-        return stated  # type: ignore[return-value]
+    if stated == "FOR PROCESSING":
+        return "FOR PROCESSING"
+    if stated == "FOR PRESENTATION":
+        return "FOR PRESENTATION"
     return _INTENT_BY_SOP_CLASS.get(str(dataset.get("SOPClassUID", "")), "unknown")
 
 
@@ -155,7 +158,7 @@ def laterality(dataset: Dataset) -> Literal["left", "right", "both"] | None:
     for keyword in ("ImageLaterality", "Laterality"):
         code = str(dataset.get(keyword, "")).strip().upper()
         if code in _LATERALITY:
-            return _LATERALITY[code]  # type: ignore[return-value]
+            return _LATERALITY[code]
     return None
 
 
@@ -181,7 +184,7 @@ def _date(dataset: Dataset, keyword: str) -> dt.date | None:
 def patient_sex(dataset: Dataset) -> Literal["M", "F", "O"] | None:
     """PatientSex (0010,0040) when it is M, F or O."""
     code = str(dataset.get("PatientSex", "")).strip().upper()
-    return code if code in ("M", "F", "O") else None  # type: ignore[return-value]
+    return _SEX.get(code)
 
 
 def display_attributes(dataset: Dataset) -> dict[str, Any]:
@@ -202,13 +205,13 @@ def _multi(value: object) -> list[float] | None:
         return None
     items = list(value) if isinstance(value, MultiValue | list | tuple) else [value]
     try:
-        return [float(v) for v in items]  # type: ignore[arg-type]
+        return [float(str(v)) for v in items]
     except (TypeError, ValueError):
         return None
 
 
 def _int_or_none(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[call-overload, no-any-return]
+        return int(str(value))
     except (TypeError, ValueError):
         return None

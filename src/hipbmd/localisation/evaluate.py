@@ -18,7 +18,8 @@ import numpy.typing as npt
 
 from hipbmd.io.radiograph import read_radiograph
 from hipbmd.localisation.data import truth_landmarks_px
-from hipbmd.localisation.locate import HipLocation, locate_hips
+from hipbmd.localisation.hip_location import HipLocation
+from hipbmd.localisation.locate import locate_hips
 from hipbmd.sim.case_truth import CaseTruth
 from hipbmd.types import Radiograph
 

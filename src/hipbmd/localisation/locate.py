@@ -11,8 +11,7 @@ else from the assumed standard display (``"assumed"``), or from the user (``"use
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy.typing as npt
 from hipbmd.frames import Affine2D
 from hipbmd.localisation.grid import to_working_grid
 from hipbmd.localisation.heatmaps import Peak, find_peak
+from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.localisation.network import normalise_intensity
 from hipbmd.localisation.orientation import (
     DisplayOrientation,
@@ -38,50 +38,6 @@ LT_SEARCH_MM = 150.0
 LT_RANGE_MM = (25.0, 140.0)  # plausible head → lesser trochanter distance at the detector
 SAME_HEAD_MM = 40.0
 USER_SIDE_RADIUS_MM = 15.0
-
-
-@dataclass(frozen=True)
-class HipLocation:
-    """One hip found in a radiograph; pixel positions (row, col) in the original image.
-
-    Attributes:
-        side: the patient's side.
-        head_centre_px: femoral head centre.
-        lesser_trochanter_px: lesser trochanter tip, None when not found.
-        confidence: head heatmap peak height, 0–1 (1.0 for a centre given by the user).
-        lesser_trochanter_confidence: trochanter heatmap peak height, 0–1.
-        side_source: "dicom" (PatientOrientation), "assumed" (standard AP display) or "user".
-        flags: QC notes ("side_assumed", "spacing_assumed", "side_uncertain", …).
-    """
-
-    side: Side
-    head_centre_px: tuple[float, float]
-    lesser_trochanter_px: tuple[float, float] | None
-    confidence: float
-    lesser_trochanter_confidence: float
-    side_source: SideSource
-    flags: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, record: Mapping[str, Any]) -> HipLocation:
-        """Inverse of :meth:`to_dict`."""
-        lesser = record.get("lesser_trochanter_px")
-        side, source = record["side"], record["side_source"]
-        if side not in ("right", "left") or source not in ("dicom", "assumed", "user"):
-            raise ValueError(f"not a hip location: side {side!r}, side source {source!r}")
-        return cls(
-            side,
-            (float(record["head_centre_px"][0]), float(record["head_centre_px"][1])),
-            None if lesser is None else (float(lesser[0]), float(lesser[1])),
-            float(record["confidence"]),
-            float(record["lesser_trochanter_confidence"]),
-            source,
-            tuple(str(flag) for flag in record.get("flags", [])),
-        )
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hipbmd.io.model_folder import load_weights, read_checked_manifest, save_weights_and_manifest
+
+if TYPE_CHECKING:
+    from hipbmd.localisation.network import HipLocaliser
 
 FORMAT = "hipbmd-hip-localiser"
 FORMAT_VERSION = 1
@@ -33,7 +36,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return read_checked_manifest(folder, FORMAT, FORMAT_VERSION)
 
 
-def load_localiser(folder: Path | None = None) -> Any:
+def load_localiser(folder: Path | None = None) -> HipLocaliser:
     """The :class:`~hipbmd.localisation.network.HipLocaliser` of a folder (default: the shipped one),
     in eval mode, after checking the weights' sha256."""
     from hipbmd.localisation.network import HipLocaliser, LocaliserConfig

@@ -205,7 +205,7 @@ class _Level:
     ) -> None:
         self.factor = factor
         self.fixed = block_mean(image, factor)
-        row0, col0 = camera.principal_point_px  # type: ignore[misc]
+        row0, col0 = camera.principal_point
         self.camera = Camera(
             self.fixed.shape,
             (camera.pixel_spacing_mm[0] * factor, camera.pixel_spacing_mm[1] * factor),

@@ -43,9 +43,10 @@ def working_grid(volume: Volume, spacing_mm: float) -> WorkingGrid:
     """The isotropic grid of ``spacing_mm`` covering ``volume`` from its first voxel centre."""
     native = tuple(int(n) for n in volume.array.shape)
     step = spacing_mm / voxel_sizes_mm(volume.affine)
-    shape = tuple(int(np.floor((n - 1) / f)) + 1 for n, f in zip(native, step, strict=True))
+    rows, cols, slices = (int(np.floor((n - 1) / f)) + 1 for n, f in zip(native, step, strict=True))
     affine = volume.affine @ np.diag([*step, 1.0])
-    return WorkingGrid(native, (float(step[0]), float(step[1]), float(step[2])), shape, affine)  # type: ignore[arg-type]
+    steps = (float(step[0]), float(step[1]), float(step[2]))
+    return WorkingGrid(volume.shape, steps, (rows, cols, slices), affine)
 
 
 def to_working(

@@ -50,8 +50,9 @@ def femur_pose_in_exam(exam: ExamGeometry, in_ct: FemurPlacement, in_xray: Femur
     shift = patient_rotation @ (head_centre_mm - np.asarray(exam.pose.isocenter_mm)) + np.asarray(
         exam.pose.translation_mm
     )
-    h = tuple(float(v) for v in head_centre_mm)
-    return PoseParameters(rotation_to_deg(rotation), tuple(float(v) for v in shift), h, exam.pose.sod_mm)  # type: ignore[arg-type]
+    h = (float(head_centre_mm[0]), float(head_centre_mm[1]), float(head_centre_mm[2]))
+    t = (float(shift[0]), float(shift[1]), float(shift[2]))
+    return PoseParameters(rotation_to_deg(rotation), t, h, exam.pose.sod_mm)
 
 
 LANDMARK_NAMES = ("head_centre_mm", "neck_narrowest_mm", "lesser_trochanter_mm", "greater_trochanter_mm")

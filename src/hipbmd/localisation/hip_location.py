@@ -1,0 +1,57 @@
+"""One hip found on a radiograph, as the localiser reports it and the estimate record stores it.
+
+Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hipbmd.localisation.orientation import SideSource
+from hipbmd.types import Side
+
+
+@dataclass(frozen=True)
+class HipLocation:
+    """One hip found in a radiograph; pixel positions (row, col) in the original image.
+
+    Attributes:
+        side: the patient's side.
+        head_centre_px: femoral head centre.
+        lesser_trochanter_px: lesser trochanter tip, None when not found.
+        confidence: head heatmap peak height, 0–1 (1.0 for a centre given by the user).
+        lesser_trochanter_confidence: trochanter heatmap peak height, 0–1.
+        side_source: "dicom" (PatientOrientation), "assumed" (standard AP display) or "user".
+        flags: QC notes ("side_assumed", "spacing_assumed", "side_uncertain", …).
+    """
+
+    side: Side
+    head_centre_px: tuple[float, float]
+    lesser_trochanter_px: tuple[float, float] | None
+    confidence: float
+    lesser_trochanter_confidence: float
+    side_source: SideSource
+    flags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> HipLocation:
+        """Inverse of :meth:`to_dict`."""
+        lesser = record.get("lesser_trochanter_px")
+        side, source = record["side"], record["side_source"]
+        if side not in ("right", "left") or source not in ("dicom", "assumed", "user"):
+            raise ValueError(f"not a hip location: side {side!r}, side source {source!r}")
+        return cls(
+            side,
+            (float(record["head_centre_px"][0]), float(record["head_centre_px"][1])),
+            None if lesser is None else (float(lesser[0]), float(lesser[1])),
+            float(record["confidence"]),
+            float(record["lesser_trochanter_confidence"]),
+            source,
+            tuple(str(flag) for flag in record.get("flags", [])),
+        )

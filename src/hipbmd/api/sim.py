@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-CaseCallback = Callable[[str, int, int], None]
+CaseDoneCallback = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def simulate(
     voxel_mm: float = 1.0,
     xray_binning: int = 1,
     ct_scale: float = 1.0,
-    on_case: CaseCallback | None = None,
+    on_case: CaseDoneCallback | None = None,
 ) -> SimulationResult:
     """Simulate (or finish) a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case.
 

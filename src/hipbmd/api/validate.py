@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hipbmd.api.bmd import StepCallback
 from hipbmd.errors import InputError
 from hipbmd.validation.fold_files import CrossvalRequest, record_splits, write_reference
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from hipbmd.validation.splits import Splits
 
 StageCallback = Callable[[str], None]
-StepCallback = Callable[[int, int, dict[str, float]], None]
 
 
 def crossval(

@@ -10,6 +10,7 @@ A checkpoint every ``checkpoint_every`` iterations lets a run resume; the loss c
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ from hipbmd.decomposition.augment import Augmentation, augment
 from hipbmd.decomposition.data import PairSet
 from hipbmd.decomposition.losses import LossWeights, generator_loss, lsgan_discriminator_loss
 from hipbmd.decomposition.networks import DiscriminatorConfig, Generator, GeneratorConfig, PatchDiscriminator
+from hipbmd.io.checkpoint import load_checkpoint
 
 CHECKPOINT_FILE = "checkpoint.pt"
 STAGES = ("bone", "femur")
@@ -110,7 +112,7 @@ def _stage_of(iteration: int, lengths: tuple[int, int]) -> tuple[int, int, int]:
 
 
 def _set_learning_rates(trainer: Trainer, settings: GANSettings, step: int, length: int) -> None:
-    factor = 0.5 * (1.0 + np.cos(np.pi * step / max(length, 1)))
+    factor = 0.5 * (1.0 + math.cos(math.pi * step / max(length, 1)))  # a float, not numpy: checkpoints
     for optimiser, base in zip(
         trainer.optimisers, (settings.generator_lr, settings.discriminator_lr), strict=True
     ):
@@ -166,7 +168,7 @@ def _save(trainer: Trainer, path: Path) -> None:
 
 
 def _restore(trainer: Trainer, path: Path) -> None:
-    state = torch.load(path, weights_only=False)
+    state = load_checkpoint(path)
     trainer.generator.load_state_dict(state["generator"])
     trainer.discriminator.load_state_dict(state["discriminator"])
     for optimiser, saved in zip(trainer.optimisers, state["optimisers"], strict=True):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hipbmd.io.checkpoint import load_checkpoint
 from hipbmd.segmentation.bayesian_unet import BayesianUNet, UNetConfig, normalise_hu
 from hipbmd.segmentation.losses import segmentation_loss
 from hipbmd.segmentation.model_files import save_model
@@ -126,7 +127,7 @@ def _resume(
 ) -> int:
     if not path.is_file():
         return 0
-    state = torch.load(path, weights_only=False)
+    state = load_checkpoint(path)
     model.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])
     schedule.load_state_dict(state["schedule"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from hipbmd.decomposition.crop import CropGrid
 from hipbmd.io.model_folder import load_weights, read_checked_manifest, save_weights_and_manifest
+from hipbmd.io.model_pins import is_shipped
 
 FORMAT = "hipbmd-decomposition"
 FORMAT_VERSION = 1
@@ -29,6 +30,7 @@ class DecompositionModel:
     grid: CropGrid
     dxa_calibration: dict[str, dict[str, float]] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    shipped: bool = False
 
     @property
     def sha256(self) -> str:
@@ -70,4 +72,5 @@ def load_decomposition_model(folder: Path | None = None) -> DecompositionModel:
     generator.load_state_dict(load_weights(folder, manifest))
     generator.eval()
     grid = CropGrid.from_dict(manifest["grid"])
-    return DecompositionModel(generator, grid, manifest.get("dxa_calibration", {}), manifest)
+    shipped = is_shipped(folder)
+    return DecompositionModel(generator, grid, manifest.get("dxa_calibration", {}), manifest, shipped)

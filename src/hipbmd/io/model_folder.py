@@ -68,11 +68,23 @@ def read_checked_manifest(folder: Path, format_name: str, format_version: int) -
         raise InputError(weights, "model weights missing")
     if sha256_of(weights) != manifest["weights"]["sha256"]:
         raise InputError(weights, "sha256 does not match the model manifest (corrupt or replaced weights)")
+    from hipbmd.io.model_pins import is_shipped
+
+    is_shipped(folder)  # a shipped model changed after release is refused here
     return manifest
 
 
 def load_weights(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """The state dict of a checked model folder."""
+    """The state dict of a checked model folder.
+
+    Raises:
+        InputError: the weights are not a safetensors file (e.g. a pickle put in their place).
+    """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    return load_file(str(folder / manifest["weights"]["file"]))
+    path = folder / manifest["weights"]["file"]
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise InputError(path, f"not a safetensors weights file ({error})") from None

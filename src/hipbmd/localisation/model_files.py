@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hipbmd.io.model_folder import load_weights, read_checked_manifest, save_weights_and_manifest
+from hipbmd.io.model_pins import is_shipped
 
 if TYPE_CHECKING:
     from hipbmd.localisation.network import HipLocaliser
@@ -47,4 +48,5 @@ def load_localiser(folder: Path | None = None) -> HipLocaliser:
     model.load_state_dict(load_weights(folder, manifest))
     model.eval()
     model.manifest = manifest
+    model.shipped = is_shipped(folder)
     return model

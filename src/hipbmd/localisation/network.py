@@ -117,6 +117,7 @@ class HipLocaliser(nn.Module):
         if self.head.bias is not None:  # start near "no landmark here" (Lin et al., ICCV 2017)
             nn.init.constant_(self.head.bias, PRIOR_LOGIT)
         self.manifest: dict[str, Any] = {}
+        self.shipped = False  # set on loading: the files are those of the shipped localiser
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Heatmap logits; ``torch.sigmoid`` of them are the heatmaps (peak ≈ 1 at a landmark)."""

@@ -1,0 +1,63 @@
+"""The sha256 of each shipped model's files, pinned in the code, so a changed model is noticed.
+
+A model folder's manifest holds its weights' sha256, which proves the weights are the ones the manifest
+names, not that either is the model hipbmd shipped: weights changed together with their manifest pass
+that check. The hashes below are part of the package's code. A shipped model folder whose files differ
+from them is refused; a user's own model (``--model``) is accepted and recorded as not shipped.
+
+Re-pinning is the last step of retraining a shipped model: ``python scripts/pin_models.py`` rewrites
+:data:`SHIPPED_MODEL_SHA256` from the folders in ``hipbmd/resources/models`` (see docs/training.md).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from hipbmd.errors import InputError
+from hipbmd.io.model_folder import MANIFEST_FILE, WEIGHTS_FILE, sha256_of
+
+PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
+# model folder name → file → sha256 (written by scripts/pin_models.py)
+SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
+    "bmd_gan": {
+        "model.safetensors": "66ca6266f8f29099361f6eada2c30c003735d8d16eb07efa5a7b93196622177e",
+        "model.json": "51029efeb3838b7ad31f96c9afe2db39dcc7c2203c51f0d8ed566f7e5761173f",
+    },
+    "femur_segmentation": {
+        "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",
+        "model.json": "e755c74d0fe31391d482c4114e75981d984788708038e34286ba5390a4f5bec3",
+    },
+    "hip_localiser": {
+        "model.safetensors": "9e118a98d35bc3afbc8fc2cd8f1255bd7167fab808814c27323cc046346f912b",
+        "model.json": "a4a68c4200b179bafe8a7651adc1845dff12a96621dd64ad98e33f7e1c70ab1a",
+    },
+}
+
+
+def shipped_models_dir() -> Path:
+    """The folder of the models shipped inside the package."""
+    return Path(str(resources.files("hipbmd.resources").joinpath("models")))
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of a model folder's pinned files (those present)."""
+    return {name: sha256_of(folder / name) for name in PINNED_FILES if (folder / name).is_file()}
+
+
+def is_shipped(folder: Path) -> bool:
+    """Whether a model folder holds exactly the files of one of the shipped models.
+
+    Raises:
+        InputError: the folder is a shipped model's own folder inside the package, but its files differ
+            from the pinned hashes (changed after release).
+    """
+    hashes = file_hashes(folder)
+    if hashes in SHIPPED_MODEL_SHA256.values():
+        return True
+    if folder.resolve().parent == shipped_models_dir().resolve() and folder.name in SHIPPED_MODEL_SHA256:
+        changed = sorted(n for n, h in SHIPPED_MODEL_SHA256[folder.name].items() if hashes.get(n) != h)
+        raise InputError(
+            folder, f"the shipped model's {', '.join(changed)} differ from the sha256 pinned in hipbmd"
+        )
+    return False

@@ -19,3 +19,10 @@ class InputError(Exception):
 
 class InputWarning(UserWarning):
     """An input hipbmd could use only after changing it (resampling, colour to grey, …)."""
+
+
+class InputRefusedError(InputError):
+    """A readable input outside the bounds hipbmd accepts (a size, a spacing, a pixel range).
+
+    ``hipbmd estimate`` records it as ``refused: <problem>`` and goes on; elsewhere it is an input error.
+    """

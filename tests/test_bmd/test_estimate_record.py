@@ -1,5 +1,5 @@
 """The estimate record and the rows of results.csv: written and read back unchanged, in the documented
-layout of schema hipbmd-estimate/1."""
+layout of schema hipbmd-estimate/2; records of schema 1 are still read."""
 
 from __future__ import annotations
 
@@ -43,9 +43,11 @@ def _record() -> EstimateRecord:
     )
     return EstimateRecord(
         "/data/hip.dcm",
+        input_sha256="ef" * 32,
+        input_notes=("colour (RGB) radiograph converted to grey",),
         radiograph=RadiographSummary((0.15, 0.15), "imager", 1.15, "AP", None, "FOR PRESENTATION", 71.0, "F"),
-        model=ModelReference("bmd_gan", "ab" * 32),
-        localiser=ModelReference("localiser", "cd" * 32),
+        model=ModelReference("bmd_gan", "ab" * 32, True),
+        localiser=ModelReference("localiser", "cd" * 32, False),
         options=OPTIONS,
         hips=(bare, hip),
         overlay="hip.png",
@@ -60,11 +62,31 @@ def test_a_record_round_trips_through_json_text() -> None:
 def test_an_error_record_round_trips_and_has_only_its_three_keys() -> None:
     record = EstimateRecord.failed("/data/broken.dcm", "not a DICOM file")
     assert record.to_json() == {
-        "schema": "hipbmd-estimate/1",
+        "schema": "hipbmd-estimate/2",
         "source": "/data/broken.dcm",
         "error": "not a DICOM file",
     }
     assert EstimateRecord.from_json(record.to_json()) == record
+    assert record.reason == "error: not a DICOM file"
+
+
+def test_a_refused_record_round_trips_with_its_input_digest() -> None:
+    record = EstimateRecord("/data/coarse.dcm", refused="pixel spacing 30 x 30 mm", input_sha256="12" * 32)
+    assert list(record.to_json()) == ["schema", "source", "input_sha256", "input_notes", "refused"]
+    assert EstimateRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    assert record.reason == "refused: pixel spacing 30 x 30 mm"
+
+
+def test_a_record_of_schema_1_is_read() -> None:
+    written = json.loads(json.dumps(_record().to_json()))
+    for key in ("input_sha256", "input_notes", "no_hip_found"):
+        del written[key]
+    for model in ("model", "localiser"):
+        del written[model]["shipped"]
+    read = EstimateRecord.from_json({**written, "schema": "hipbmd-estimate/1"})
+    assert read.schema == "hipbmd-estimate/1" and read.input_sha256 is None and read.model
+    assert read.model.shipped is None and read.hips == _record().hips
+    assert not read.is_finished(OPTIONS, "ab" * 32, "cd" * 32, "ef" * 32)  # redone by this version
 
 
 def test_the_json_keeps_the_documented_layout() -> None:
@@ -73,10 +95,13 @@ def test_the_json_keeps_the_documented_layout() -> None:
         "schema",
         "hipbmd_version",
         "source",
+        "input_sha256",
+        "input_notes",
         "radiograph",
         "model",
         "localiser",
         "settings",
+        "no_hip_found",
         "hips",
         "qc_flags",
         "overlay",
@@ -123,13 +148,14 @@ def test_a_foreign_or_malformed_record_is_refused(broken: object) -> None:
         EstimateRecord.from_json(broken)
 
 
-def test_a_record_is_finished_only_with_the_same_model_localiser_and_options() -> None:
+def test_a_record_is_finished_only_for_the_same_input_model_localiser_and_options() -> None:
     record = _record()
-    assert record.is_finished(OPTIONS, "ab" * 32, "cd" * 32)
-    assert not record.is_finished(replace(OPTIONS, seed=4), "ab" * 32, "cd" * 32)
-    assert not record.is_finished(OPTIONS, "ef" * 32, "cd" * 32)
-    assert not record.is_finished(OPTIONS, "ab" * 32, None)
-    assert not EstimateRecord.failed("a", "b").is_finished(OPTIONS, "ab" * 32, "cd" * 32)
+    assert record.is_finished(OPTIONS, "ab" * 32, "cd" * 32, "ef" * 32)
+    assert not record.is_finished(replace(OPTIONS, seed=4), "ab" * 32, "cd" * 32, "ef" * 32)
+    assert not record.is_finished(OPTIONS, "ef" * 32, "cd" * 32, "ef" * 32)
+    assert not record.is_finished(OPTIONS, "ab" * 32, None, "ef" * 32)
+    assert not record.is_finished(OPTIONS, "ab" * 32, "cd" * 32, "00" * 32)  # another image at the path
+    assert not EstimateRecord.failed("a", "b").is_finished(OPTIONS, "ab" * 32, "cd" * 32, None)
 
 
 def test_read_records_skips_other_json(tmp_path: Path) -> None:
@@ -140,7 +166,8 @@ def test_read_records_skips_other_json(tmp_path: Path) -> None:
 
 
 def test_result_rows_round_trip_through_the_csv(tmp_path: Path) -> None:
-    records = [_record(), EstimateRecord.failed("/data/broken.dcm", "not a DICOM file")]
+    nothing = replace(_record(), source="/data/chest.dcm", hips=(), no_hip_found="no femoral head")
+    records = [_record(), EstimateRecord.failed("/data/broken.dcm", "not a DICOM file"), nothing]
     path = write_results_csv(tmp_path / "results.csv", records)
     with path.open(newline="") as stream:
         reader = csv.DictReader(stream)
@@ -153,8 +180,11 @@ def test_result_rows_round_trip_through_the_csv(tmp_path: Path) -> None:
         ("left", "neck"),
         ("left", "total_hip"),
         ("", ""),
+        ("", ""),
     ]
     assert made[1].raw_roi_mean_g_cm2 == 0.65432 and made[3].error == "not a DICOM file"
+    assert made[3].reason == "error: not a DICOM file"
+    assert made[4].reason == "no_hip_found: no femoral head" and not made[4].error
 
 
 @pytest.mark.parametrize(

@@ -176,3 +176,72 @@ def test_the_command_counts_and_refuses_bad_parts(
     with pytest.raises(SystemExit) as done:
         main()
     assert done.value.code == 0 and merged.read_text() == (tmp_path / "o" / "results.csv").read_text()
+
+
+def test_a_radiograph_replaced_at_the_same_path_is_estimated_again(
+    sim_cohort: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    xray = tmp_path / "in" / "hip.dcm"
+    xray.parent.mkdir()
+    shutil.copy(sim_cohort / "cases" / CASES[0] / "xray.dcm", xray)
+    out = tmp_path / "out"
+    assert run([xray], out, tiny_model) == {"hip": "done"}
+    first = json.loads((out / "hip.json").read_text())["input_sha256"]
+    assert run([xray], out, tiny_model) == {"hip": "skipped"}
+    shutil.copy(sim_cohort / "cases" / CASES[1] / "xray.dcm", xray)  # another patient, same path
+    assert run([xray], out, tiny_model) == {"hip": "done"}
+    assert json.loads((out / "hip.json").read_text())["input_sha256"] != first
+
+
+def test_no_error_escapes_the_per_file_handling(
+    sim_cohort: Path, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hipbmd.bmd.estimate as estimate_module
+
+    real = estimate_module.estimate_hips
+    calls = []
+
+    def exhausted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise MemoryError
+        if len(calls) == 2:
+            raise RuntimeError("a bug")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(estimate_module, "estimate_hips", exhausted)
+    statuses = run([sim_cohort], tmp_path / "out", tiny_model)
+    assert statuses == {NAMES[0]: "failed", NAMES[1]: "failed", NAMES[2]: "done"}
+    with (tmp_path / "out" / "results.csv").open(newline="") as stream:
+        reasons = [row["reason"] for row in csv.DictReader(stream)]
+    assert reasons[:2] == [
+        "error: out of memory while estimating this file",
+        "error: unexpected RuntimeError: a bug",
+    ]
+
+
+def test_exit_codes_tell_whether_every_file_has_its_rows(
+    sim_cohort: Path,
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = tmp_path / "broken.dcm"
+    bad.write_bytes(b"not a dicom file")
+    good = sim_cohort / "cases" / CASES[0] / "xray.dcm"
+    for inputs, code in (([good], 0), ([good, bad], 1), ([bad], 2)):
+        out = tmp_path / f"out_{len(inputs)}_{code}"
+        argv = ["hipbmd", "estimate", *map(str, inputs), "-o", str(out), "--model", str(tiny_model)]
+        monkeypatch.setattr(sys, "argv", [*argv, "--samples", "2"])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as done:
+            main()
+        captured = capsys.readouterr()
+        assert done.value.code == code, inputs
+        errors = captured.err.strip().splitlines()
+        if bad in inputs:  # one line on stderr naming the file once, and nothing about it on stdout
+            assert errors == [f"hipbmd: error: {bad}: not a DICOM file"]
+            assert str(bad) not in captured.out
+        with (out / "results.csv").open(newline="") as stream:
+            assert {row["file"] for row in csv.DictReader(stream)} == {str(p) for p in inputs}

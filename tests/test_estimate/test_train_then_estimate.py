@@ -49,9 +49,9 @@ def test_estimate_writes_records_overlays_and_a_csv_and_survives_a_bad_file(
     records = api.estimate([*xrays, bad], tmp_path / "out", model=tiny_model, samples=2)
     assert len(records) == len(xrays) + 1
     failed = [record for record in records if record.error is not None]  # records come sorted by path
-    assert len(failed) == 1 and "broken.dcm" in str(failed[0].error)
+    assert len(failed) == 1 and failed[0].source == str(bad) and failed[0].error == "not a DICOM file"
     for record in (record for record in records if record.error is None):
-        assert record.schema == "hipbmd-estimate/1" and record.hips, record.source
+        assert record.schema == "hipbmd-estimate/2" and record.hips, record.source
         assert record.model and record.model.sha256
         assert record.radiograph and record.radiograph.magnification_used > 1.0
         assert (tmp_path / "out" / str(record.overlay)).stat().st_size > 5000

@@ -4,10 +4,13 @@ Torch is imported only when they run."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from hipbmd.io.output_paths import check_output_file, check_output_folder
 
 if TYPE_CHECKING:
     from hipbmd.bmd.record import EstimateRecord
@@ -54,6 +57,7 @@ def train(
     from hipbmd.bmd.dxa_calibration import calibrate_to_dxa
     from hipbmd.decomposition.fit_model import fit_model, plan_from_config
 
+    check_output_folder(output)
     plan = plan_from_config(None if config is None else Path(config), cases, case_ids)
     plan = replace(plan, register=register)
     command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
@@ -120,8 +124,10 @@ def estimate(
 
     if side not in (None, "right", "left"):
         raise ValueError(f"side must be right or left, not {side!r}")
+    if spacing_mm is not None and not (math.isfinite(spacing_mm) and spacing_mm > 0):
+        raise ValueError(f"--spacing-mm must be a positive finite number of mm, not {spacing_mm}")
     torch_device = resolve_device(device)
-    folder = Path(output_dir)
+    folder = check_output_folder(output_dir)
     todo = named_inputs(inputs, manifest, part, folder)
     decomposition = load_decomposition_model(None if model is None else Path(model))
     decomposition.generator.to(torch_device)
@@ -160,7 +166,7 @@ def merge_results(folders: Sequence[str | Path], output: str | Path) -> list[Est
         if not found:
             raise InputError(folder, "holds no records of 'hipbmd estimate'")
         records += [record for _, record in found]
-    target = Path(output)
+    target = check_output_file(output)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_results_csv(target, records)
     return records

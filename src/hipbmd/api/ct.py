@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from hipbmd import __version__
 from hipbmd.io.ct import read_ct
+from hipbmd.io.ct_checks import check_plausible_ct
+from hipbmd.io.output_paths import check_output_file, check_output_folder
 from hipbmd.io.records import write_json
 
 if TYPE_CHECKING:
@@ -52,9 +54,12 @@ def calibrate(
     from hipbmd.io.volume_writers import write_nifti
 
     _check_calibration_options(phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless)
+    for path in (output, density):
+        if path is not None:
+            check_output_file(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        volume = read_ct(ct, series_uid)
+        volume = check_plausible_ct(read_ct(ct, series_uid), ct)
     result = _calibrate_volume(
         volume, str(ct), phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless, effective_energy_kev
     )
@@ -135,11 +140,12 @@ def ct_bmd(
     from hipbmd.segmentation.masks import labels_for_ct
 
     _check_calibration_options(phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless)
+    check_output_folder(output_dir)
     table = load_label_table(label_table)
     missing = [f"femur_{side}" for side in sides if f"femur_{side}" not in table]
     if missing:
         raise ValueError(f"label table {label_table} has no {', '.join(missing)}")
-    volume = read_ct(ct, series_uid)
+    volume = check_plausible_ct(read_ct(ct, series_uid), ct)
     calibration = _calibrate_volume(
         volume, str(ct), phantom, slope_hu_per_mg_cm3, intercept_hu, phantomless, 70.0
     )

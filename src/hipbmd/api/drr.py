@@ -14,6 +14,7 @@ from hipbmd.drr.project_ct import DRRRequest, drr_to_file
 from hipbmd.errors import InputError
 from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.io.label_tables import resolve_labels
+from hipbmd.io.output_paths import check_output_file
 from hipbmd.io.radiograph import read_radiograph
 
 DEFAULT_DETECTOR_SHAPE = (256, 256)
@@ -80,6 +81,7 @@ def drr(
     Returns:
         The JSON sidecar record (unit, pose, value range, files written).
     """
+    check_output_file(output)
     if detector is not None:
         _set_detector(request, read_pose_camera(pose_file) if pose_file else None, detector)
     if pose_file is not None:
@@ -127,6 +129,8 @@ def register(
     from hipbmd.drr.project_ct import camera_record
     from hipbmd.registration import register as register_images
 
+    if output is not None:
+        check_output_file(output)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         radiograph = read_radiograph(xray, spacing_mm)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, Literal
 from hipbmd.errors import InputError
 from hipbmd.io.ct import read_ct, read_labels, read_volume
 from hipbmd.io.radiograph import read_radiograph
+from hipbmd.io.records import json_ready
 from hipbmd.io.summary import detect_kind, radiograph_summary, volume_summary
 
 InputKind = Literal["auto", "ct", "labels", "radiograph"]
@@ -48,7 +50,8 @@ def info_one(
             summary = volume_summary(read_labels(path))
         else:
             summary = volume_summary(read_ct(path, series_uid))
-    return {"path": str(path), **summary, "warnings": [str(w.message) for w in caught]}
+    record = {"path": str(path), **summary, "warnings": [str(w.message) for w in caught]}
+    return dict(json_ready(record))  # a JSON-ready record: NaN and infinities are None
 
 
 def info(
@@ -67,6 +70,8 @@ def info(
         on_failure: called with (path, error) for an input that fails, returning its record; default:
             an :class:`InputError` gives ``{"path", "error"}`` and any other exception propagates.
     """
+    if spacing_mm is not None and not (math.isfinite(spacing_mm) and spacing_mm > 0):
+        raise ValueError(f"--spacing-mm must be a positive finite number of mm, not {spacing_mm}")
     results = []
     for path in paths:
         try:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from hipbmd import __version__
 from hipbmd.errors import InputError
 from hipbmd.io.ct import read_ct, read_labels
+from hipbmd.io.ct_checks import check_plausible_ct
+from hipbmd.io.output_paths import check_output_file, check_output_folder
 from hipbmd.io.records import nifti_path, write_json
 
 if TYPE_CHECKING:
@@ -55,14 +57,23 @@ def segment(
     from hipbmd.segmentation.model_files import load_model
     from hipbmd.segmentation.segment import segment_ct
 
-    output = nifti_path(output)
-    volume = read_ct(ct, series_uid)
+    output = check_output_file(nifti_path(output))
+    if uncertainty is not None:
+        check_output_file(nifti_path(uncertainty))
+    check_output_file(_sidecar(output))
+    volume = check_plausible_ct(read_ct(ct, series_uid), ct)
     network = load_model(None if model is None else Path(model))
     began = time.monotonic()
     result = segment_ct(volume, network, WindowSettings(samples=samples, seed=seed), on_window)
-    write_labels(result.labels, output)
-    if uncertainty is not None:
-        write_nifti(result.uncertainty, nifti_path(uncertainty))
+    written: list[Path] = []
+    try:  # all of the outputs or none of them
+        if uncertainty is not None:
+            written.append(write_nifti(result.uncertainty, nifti_path(uncertainty)))
+        written.append(write_labels(result.labels, output))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     record = {
         "hipbmd_version": __version__,
         "ct": str(ct),
@@ -71,8 +82,13 @@ def segment(
         "seconds": round(time.monotonic() - began, 1),
         **result.summary(),
     }
-    write_json(output.with_name(output.name.split(".")[0] + ".json"), record)
+    write_json(_sidecar(output), record)
     return record
+
+
+def _sidecar(labels: Path) -> Path:
+    """The JSON record written beside a label map."""
+    return labels.with_name(labels.name.split(".")[0] + ".json")
 
 
 def segment_into(
@@ -83,6 +99,7 @@ def segment_into(
     from hipbmd.segmentation.model_files import load_model
     from hipbmd.segmentation.segment import segment_ct
 
+    check_plausible_ct(volume, volume.meta.get("source", "CT"))
     result = segment_ct(volume, load_model(None if model is None else Path(model)), None, on_window)
     write_labels(result.labels, folder / "labels.nii.gz")
     write_nifti(result.uncertainty, folder / "uncertainty.nii.gz")
@@ -133,6 +150,7 @@ def seg_train(
     from hipbmd.segmentation.train import SegmenterTraining, train_segmenter
     from hipbmd.segmentation.train_data import cohort_pairs
 
+    check_output_folder(output)
     config = UNetConfig(channels=tuple(channels), spacing_mm=spacing_mm)
     pairs = cohort_pairs(Path(cohort), cases[0], cases[1])
     if extra_weight < 1:
@@ -210,7 +228,7 @@ def import_masks(
     from hipbmd.io.volume_writers import write_labels
     from hipbmd.segmentation.masks import import_masks as import_mask_volume
 
-    nifti_path(output)
+    check_output_file(nifti_path(output))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         volume = read_ct(like, series_uid)

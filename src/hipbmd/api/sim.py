@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hipbmd.io.output_paths import check_output_folder
+
 CaseDoneCallback = Callable[[str, int, int], None]
 
 
@@ -63,7 +65,7 @@ def simulate(
     from hipbmd.sim.cohort import CohortSpec, check_settings, resolve_sites, simulate_cohort
     from hipbmd.sim.contact_sheet import write_contact_sheet
 
-    folder = Path(output)
+    folder = check_output_folder(output)
     spec = CohortSpec(n, resolve_sites(sites), seed, Resolution(voxel_mm, xray_binning, ct_scale))
     check_settings(spec, folder)
     manifest = simulate_cohort(spec, folder, workers, on_case)

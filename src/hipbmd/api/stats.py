@@ -37,7 +37,10 @@ def evaluate(
         InputError: a file cannot be read, lacks a column, holds a bad value, or no row of the
             results matches the reference; nothing is written then.
     """
+    from hipbmd.io.output_paths import check_output_folder
     from hipbmd.stats.report import write_report
+
+    check_output_folder(output_dir)
 
     return write_report(
         Path(results_csv),

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from hipbmd.api.bmd import StepCallback
 from hipbmd.errors import InputError
+from hipbmd.io.output_paths import check_output_folder
 from hipbmd.validation.fold_files import CrossvalRequest, record_splits, write_reference
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def crossval(
     from hipbmd.decomposition.data import case_rows
     from hipbmd.validation.splits import make_splits, patient_sites, resolve_sites
 
+    check_output_folder(output_dir)
     rows = case_rows(Path(cohort))
     sites = patient_sites(rows)
     external = resolve_sites(list(external_sites), list(sites.values()))

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from hipbmd.bmd.record import EstimateOptions, EstimateRecord, ModelReference, RadiographSummary, read_records
+from hipbmd.io.input_digest import radiograph_digest
+from hipbmd.io.radiograph_bounds import check_radiograph
 
 if TYPE_CHECKING:
     from hipbmd.bmd.estimate import HipEstimate
@@ -69,50 +71,98 @@ class Batch:
         self.sources = {name: _same_file(record.source) for name, record in existing}
 
     def run(self, path: Path, name: str) -> tuple[EstimateRecord, FileStatus, str]:
-        """(record, status, record name) of one input."""
+        """(record, status, record name) of one input; no exception escapes it but an interrupt."""
         from hipbmd.bmd.batch_inputs import path_digest
 
         key = _same_file(str(path))
         previous = self.by_source.get(key)
-        if previous is not None and not self.overwrite:
-            old_name, record = previous
-            finished = record.is_finished(self.options, self.model.sha256, self.localiser_sha256)
-            if finished and (self.folder / str(record.overlay)).is_file():
-                return record, "skipped", old_name
         if self.sources.get(name, key) != key:  # the name holds another file's record: keep both
             name = f"{name}-{path_digest(key)}"
-        record = self._estimate_one(path, name)
-        if previous is not None and previous[0] != name:  # the file's old record, under another name
-            for suffix in (".json", ".png"):
-                (self.folder / f"{previous[0]}{suffix}").unlink(missing_ok=True)
-        return record, "failed" if record.error is not None else "done", name
+        try:
+            record = self._record_of(path, name, previous)
+        except MemoryError:
+            record = EstimateRecord.failed(str(path), "out of memory while estimating this file")
+        except Exception as error:  # a bug must not abort the batch: the file gets its error
+            record = EstimateRecord.failed(str(path), f"unexpected {type(error).__name__}: {error}")
+        status: FileStatus = "failed" if record.error is not None else "done"
+        if previous is not None and record is previous[1]:
+            status, name = "skipped", previous[0]
+        else:
+            self._write(record, name)
+            if previous is not None and previous[0] != name:  # the file's old record, under another name
+                for suffix in (".json", ".png"):
+                    (self.folder / f"{previous[0]}{suffix}").unlink(missing_ok=True)
+        return record, status, name
 
-    def _estimate_one(self, path: Path, stem: str) -> EstimateRecord:
+    def _record_of(
+        self, path: Path, stem: str, previous: tuple[str, EstimateRecord] | None
+    ) -> EstimateRecord:
+        """The previous record when it is finished for this very input, else a new one (its overlay
+        written)."""
+        from hipbmd.errors import InputError, InputRefusedError
+
+        try:
+            radiograph, notes = _read(path, self.options.spacing_mm)
+        except InputRefusedError as error:  # a header out of bounds, refused before decoding
+            return EstimateRecord(str(path), refused=error.problem)
+        except InputError as error:
+            return EstimateRecord.failed(str(path), error.problem)
+        digest = radiograph_digest(radiograph)
+        if previous is not None and not self.overwrite:
+            record = previous[1]
+            finished = record.is_finished(self.options, self.model.sha256, self.localiser_sha256, digest)
+            if finished and (self.folder / str(record.overlay)).is_file():
+                return record
+        try:
+            check_radiograph(radiograph, str(path))
+        except InputRefusedError as error:
+            return EstimateRecord(str(path), refused=error.problem, input_sha256=digest, input_notes=notes)
+        return self._estimate(path, stem, radiograph, digest, notes)
+
+    def _estimate(
+        self, path: Path, stem: str, radiograph: Radiograph, digest: str, notes: tuple[str, ...]
+    ) -> EstimateRecord:
         from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
         from hipbmd.bmd.overlay import save_overlay
         from hipbmd.errors import InputError
-        from hipbmd.io.radiograph import read_radiograph
-        from hipbmd.io.records import write_json
 
         options = self.options
+        settings = EstimateSettings(
+            options.samples, options.seed, _side(options.side), options.center_mm, self.yam
+        )
         try:
-            radiograph = read_radiograph(path, options.spacing_mm)
-            settings = EstimateSettings(
-                options.samples, options.seed, _side(options.side), options.center_mm, self.yam
-            )
-            hips = estimate_hips(radiograph, self.model, self.localiser, settings)
-        except (InputError, ValueError, OSError) as error:
-            record = EstimateRecord.failed(str(path), str(error))
-            write_json(self.folder / f"{stem}.json", record.to_json())
-            return record
+            found = estimate_hips(radiograph, self.model, self.localiser, settings)
+        except (InputError, ValueError) as error:
+            return EstimateRecord.failed(str(path), getattr(error, "problem", str(error)))
         record = replace(
-            estimate_record(str(path), radiograph, hips, self.model, self.localiser, options),
+            estimate_record(str(path), radiograph, found.hips, self.model, self.localiser, options),
+            input_sha256=digest,
+            input_notes=notes,
+            no_hip_found=found.no_hip_reason,
             overlay=f"{stem}.png",
         )
         title = f"{path.name}: hipbmd {record.hipbmd_version}"
-        save_overlay(self.folder / f"{stem}.png", radiograph, hips, self.model.grid, title)
-        write_json(self.folder / f"{stem}.json", record.to_json())
+        save_overlay(self.folder / f"{stem}.png", radiograph, found.hips, self.model.grid, title)
         return record
+
+    def _write(self, record: EstimateRecord, stem: str) -> None:
+        from hipbmd.io.records import write_json
+
+        write_json(self.folder / f"{stem}.json", record.to_json())
+
+
+def _read(path: Path, spacing_mm: float | None) -> tuple[Radiograph, tuple[str, ...]]:
+    """The radiograph, and what reading it changed or noticed (its warnings and notes)."""
+    import warnings
+
+    from hipbmd.io.radiograph import read_radiograph
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        radiograph = read_radiograph(path, spacing_mm)
+    notes = [str(w.message).removeprefix(f"{path}: ") for w in caught]
+    notes += [str(note) for note in radiograph.meta.get("notes", [])]
+    return radiograph, tuple(dict.fromkeys(notes))
 
 
 def estimate_record(
@@ -151,9 +201,11 @@ def estimate_record(
     return EstimateRecord(
         source,
         radiograph=summary,
-        model=ModelReference(model.manifest.get("name"), model.sha256),
+        model=ModelReference(model.manifest.get("name"), model.sha256, model.shipped),
         localiser=ModelReference(
-            localiser.manifest.get("name"), localiser.manifest.get("weights", {}).get("sha256")
+            localiser.manifest.get("name"),
+            localiser.manifest.get("weights", {}).get("sha256"),
+            localiser.shipped,
         ),
         options=options,
         hips=hip_records,

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from hipbmd.localisation.network import HipLocaliser
 
 REPORTED_ROIS = ("neck", "total_hip")
+# The T-score compares with young adults (NHANES III, 20-29 years): below 20 it has no meaning, and the
+# ISCD Official Positions (2019) prefer Z-scores to T-scores before 50 in men and premenopausal women.
+ADULT_AGE_YEARS = 20.0
+T_SCORE_AGE_YEARS = 50.0
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
 QC_GRID = CropGrid((128, 128), 1.25, (0.30, 0.62))
 
@@ -64,11 +68,19 @@ class HipEstimate:
     flags: list[str] = field(default_factory=list)
 
 
+@dataclass
+class RadiographEstimate:
+    """The hips of one radiograph, and why there are none when none was found."""
+
+    hips: list[HipEstimate]
+    no_hip_reason: str | None = None
+
+
 def estimate_hips(
     radiograph: Radiograph, model: DecompositionModel, localiser: HipLocaliser, settings: EstimateSettings
-) -> list[HipEstimate]:
+) -> RadiographEstimate:
     """Estimates of every hip found on ``radiograph`` (see the module docstring)."""
-    from hipbmd.localisation.locate import locate_hips
+    from hipbmd.localisation.locate import find_hips
     from hipbmd.localisation.orientation import display_orientation
 
     if radiograph.pixel_spacing_mm is None:
@@ -76,9 +88,9 @@ def estimate_hips(
     magnification, input_flags = magnification_of(radiograph)
     input_flags += _input_flags(radiograph)
     orientation = display_orientation(radiograph)
-    hips = locate_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)
+    search = find_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)
     estimates = []
-    for location in hips:
+    for location in search.hips:
         hip = HipEstimate(location.side, location, flags=list(input_flags) + list(location.flags))
         if orientation.upside_down:
             hip.flags.append("image_upside_down: not measured")
@@ -88,7 +100,7 @@ def estimate_hips(
             hip.placement = CropPlacement(location.head_centre_px, spacing, magnification, mirror)
             _measure(hip, radiograph, model, settings)
         estimates.append(hip)
-    return estimates
+    return RadiographEstimate(estimates, None if estimates else search.why_none)
 
 
 def _input_flags(radiograph: Radiograph) -> list[str]:
@@ -97,6 +109,15 @@ def _input_flags(radiograph: Radiograph) -> list[str]:
         flags.append(f"spacing_{radiograph.spacing_source}")
     if radiograph.view not in (None, "AP"):
         flags.append(f"view_not_ap: {radiograph.view}")
+    age = radiograph.age_years
+    if age is not None and age < ADULT_AGE_YEARS:
+        flags.append(
+            f"age_under_{ADULT_AGE_YEARS:.0f}: {age:.0f} years; no T-score or category (adult reference)"
+        )
+    elif age is not None and age < T_SCORE_AGE_YEARS:
+        flags.append(
+            f"age_under_{T_SCORE_AGE_YEARS:.0f}: {age:.0f} years; the ISCD advises Z-scores at this age"
+        )
     return flags
 
 
@@ -121,11 +142,11 @@ def _measure(
         return
     hip.raw_abmd_g_cm2 = dict(hip.femur.abmd_g_cm2)
     for roi in REPORTED_ROIS:
-        hip.measurements.append(_roi_measurement(hip, roi, model, settings))
+        hip.measurements.append(_roi_measurement(hip, roi, model, settings, radiograph.age_years))
 
 
 def _roi_measurement(
-    hip: HipEstimate, roi: str, model: DecompositionModel, settings: EstimateSettings
+    hip: HipEstimate, roi: str, model: DecompositionModel, settings: EstimateSettings, age_years: float | None
 ) -> ROIMeasurement:
     side = hip.side
     line = model.dxa_calibration.get(roi)
@@ -137,7 +158,8 @@ def _roi_measurement(
     half_width = 1.96 * float(np.hypot(mapping.slope * _sample_sd(hip, roi), mapping.residual_sd_g_cm2))
     if 2 * half_width > WIDE_INTERVAL_G_CM2:
         hip.flags.append(f"high_uncertainty: {roi} ±{half_width:.3f} g/cm2")
-    t = t_score(abmd, roi)
+    adult = age_years is None or age_years >= ADULT_AGE_YEARS
+    t = t_score(abmd, roi) if adult else None
     yam = settings.yam.yam_g_cm2(roi) if settings.yam is not None else None
     percent = percent_yam(abmd, yam) if yam else None
     withheld = withholds_category(hip.flags)
@@ -149,7 +171,7 @@ def _roi_measurement(
         None if t is None else reported(t),
         None if percent is None else reported(percent),
         None if withheld or t is None else who_category(t),
-        None if withheld or percent is None else jos_category(percent, t),
+        None if withheld or percent is None or not adult else jos_category(percent, t),
     )
 
 

@@ -1,11 +1,15 @@
 """The machine-readable result of ``hipbmd estimate``: one typed record per radiograph, written as JSON.
 
-Schema ``hipbmd-estimate/1`` (docs/estimate.md): ``schema``, ``hipbmd_version``, ``source``,
-``radiograph`` (spacing and its source, magnification used, view, laterality, presentation, age, sex),
-``model`` and ``localiser`` (name, sha256), ``settings``, ``hips`` (per side: location, flags, the raw ROI
-means on the predicted DRR, and per ROI the DXA-equivalent aBMD with its 95 % interval, T-score,
-%YAM and categories), ``qc_flags`` (every hip's flags, prefixed by side), ``overlay``. A file that could
-not be read or measured has a record of ``schema``, ``source`` and ``error`` only.
+Schema ``hipbmd-estimate/2`` (docs/estimate.md): ``schema``, ``hipbmd_version``, ``source``,
+``input_sha256`` (the decoded pixels and SOP Instance UID, :mod:`hipbmd.io.input_digest`),
+``input_notes`` (what reading changed, e.g. colour to grey), ``radiograph`` (spacing and its source,
+magnification used, view, laterality, presentation, age, sex), ``model`` and ``localiser`` (name,
+sha256, shipped), ``settings``, ``no_hip_found`` (why no hip was found, else null), ``hips`` (per side:
+location, flags, the raw ROI means on the predicted DRR, and per ROI the DXA-equivalent aBMD with its
+95 % interval, T-score, %YAM and categories), ``qc_flags`` (every hip's flags, prefixed by side),
+``overlay``. A file outside the bounds hipbmd accepts has a record of ``schema``, ``source``,
+``input_sha256``, ``input_notes`` and ``refused``; a file that could not be read or processed one of
+``schema``, ``source`` and ``error``. Records of ``hipbmd-estimate/1`` are read too.
 
 :meth:`EstimateRecord.to_json` writes it and :meth:`EstimateRecord.from_json` reads it back; every
 reader (``results.csv``, ``merge-results``, resume, the demo) goes through the class. A change to the
@@ -25,8 +29,8 @@ from hipbmd import __version__
 from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.types import Side
 
-SCHEMA = "hipbmd-estimate/1"
-READABLE_SCHEMAS = (SCHEMA,)
+SCHEMA = "hipbmd-estimate/2"
+READABLE_SCHEMAS = ("hipbmd-estimate/1", SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -111,19 +115,22 @@ class RadiographSummary:
 
 @dataclass(frozen=True)
 class ModelReference:
-    """A model folder as a record names it: its name and the sha256 of its weights."""
+    """A model folder as a record names it: its name, the sha256 of its weights, and whether its files
+    are those of the model shipped with hipbmd (None in records of schema 1, which did not say)."""
 
     name: str | None
     sha256: str | None
+    shipped: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"name": self.name, "sha256": self.sha256}
+        return {"name": self.name, "sha256": self.sha256, "shipped": self.shipped}
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> ModelReference:
         """Inverse of :meth:`to_dict`."""
-        return cls(record.get("name"), record.get("sha256"))
+        shipped = record.get("shipped")
+        return cls(record.get("name"), record.get("sha256"), None if shipped is None else bool(shipped))
 
 
 @dataclass(frozen=True)
@@ -221,7 +228,11 @@ class EstimateRecord:
 
     Attributes:
         source: the input file as given.
-        error: why the file could not be read or measured; None for a result.
+        error: why the file could not be read or processed; None otherwise.
+        refused: why a readable file is outside the bounds hipbmd accepts; None otherwise.
+        input_sha256: digest of the decoded pixels and SOP Instance UID (None when unreadable).
+        input_notes: what reading changed or noticed (colour to grey, spacing overridden, …).
+        no_hip_found: why no hip was found on a measured file; None when hips were found.
         radiograph, model, localiser, options: what was read and how it was measured (None in an
             error record).
         hips: the hips found, patient's right first.
@@ -232,6 +243,10 @@ class EstimateRecord:
 
     source: str
     error: str | None = None
+    refused: str | None = None
+    input_sha256: str | None = None
+    input_notes: tuple[str, ...] = ()
+    no_hip_found: str | None = None
     radiograph: RadiographSummary | None = None
     model: ModelReference | None = None
     localiser: ModelReference | None = None
@@ -243,8 +258,20 @@ class EstimateRecord:
 
     @classmethod
     def failed(cls, source: str, error: str) -> EstimateRecord:
-        """The record of a file that could not be read or measured."""
+        """The record of a file that could not be read or processed."""
         return cls(source, error)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the file has no hip measured, one line: ``error: …``, ``refused: …``, ``no_hip_found: …``."""
+        for name, value in (
+            ("error", self.error),
+            ("refused", self.refused),
+            ("no_hip_found", self.no_hip_found),
+        ):
+            if value is not None:
+                return f"{name}: {value}"
+        return None
 
     @property
     def qc_flags(self) -> list[str]:
@@ -255,15 +282,20 @@ class EstimateRecord:
         """The JSON object written as ``<name>.json`` (module docstring)."""
         if self.error is not None:
             return {"schema": self.schema, "source": self.source, "error": self.error}
+        read = {"input_sha256": self.input_sha256, "input_notes": list(self.input_notes)}
+        if self.refused is not None:
+            return {"schema": self.schema, "source": self.source, **read, "refused": self.refused}
         assert self.radiograph and self.model and self.localiser and self.options, "a result record"
         record = {
             "schema": self.schema,
             "hipbmd_version": self.hipbmd_version,
             "source": self.source,
+            **read,
             "radiograph": self.radiograph.to_dict(),
             "model": self.model.to_dict(),
             "localiser": self.localiser.to_dict(),
             "settings": self.options.to_dict(),
+            "no_hip_found": self.no_hip_found,
             "hips": [hip.to_dict() for hip in self.hips],
             "qc_flags": self.qc_flags,
         }
@@ -281,9 +313,18 @@ class EstimateRecord:
         try:
             if "error" in record:
                 return cls(str(record["source"]), str(record["error"]), schema=str(record["schema"]))
+            digest, schema = record.get("input_sha256"), str(record["schema"])
+            notes = tuple(str(note) for note in record.get("input_notes", []))
+            if "refused" in record:
+                refused = str(record["refused"])
+                return cls(str(record["source"]), None, refused, digest, notes, schema=schema)
             return cls(
                 str(record["source"]),
                 None,
+                None,
+                digest,
+                notes,
+                record.get("no_hip_found"),
                 RadiographSummary.from_dict(record["radiograph"]),
                 ModelReference.from_dict(record["model"]),
                 ModelReference.from_dict(record["localiser"]),
@@ -291,19 +332,26 @@ class EstimateRecord:
                 tuple(HipRecord.from_dict(hip) for hip in record["hips"]),
                 record.get("overlay"),
                 str(record.get("hipbmd_version", "")),
-                str(record["schema"]),
+                schema,
             )
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             raise ValueError(f"a malformed estimate record ({type(error).__name__}: {error})") from None
 
     def is_finished(
-        self, options: EstimateOptions, model_sha256: str | None, localiser_sha256: str | None
+        self,
+        options: EstimateOptions,
+        model_sha256: str | None,
+        localiser_sha256: str | None,
+        input_sha256: str | None,
     ) -> bool:
-        """Whether this is a finished estimate of the current schema with this model, localiser and
-        options (a rerun skips its file)."""
+        """Whether this is a finished estimate of the current schema of the same input (pixels and SOP
+        Instance UID) with this model, localiser and options (a rerun skips its file)."""
         return (
             self.schema == SCHEMA
             and self.error is None
+            and self.refused is None
+            and input_sha256 is not None
+            and self.input_sha256 == input_sha256
             and self.model is not None
             and self.model.sha256 == model_sha256
             and self.localiser is not None

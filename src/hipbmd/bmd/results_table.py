@@ -1,6 +1,7 @@
 """``results.csv``: the estimate records of a folder as one table, a row per hip and ROI.
 
-A failed file has one row with its ``error``; a hip without measurements one row without ``roi``. The
+Every file has at least one row: a file without a hip measured has one row with its ``reason``
+(``error: …``, ``refused: …``, ``no_hip_found: …``); a hip without measurements one row without ``roi``. The
 table is rebuilt from all records in a folder and replaced whole, under a name of its own per writer,
 so runs writing into one folder at once never leave half a table. ``hipbmd evaluate`` reads it back
 through :meth:`ResultRow.from_csv`.
@@ -36,6 +37,7 @@ CSV_COLUMNS = (
     "raw_roi_mean_g_cm2",
     "flags",
     "error",
+    "reason",
 )
 REQUIRED_COLUMNS = ("file", "side", "roi", "abmd_g_cm2")
 
@@ -55,7 +57,9 @@ class ResultRow:
         t_score, yam_percent, who_category, jos_category: the interpretation (None when withheld).
         raw_roi_mean_g_cm2: the ROI's mean on the predicted DRR before the DXA line, g/cm².
         flags: the hip's flags joined with "; ".
-        error: why the file has no result; empty otherwise.
+        error: why the file could not be read or processed; empty otherwise.
+        reason: why the file or hip has no number, one line (``error: …``, ``refused: …``,
+            ``no_hip_found: …``); empty for a hip measured or withheld with flags.
         line: the line of the CSV the row was read from (None for a row made from a record).
     """
 
@@ -72,6 +76,7 @@ class ResultRow:
     raw_roi_mean_g_cm2: float | None = None
     flags: str = ""
     error: str = ""
+    reason: str = ""
     line: int | None = None
 
     def to_csv(self) -> dict[str, Cell]:
@@ -104,14 +109,15 @@ class ResultRow:
             read.number("raw_roi_mean_g_cm2"),
             read.text("flags"),
             read.text("error"),
+            read.text("reason"),
             line,
         )
 
 
 def result_rows(record: EstimateRecord) -> list[ResultRow]:
     """One row per hip and ROI (one row per hip without measurements, one for a failed file)."""
-    if record.error is not None:
-        return [ResultRow(record.source, error=record.error)]
+    if record.reason is not None and not record.hips:
+        return [ResultRow(record.source, error=record.error or "", reason=record.reason)]
     rows = []
     for hip in record.hips:
         flags = "; ".join(hip.flags)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 from hipbmd.cli.support import (
     EXIT_BAD_INPUT,
+    EXIT_SOME_FAILED,
     LOG_EVERY,
     error_line,
     parse_rows,
@@ -158,7 +159,12 @@ def estimate(
                 overwrite=overwrite,
             )
         )
-    _print_records([r for r, status in zip(records, statuses, strict=True) if status != "skipped"])
+    failed = [record for record in records if record.error is not None]
+    for record in failed:
+        error_line(f"{record.source}: {record.error}")
+    if records and len(failed) == len(records):  # no input could be read at all
+        raise typer.Exit(EXIT_BAD_INPUT)
+    _print_records([r for r, status in zip(records, statuses, strict=True) if status == "done"])
     hips = [hip for record in records for hip in record.hips]
     measured = sum(hip.measured for hip in hips)
     counts = {status: statuses.count(status) for status in ("done", "skipped", "failed")}
@@ -167,16 +173,17 @@ def estimate(
         f"{counts['skipped']} skipped (finished before), {counts['failed']} failed; "
         f"{measured} of {len(hips)} hips measured"
     )
-    if records and counts["failed"] == len(records):
-        raise typer.Exit(1)
+    if failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
 
 
 def _print_records(records: list[EstimateRecord]) -> None:
-    """One line per hip (and per flag) of each record, or the file's error."""
+    """One line per hip (and per flag) of each record, or why the file has none."""
     for record in records:
-        if record.error is not None:
-            typer.echo(f"{record.source}: error: {record.error}")
-            continue
+        for note in record.input_notes:
+            typer.echo(f"{record.source}: note: {note}")
+        if record.reason is not None:
+            typer.echo(f"{record.source}: {record.reason}")
         for hip in record.hips:
             values = ", ".join(_shown(m) for m in hip.measurements) or "not measured"
             typer.echo(f"{record.source}: {hip.side}: {values}")

@@ -17,7 +17,7 @@ import typer
 
 from hipbmd import __version__
 from hipbmd.cli import bmd, ct, demo, drr, info, seg, sim, stats, validate
-from hipbmd.cli.support import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, error_line, state
+from hipbmd.cli.support import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, error_line, one_line, state
 
 app = typer.Typer(
     name="hipbmd",
@@ -77,8 +77,8 @@ def main() -> None:
 
         if state["debug"]:
             traceback.print_exception(error, file=sys.stderr)
-        if isinstance(error, InputError):
-            error_line(str(error))
+        if isinstance(error, InputError | OSError):  # a file the command cannot read or write
+            error_line(one_line(error))
             sys.exit(EXIT_BAD_INPUT)
         error_line(f"unexpected {type(error).__name__}: {error} (rerun with --debug)")
         sys.exit(EXIT_INTERNAL_ERROR)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hipbmd.cli.support import EXIT_BAD_INPUT, error_line, state
+from hipbmd.cli.support import EXIT_BAD_INPUT, error_line, run_reporting_errors, state
 
 
 class InputKindOption(str, Enum):
@@ -41,12 +41,14 @@ def info(
     """Show what hipbmd reads from each input: kind, shape, spacing and its source, orientation, ranges."""
     from hipbmd import api
 
-    results = api.info(paths, series, spacing_mm, kind.value, on_failure=_report_failure)
+    results = run_reporting_errors(
+        lambda: api.info(paths, series, spacing_mm, kind.value, on_failure=_report_failure)
+    )
     for result in results:
         for message in result.get("warnings", []):
             typer.echo(f"hipbmd: warning: {message}", err=True)
     if as_json:
-        typer.echo(json.dumps(results, indent=2))
+        typer.echo(json.dumps(results, indent=2, allow_nan=False))
     else:
         _print_tables([r for r in results if "error" not in r])
     if any("error" in r for r in results):

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = 2  # bad options, or no input could be read at all
+EXIT_SOME_FAILED = 1  # a batch in which some files could not be read or processed (they have error rows)
 EXIT_INTERNAL_ERROR = 1
 LOG_EVERY = 50  # training iterations between progress lines when stderr is not a terminal
 state = {"debug": False}
@@ -39,16 +40,24 @@ def stderr_console() -> Console:
 
 
 def run_reporting_errors(work: Callable[[], T]) -> T:
-    """Run a command's work; input and value errors end with one line and exit code 2."""
+    """Run a command's work; input, value and file-system errors end with one line and exit code 2."""
     from hipbmd.errors import InputError
 
     try:
         return work()
-    except (InputError, ValueError) as error:
+    except (InputError, ValueError, OSError) as error:
         if state["debug"]:
             traceback.print_exception(error, file=sys.stderr)
-        error_line(str(error))
+        error_line(one_line(error))
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def one_line(error: BaseException) -> str:
+    """The error as one line that names the file: an OSError by its file name and reason."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or type(error).__name__}"
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def parse_rows(spec: str, option: str = "--cases") -> tuple[int, int | None]:

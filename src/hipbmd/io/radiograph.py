@@ -7,6 +7,7 @@ Slope/Intercept or Modality LUT Sequence) → MONOCHROME1 inverted so that bone 
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from hipbmd.errors import InputError, InputWarning
 from hipbmd.io import radiograph_tags as tags
 from hipbmd.io.dicom_file import number_of_frames, pixel_array, read_dicom
 from hipbmd.io.image_file import IMAGE_SUFFIXES, read_image_file, rgb_to_grey
+from hipbmd.io.radiograph_bounds import check_header_size
 from hipbmd.io.volume_files import volume_format
 from hipbmd.types import Radiograph
 
@@ -55,10 +57,8 @@ def read_radiograph(path: str | Path, spacing_mm: float | tuple[float, float] | 
 
 def _assume_spacing(radiograph: Radiograph, spacing_mm: float | tuple[float, float]) -> None:
     row, col = (spacing_mm, spacing_mm) if isinstance(spacing_mm, int | float) else spacing_mm
-    if row <= 0 or col <= 0:
-        raise InputError(
-            radiograph.meta.get("source", "radiograph"), f"spacing must be positive, got {spacing_mm}"
-        )
+    if not (math.isfinite(row) and math.isfinite(col)) or row <= 0 or col <= 0:
+        raise ValueError(f"--spacing-mm must be a positive finite number of mm, got {spacing_mm}")
     if radiograph.spacing_source != "unknown":
         radiograph.meta.setdefault("notes", []).append(
             f"file spacing {radiograph.pixel_spacing_mm} ({radiograph.spacing_source}) overridden"
@@ -81,6 +81,7 @@ def _check_is_single_radiograph(dataset: Dataset, path: Path) -> str:
 def _read_dicom_radiograph(path: Path) -> Radiograph:
     dataset = read_dicom(path)
     modality = _check_is_single_radiograph(dataset, path)
+    check_header_size(_int_attribute(dataset, "Rows"), _int_attribute(dataset, "Columns"), str(path))
     values, photometric_handling = _bone_bright_values(dataset, path)
     spacing = tags.read_spacing(dataset)
     meta = _dicom_meta(dataset, path, modality, photometric_handling, spacing)
@@ -99,6 +100,13 @@ def _read_dicom_radiograph(path: Path) -> Radiograph:
         sex=tags.patient_sex(dataset),
         meta=meta,
     )
+
+
+def _int_attribute(dataset: Dataset, keyword: str) -> int:
+    try:
+        return int(dataset.get(keyword, 0) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _bone_bright_values(dataset: Dataset, path: Path) -> tuple[npt.NDArray[np.float32], str]:
@@ -148,6 +156,7 @@ def _dicom_meta(
     return {
         "source": str(path),
         "format": "DICOM",
+        "sop_instance_uid": str(dataset.get("SOPInstanceUID", "")) or None,
         "patient_orientation": orientation,
         "modality": modality or None,
         "sop_class": getattr(dataset.get("SOPClassUID"), "name", None),

@@ -89,15 +89,38 @@ def predict_heatmaps(model: Any, image: npt.NDArray[np.float32]) -> npt.NDArray[
     return np.ascontiguousarray(maps.cpu().numpy(), dtype=np.float32)
 
 
-def locate_hips(
+@dataclass(frozen=True)
+class HipSearch:
+    """The hips found on a radiograph and how clear the clearest head was.
+
+    Attributes:
+        hips: the hips found (head response at least ``threshold``), patient's right first.
+        strongest_head: the highest head response anywhere on the image, 0–1.
+        threshold: the response a head needs to count as found.
+    """
+
+    hips: list[HipLocation]
+    strongest_head: float
+    threshold: float
+
+    @property
+    def why_none(self) -> str:
+        """Why no hip was found, in one line."""
+        return (
+            f"no femoral head on the image (strongest head response {self.strongest_head:.2f}, "
+            f"{self.threshold:.2f} needed)"
+        )
+
+
+def find_hips(
     radiograph: Radiograph,
     model: Any = None,
     *,
     side: Side | None = None,
     center_mm: tuple[float, float] | None = None,
     threshold: float | None = None,
-) -> list[HipLocation]:
-    """The hips in ``radiograph``, patient's right first.
+) -> HipSearch:
+    """The hips in ``radiograph``, patient's right first, with the strongest head response seen.
 
     Args:
         radiograph: the image as read (any orientation the file states; standard AP display otherwise).
@@ -117,12 +140,27 @@ def locate_hips(
     frame = _frame(radiograph, model)
     limit = float(model.config.threshold if threshold is None else threshold)
     if center_mm is not None:
-        return [_given_centre(frame, center_mm, side, limit)]
+        hip = _given_centre(frame, center_mm, side, limit)
+        return HipSearch([hip], hip.confidence, limit)
     if side is not None:
-        return [_given_side(frame, side, limit)]
+        hip = _given_side(frame, side, limit)
+        return HipSearch([hip], hip.confidence, limit)
     hips = [_hip(frame, s, _head_peak(frame, s), frame.orientation.source, limit) for s in CHANNELS]
     found = [hip for hip in hips if hip.confidence >= limit]
-    return _check_laterality(_merge_same_head(found, frame), radiograph)
+    strongest = max(hip.confidence for hip in hips)
+    return HipSearch(_check_laterality(_merge_same_head(found, frame), radiograph), strongest, limit)
+
+
+def locate_hips(
+    radiograph: Radiograph,
+    model: Any = None,
+    *,
+    side: Side | None = None,
+    center_mm: tuple[float, float] | None = None,
+    threshold: float | None = None,
+) -> list[HipLocation]:
+    """The hips in ``radiograph`` (:func:`find_hips` without the search's summary)."""
+    return find_hips(radiograph, model, side=side, center_mm=center_mm, threshold=threshold).hips
 
 
 def _frame(radiograph: Radiograph, model: Any) -> _Frame:

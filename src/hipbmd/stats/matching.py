@@ -138,9 +138,10 @@ class _Finder:
 
 def _pair(case: ReferenceCase, roi: str, dxa_g_cm2: float, rows: list[ResultRow], source: Path) -> Pair:
     """The pair of one ROI of a matched hip, with the reason when there is no estimate."""
-    failed = next((row for row in rows if row.error), None)
+    failed = next((row for row in rows if row.error or row.reason), None)
     if failed is not None:
-        return Pair(case, roi, dxa_g_cm2, None, "file_error")
+        kind = failed.reason.split(":")[0] if failed.reason else "error"
+        return Pair(case, roi, dxa_g_cm2, None, "file_error" if kind == "error" else kind)
     hip = [row for row in rows if row.side == case.side]
     if not hip:
         return Pair(case, roi, dxa_g_cm2, None, "side_missing")

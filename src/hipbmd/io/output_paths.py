@@ -47,8 +47,8 @@ def check_output_folder(path: str | Path) -> Path:
 
 def _check_can_create(path: Path) -> None:
     """The nearest existing ancestor of ``path`` is a folder this process can write in."""
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
+    ancestor = path.parent  # as given, so that the message names what the user wrote
+    while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     _check_writable_folder(ancestor, path)
 

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet --progress-bar off $(TORCH) -e ".[dev,torch,benchmark]"
 	$(PY) benchmarks/drr_speed.py
 	$(PY) benchmarks/registration.py
+
+# Debian tools some tests use when present: dciodvfy (dicom3tools) validates the DICOM results.
+tools:
+	@if command -v dciodvfy >/dev/null; then echo "dicom3tools present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q --no-install-recommends dicom3tools >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null 2>&1 && \
+		 apt-get install -y -q --no-install-recommends dicom3tools >/dev/null 2>&1) || \
+		echo "dicom3tools could not be installed: the dciodvfy checks are skipped"; \
+	else echo "dicom3tools not installed: the dciodvfy checks are skipped"; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -245,3 +245,20 @@ def test_exit_codes_tell_whether_every_file_has_its_rows(
             assert str(bad) not in captured.out
         with (out / "results.csv").open(newline="") as stream:
             assert {row["file"] for row in csv.DictReader(stream)} == {str(p) for p in inputs}
+
+
+def test_dicom_results_are_written_for_dicom_inputs_and_kept_on_resume(
+    sim_cohort: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    xray = sim_cohort / "cases" / CASES[1] / "xray.dcm"
+    out = tmp_path / "out"
+    api.estimate([xray], out, model=tiny_model, samples=2, dicom=True)
+    sr, sc = out / "xray_sr.dcm", out / "xray_sc.dcm"
+    assert sr.is_file() and sc.is_file()
+    import pydicom
+
+    assert pydicom.dcmread(sr).StudyInstanceUID == pydicom.dcmread(xray).StudyInstanceUID
+    sr.unlink()
+    statuses = Statuses()
+    api.estimate([xray], out, model=tiny_model, samples=2, dicom=True, on_file=statuses)
+    assert statuses.seen == {"xray": "skipped"} and sr.is_file()  # a missing result is written again

@@ -82,6 +82,7 @@ def estimate(
     manifest: str | Path | None = None,
     part: str | tuple[int, int] | None = None,
     overwrite: bool = False,
+    dicom: bool = False,
 ) -> list[EstimateRecord]:
     """aBMD, T-score, %YAM and categories of each hip on each radiograph; resumable and shardable.
 
@@ -110,6 +111,9 @@ def estimate(
         manifest: CSV listing radiographs in a ``file`` or ``xray`` column (relative to its folder).
         part: ``"k/N"`` or (k, N): only every N-th input from the k-th (1-based), for parallel runs.
         overwrite: redo every file, finished or not.
+        dicom: also write per DICOM radiograph a Comprehensive SR measurement report (TID 1500,
+            ``<name>_sr.dcm``) and the overlay as a Secondary Capture (``<name>_sc.dcm``), in the
+            source's study (docs/dicom.md).
 
     Returns:
         The records of this part's inputs (sorted by path), read back for the files skipped.
@@ -136,7 +140,7 @@ def estimate(
     folder.mkdir(parents=True, exist_ok=True)
     yam_name = str(yam_table) if yam_table else None
     options = EstimateOptions(samples, seed, side, center_mm, yam_name, spacing_mm)
-    batch = Batch(folder, decomposition, finder, yam, options, overwrite)
+    batch = Batch(folder, decomposition, finder, yam, options, overwrite, dicom)
     records = []
     for done, (path, name) in enumerate(todo, start=1):
         record, status, written = batch.run(path, name)

@@ -52,6 +52,8 @@ class Batch:
         yam: the young-adult-mean table, if any.
         options: the run's options, recorded in every record.
         overwrite: redo finished records too.
+        dicom: also write the DICOM SR and SC of each result from a DICOM source
+            (:mod:`hipbmd.bmd.dicom_files`).
     """
 
     def __init__(
@@ -62,9 +64,10 @@ class Batch:
         yam: YAMTable | None,
         options: EstimateOptions,
         overwrite: bool,
+        dicom: bool = False,
     ) -> None:
         self.folder, self.model, self.localiser, self.yam = folder, model, localiser, yam
-        self.options, self.overwrite = options, overwrite
+        self.options, self.overwrite, self.dicom = options, overwrite, dicom
         self.localiser_sha256 = localiser.manifest.get("weights", {}).get("sha256")
         existing = read_records(folder)
         self.by_source = {_same_file(record.source): (name, record) for name, record in existing}
@@ -87,7 +90,9 @@ class Batch:
         status: FileStatus = "failed" if record.error is not None else "done"
         if previous is not None and record is previous[1]:
             status, name = "skipped", previous[0]
+            self._dicom_results(record, name)
         else:
+            record = self._dicom_results(record, name)
             self._write(record, name)
             if previous is not None and previous[0] != name:  # the file's old record, under another name
                 for suffix in (".json", ".png"):
@@ -143,6 +148,24 @@ class Batch:
         )
         title = f"{path.name}: hipbmd {record.hipbmd_version}"
         save_overlay(self.folder / f"{stem}.png", radiograph, found.hips, self.model.grid, title)
+        return record
+
+    def _dicom_results(self, record: EstimateRecord, stem: str) -> EstimateRecord:
+        """Write the SR and SC when asked for and missing; a failure becomes a note of the record."""
+        from hipbmd.bmd.dicom_files import dicom_result_paths, has_dicom_source, write_dicom_results
+        from hipbmd.errors import InputError
+
+        if not self.dicom or not has_dicom_source(record):
+            return record
+        if all(path.is_file() for path in dicom_result_paths(self.folder, stem)):
+            return record
+        try:
+            write_dicom_results(record, self.folder, stem)
+        except InputError as error:
+            return replace(record, input_notes=(*record.input_notes, f"no DICOM results: {error.problem}"))
+        except Exception as error:  # the estimate stands without its DICOM form
+            note = f"no DICOM results: {type(error).__name__}: {error}"
+            return replace(record, input_notes=(*record.input_notes, note))
         return record
 
     def _write(self, record: EstimateRecord, stem: str) -> None:

@@ -114,6 +114,10 @@ def estimate(
     device: Annotated[
         str, typer.Option(help="Torch device for the networks: cpu, cuda, cuda:N or mps.")
     ] = "cpu",
+    dicom: Annotated[
+        bool,
+        typer.Option(help="Also write a DICOM SR (TID 1500) and the overlay as DICOM SC per DICOM input."),
+    ] = False,
 ) -> None:
     """aBMD (DXA-equivalent), T-score, %YAM and category of each hip, with an overlay of what was measured.
 
@@ -157,6 +161,7 @@ def estimate(
                 manifest=manifest,
                 part=part,
                 overwrite=overwrite,
+                dicom=dicom,
             )
         )
     failed = [record for record in records if record.error is not None]

@@ -15,6 +15,7 @@ from hipbmd.api.ct import calibrate, ct_bmd
 from hipbmd.api.demo import demo
 from hipbmd.api.drr import DetectorChoice, drr, read_pose, read_pose_camera, register
 from hipbmd.api.info import info, info_one
+from hipbmd.api.node import serve_dicom
 from hipbmd.api.seg import import_masks, seg_train, segment
 from hipbmd.api.sim import simulate
 from hipbmd.api.stats import evaluate
@@ -52,6 +53,7 @@ __all__ = [
     "register",
     "seg_train",
     "segment",
+    "serve_dicom",
     "simulate",
     "train",
 ]

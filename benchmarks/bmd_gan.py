@@ -84,7 +84,7 @@ class Estimator:
         """The JSON record of one radiograph (no overlay) and the seconds it took."""
         from hipbmd.bmd.batch import estimate_record
         from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
-        from hipbmd.bmd.record import EstimateOptions
+        from hipbmd.bmd.record_parts import EstimateOptions
         from hipbmd.io.radiograph import read_radiograph
 
         started = time.perf_counter()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hipbmd.bmd.dxa_calibration import LinearDXAMap
-from hipbmd.bmd.record import EstimateOptions, ModelReference, RadiographSummary, ROIMeasurement
+from hipbmd.bmd.record_parts import EstimateOptions, ModelReference, RadiographSummary, ROIMeasurement
 from hipbmd.calibration.calibrate import manual_calibration
 from hipbmd.decomposition.crop import CropGrid
 from hipbmd.decomposition.fit_model import TrainingPlan

@@ -16,9 +16,9 @@ from PIL import Image
 hd = pytest.importorskip("highdicom")
 
 from hipbmd.bmd.dicom_files import dicom_result_paths, has_dicom_source, write_dicom_results  # noqa: E402
-from hipbmd.bmd.record import (  # noqa: E402
+from hipbmd.bmd.record import EstimateRecord  # noqa: E402
+from hipbmd.bmd.record_parts import (  # noqa: E402
     EstimateOptions,
-    EstimateRecord,
     HipRecord,
     ModelReference,
     RadiographSummary,

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from hipbmd.bmd.record import (
+from hipbmd.bmd.record import EstimateRecord, read_records
+from hipbmd.bmd.record_parts import (
     EstimateOptions,
-    EstimateRecord,
     HipRecord,
     ModelReference,
     RadiographSummary,
     ROIMeasurement,
-    read_records,
 )
 from hipbmd.bmd.results_table import CSV_COLUMNS, ResultRow, result_rows, write_results_csv
 from hipbmd.localisation.hip_location import HipLocation

@@ -20,7 +20,8 @@ from hipbmd.api.seg import import_masks, seg_train, segment
 from hipbmd.api.sim import simulate
 from hipbmd.api.stats import evaluate
 from hipbmd.api.validate import crossval
-from hipbmd.bmd.record import EstimateRecord, ROIMeasurement
+from hipbmd.bmd.record import EstimateRecord
+from hipbmd.bmd.record_parts import ROIMeasurement
 from hipbmd.calibration.result import Calibration
 from hipbmd.calibration.rods import RodMeasurement
 from hipbmd.drr.project_ct import DRRRequest

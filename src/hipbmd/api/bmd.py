@@ -88,10 +88,12 @@ def estimate(
 
     Mirrors ``hipbmd estimate [XRAY|FOLDER]... [--manifest M.csv] -o out/ [--part k/N] [--overwrite]
     [--model DIR] [--side S] [--center-mm R,C] [--yam T]``. Writes per radiograph ``<name>.json``
-    (schema ``hipbmd-estimate/1``) and ``<name>.png`` (overlay), then rebuilds ``results.csv`` from all
-    records in ``output_dir``. A file that cannot be read or measured gets a record with its ``error``
-    and the batch goes on. Inputs, record names and parts: :mod:`hipbmd.bmd.batch_inputs`; what counts
-    as finished (and is skipped unless ``overwrite``): :meth:`hipbmd.bmd.record.EstimateRecord.is_finished`.
+    (schema ``hipbmd-estimate/2``) and ``<name>.png`` (overlay), then rebuilds ``results.csv`` from all
+    records in ``output_dir``. Every file gets a record: a file that cannot be read or processed one
+    with its ``error``, a file outside the bounds of :mod:`hipbmd.io.radiograph_bounds` one with the
+    reason it was ``refused``; nothing raised while estimating one file stops the batch. Inputs, record
+    names and parts: :mod:`hipbmd.bmd.batch_inputs`; what counts as finished (and is skipped unless
+    ``overwrite``): :meth:`hipbmd.bmd.record.EstimateRecord.is_finished`.
 
     Args:
         inputs: radiograph files (DICOM, or PNG/TIFF with ``spacing_mm``) and folders of them.
@@ -119,7 +121,8 @@ def estimate(
         The records of this part's inputs (sorted by path), read back for the files skipped.
     """
     from hipbmd.bmd.batch import Batch, named_inputs
-    from hipbmd.bmd.record import EstimateOptions, read_records
+    from hipbmd.bmd.record import read_records
+    from hipbmd.bmd.record_parts import EstimateOptions
     from hipbmd.bmd.reference import load_yam_table
     from hipbmd.bmd.results_table import write_results_csv
     from hipbmd.decomposition.model_files import load_decomposition_model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from hipbmd.io.ct import read_ct, read_labels
 from hipbmd.io.label_tables import resolve_labels
 from hipbmd.io.output_paths import check_output_file
 from hipbmd.io.radiograph import read_radiograph
+from hipbmd.io.records import write_json
 
 DEFAULT_DETECTOR_SHAPE = (256, 256)
 DEFAULT_DETECTOR_SPACING_MM = 1.6
@@ -82,6 +84,8 @@ def drr(
         The JSON sidecar record (unit, pose, value range, files written).
     """
     check_output_file(output)
+    if detector is not None and detector.spacing_mm is not None and not 0 < detector.spacing_mm < math.inf:
+        raise ValueError(f"--spacing-mm must be a positive finite number of mm, not {detector.spacing_mm}")
     if detector is not None:
         _set_detector(request, read_pose_camera(pose_file) if pose_file else None, detector)
     if pose_file is not None:
@@ -162,5 +166,5 @@ def register(
     }
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(json.dumps(record, indent=2))
+        write_json(Path(output), record)
     return record

@@ -47,7 +47,7 @@ def serve_dicom(
             written, or a model that cannot be read.
     """
     from hipbmd.bmd.batch import Batch
-    from hipbmd.bmd.record import EstimateOptions
+    from hipbmd.bmd.record_parts import EstimateOptions
     from hipbmd.decomposition.model_files import load_decomposition_model
     from hipbmd.io.output_paths import check_output_folder
     from hipbmd.localisation.model_files import load_localiser

@@ -65,15 +65,6 @@ def segment(
     network = load_model(None if model is None else Path(model))
     began = time.monotonic()
     result = segment_ct(volume, network, WindowSettings(samples=samples, seed=seed), on_window)
-    written: list[Path] = []
-    try:  # all of the outputs or none of them
-        if uncertainty is not None:
-            written.append(write_nifti(result.uncertainty, nifti_path(uncertainty)))
-        written.append(write_labels(result.labels, output))
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
     record = {
         "hipbmd_version": __version__,
         "ct": str(ct),
@@ -82,7 +73,16 @@ def segment(
         "seconds": round(time.monotonic() - began, 1),
         **result.summary(),
     }
-    write_json(_sidecar(output), record)
+    written: list[Path] = []
+    try:  # all of the outputs or none of them
+        if uncertainty is not None:
+            written.append(write_nifti(result.uncertainty, nifti_path(uncertainty)))
+        written.append(write_labels(result.labels, output))
+        written.append(write_json(_sidecar(output), record))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return record
 
 

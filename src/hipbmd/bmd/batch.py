@@ -11,7 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from hipbmd.bmd.record import EstimateOptions, EstimateRecord, ModelReference, RadiographSummary, read_records
+from hipbmd.bmd.record import EstimateRecord, read_records
+from hipbmd.bmd.record_parts import EstimateOptions, ModelReference, RadiographSummary
 from hipbmd.io.input_digest import radiograph_digest
 from hipbmd.io.radiograph_bounds import check_radiograph
 
@@ -112,6 +113,9 @@ class Batch:
             return EstimateRecord(str(path), refused=error.problem)
         except InputError as error:
             return EstimateRecord.failed(str(path), error.problem)
+        except OSError as error:  # a file that exists but cannot be read (permissions, a lost share)
+            problem = error.strerror or type(error).__name__
+            return EstimateRecord.failed(str(path), f"cannot be read ({problem})")
         digest = radiograph_digest(radiograph)
         if previous is not None and not self.overwrite:
             record = previous[1]
@@ -169,21 +173,27 @@ class Batch:
         return record
 
     def _write(self, record: EstimateRecord, stem: str) -> None:
+        """Write the record; a record without a result leaves no overlay or DICOM result of an earlier one."""
+        from hipbmd.bmd.dicom_files import dicom_result_paths
         from hipbmd.io.records import write_json
 
         write_json(self.folder / f"{stem}.json", record.to_json())
+        if record.overlay is None:
+            for stale in (self.folder / f"{stem}.png", *dicom_result_paths(self.folder, stem)):
+                stale.unlink(missing_ok=True)
 
 
 def _read(path: Path, spacing_mm: float | None) -> tuple[Radiograph, tuple[str, ...]]:
     """The radiograph, and what reading it changed or noticed (its warnings and notes)."""
     import warnings
 
+    from hipbmd.errors import InputWarning
     from hipbmd.io.radiograph import read_radiograph
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         radiograph = read_radiograph(path, spacing_mm)
-    notes = [str(w.message).removeprefix(f"{path}: ") for w in caught]
+    notes = [str(w.message).removeprefix(f"{path}: ") for w in caught if issubclass(w.category, InputWarning)]
     notes += [str(note) for note in radiograph.meta.get("notes", [])]
     return radiograph, tuple(dict.fromkeys(notes))
 
@@ -197,7 +207,7 @@ def estimate_record(
     options: EstimateOptions,
 ) -> EstimateRecord:
     """The record of one radiograph's estimates (its overlay not yet named)."""
-    from hipbmd.bmd.record import HipRecord
+    from hipbmd.bmd.record_parts import HipRecord
     from hipbmd.io.magnification import magnification_of
 
     summary = RadiographSummary(

@@ -20,7 +20,8 @@ from pydicom.uid import generate_uid
 
 from hipbmd import __version__
 from hipbmd.bmd import dicom_codes as concept
-from hipbmd.bmd.record import EstimateRecord, HipRecord, ROIMeasurement
+from hipbmd.bmd.record import EstimateRecord
+from hipbmd.bmd.record_parts import HipRecord, ROIMeasurement
 
 SR_SERIES_NUMBER = 9100
 SR_INSTANCE_NUMBER = 1

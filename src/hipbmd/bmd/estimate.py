@@ -20,7 +20,7 @@ import numpy as np
 from hipbmd.bmd.classify import jos_category, percent_yam, reported, t_score, who_category
 from hipbmd.bmd.dxa_calibration import LinearDXAMap
 from hipbmd.bmd.qc import LOW_CONFIDENCE, WIDE_INTERVAL_G_CM2, implant_suspected, withholds_category
-from hipbmd.bmd.record import ROIMeasurement
+from hipbmd.bmd.record_parts import ROIMeasurement
 from hipbmd.bmd.reference import YAMTable
 from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
 from hipbmd.io.magnification import magnification_of
@@ -111,13 +111,9 @@ def _input_flags(radiograph: Radiograph) -> list[str]:
         flags.append(f"view_not_ap: {radiograph.view}")
     age = radiograph.age_years
     if age is not None and age < ADULT_AGE_YEARS:
-        flags.append(
-            f"age_under_{ADULT_AGE_YEARS:.0f}: {age:.0f} years; no T-score or category (adult reference)"
-        )
+        flags.append(f"age_under_20: {int(age)} years; no T-score or category (the reference is for adults)")
     elif age is not None and age < T_SCORE_AGE_YEARS:
-        flags.append(
-            f"age_under_{T_SCORE_AGE_YEARS:.0f}: {age:.0f} years; the ISCD advises Z-scores at this age"
-        )
+        flags.append(f"age_under_50: {int(age)} years; the ISCD advises Z-scores, not T-scores, at this age")
     return flags
 
 

@@ -19,6 +19,7 @@ from hipbmd import __version__
 from hipbmd.calibration.phantoms import Material
 from hipbmd.calibration.rods import RodMeasurement
 from hipbmd.errors import InputError
+from hipbmd.io.records import write_json
 from hipbmd.types import Volume
 
 Method = Literal["phantom", "manual", "phantomless"]
@@ -148,7 +149,7 @@ class Calibration:
         """Write the calibration as JSON."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        write_json(path, self.to_dict())
         return path
 
 

@@ -173,10 +173,12 @@ def estimate(
     hips = [hip for record in records for hip in record.hips]
     measured = sum(hip.measured for hip in hips)
     counts = {status: statuses.count(status) for status in ("done", "skipped", "failed")}
+    refused = sum(record.refused is not None for record in records)
+    no_hip = sum(record.no_hip_found is not None for record in records)
     typer.echo(
         f"wrote {output / 'results.csv'}: {len(records)} files, {counts['done']} done, "
         f"{counts['skipped']} skipped (finished before), {counts['failed']} failed; "
-        f"{measured} of {len(hips)} hips measured"
+        f"{refused} refused, {no_hip} without a hip found; {measured} of {len(hips)} hips measured"
     )
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)

@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 EXIT_BAD_INPUT = 2  # bad options, or no input could be read at all
 EXIT_SOME_FAILED = 1  # a batch in which some files could not be read or processed (they have error rows)
-EXIT_INTERNAL_ERROR = 1
+EXIT_INTERNAL_ERROR = 3  # a bug: an unexpected exception outside the per-file handling (--debug shows it)
 LOG_EVERY = 50  # training iterations between progress lines when stderr is not a terminal
 state = {"debug": False}
 

@@ -16,8 +16,10 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from hipbmd.errors import InputError
+from hipbmd.errors import InputError, InputRefusedError
 
+# A gzip-wrapped DICOM unzips to at most this: a 10 000 x 10 000 image of 16 bits, and its header.
+MAX_GUNZIPPED_BYTES = 256 << 20
 # Attributes of which at least one must be present for a preamble-less file to count as DICOM.
 _IDENTIFYING_KEYWORDS = ("SOPClassUID", "Modality", "Rows", "StudyInstanceUID")
 
@@ -27,9 +29,12 @@ def _open_bytes(path: Path) -> io.BytesIO:
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+                raw = stream.read(MAX_GUNZIPPED_BYTES + 1)
         except (OSError, EOFError) as error:
             raise InputError(path, f"damaged gzip file ({error})") from error
+        if len(raw) > MAX_GUNZIPPED_BYTES:
+            raise InputRefusedError(path, f"unzips to more than {MAX_GUNZIPPED_BYTES >> 20} MB")
     return io.BytesIO(raw)
 
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.errors import InputError, InputWarning
+from hipbmd.errors import InputError, InputRefusedError, InputWarning
+from hipbmd.io.radiograph_bounds import check_header_size
 from hipbmd.types import Radiograph
 
 if TYPE_CHECKING:
@@ -48,15 +49,18 @@ def read_image_file(path: Path) -> Radiograph:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with Image.open(path) as image:  # reads the header only
             frames = int(getattr(image, "n_frames", 1))
             if frames > 1:
                 raise InputError(path, f"multi-page image ({frames} pages); a radiograph has one")
+            check_header_size(image.height, image.width, str(path))  # before the pixels are decoded
             image.load()
             mode = image.mode
             values = np.asarray(_displayable(image))
     except InputError:
         raise
+    except Image.DecompressionBombError as error:
+        raise InputRefusedError(path, f"too many pixels to decode safely ({error})") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InputError(path, f"cannot read image ({error})") from error
     handling = f"{mode} as displayed (bone bright)"

@@ -6,12 +6,13 @@ value / full_scale × 65535 with full_scale recorded in the sidecar, so the valu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from hipbmd.io.records import write_json
 
 IMAGE_OUTPUTS = (".npy", ".nii.gz", ".nii", ".png")
 
@@ -55,7 +56,7 @@ def write_projection(
     else:
         written, record["png_full_scale"] = _write_pngs(images, path)
     sidecar = sidecar_path(path)
-    sidecar.write_text(json.dumps(record, indent=2))
+    write_json(sidecar, record)
     return [*written, sidecar]
 
 

@@ -25,6 +25,8 @@ WITHHELD_REASONS = {
     "not_measured": "hip found but not measured",
     "side_missing": "no estimate for the reference side",
     "file_error": "radiograph could not be read or measured",
+    "refused": "radiograph outside the bounds hipbmd accepts (reason column)",
+    "no_hip_found": "no femoral head found on the radiograph (reason column)",
 }
 
 

@@ -30,15 +30,17 @@ bench: $(STAMP)
 	$(PY) benchmarks/drr_speed.py
 	$(PY) benchmarks/registration.py
 
-# Debian tools some tests use when present: dciodvfy (dicom3tools) validates the DICOM results.
+# Debian tools some tests use when present: dciodvfy (dicom3tools) validates the DICOM results, and
+# Chromium runs the web page's browser test (Playwright drives it; its own browser download is not used).
+DEBIAN_TOOLS := dicom3tools chromium
 tools:
-	@if command -v dciodvfy >/dev/null; then echo "dicom3tools present"; \
+	@if command -v dciodvfy >/dev/null && command -v chromium >/dev/null; then echo "tools present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get install -y -q --no-install-recommends dicom3tools >/dev/null 2>&1 || \
+		apt-get install -y -q --no-install-recommends $(DEBIAN_TOOLS) >/dev/null 2>&1 || \
 		(apt-get update -q >/dev/null 2>&1 && \
-		 apt-get install -y -q --no-install-recommends dicom3tools >/dev/null 2>&1) || \
-		echo "dicom3tools could not be installed: the dciodvfy checks are skipped"; \
-	else echo "dicom3tools not installed: the dciodvfy checks are skipped"; fi
+		 apt-get install -y -q --no-install-recommends $(DEBIAN_TOOLS) >/dev/null 2>&1) || \
+		echo "$(DEBIAN_TOOLS) could not be installed: their tests are skipped"; \
+	else echo "$(DEBIAN_TOOLS) not installed: their tests are skipped"; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -20,6 +20,7 @@ from hipbmd.api.seg import import_masks, seg_train, segment
 from hipbmd.api.sim import simulate
 from hipbmd.api.stats import evaluate
 from hipbmd.api.validate import crossval
+from hipbmd.api.web import serve_web
 from hipbmd.bmd.record import EstimateRecord
 from hipbmd.bmd.record_parts import ROIMeasurement
 from hipbmd.calibration.result import Calibration
@@ -55,6 +56,7 @@ __all__ = [
     "seg_train",
     "segment",
     "serve_dicom",
+    "serve_web",
     "simulate",
     "train",
 ]

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from hipbmd import __version__
-from hipbmd.cli import bmd, ct, demo, drr, info, node, seg, sim, stats, validate
+from hipbmd.cli import bmd, ct, demo, drr, info, node, seg, sim, stats, validate, web
 from hipbmd.cli.support import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, error_line, one_line, state
 
 app = typer.Typer(
@@ -63,6 +63,7 @@ COMMANDS = (
     ("evaluate", stats.evaluate),
     ("crossval", validate.crossval),
     ("serve-dicom", node.serve_dicom),
+    ("serve-web", web.serve_web),
 )
 for name, command in COMMANDS:
     app.command(name)(command)

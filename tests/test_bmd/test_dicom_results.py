@@ -72,6 +72,10 @@ def test_the_sr_reads_back_to_the_numbers_of_the_record(tmp_path: Path) -> None:
     neck = groups["left neck"]
     evaluations = {(q.name.value, q.value.value) for q in neck.get_qualitative_evaluations()}
     assert ("WHO-CATEGORY", "OSTEOPOROSIS") in evaluations and ("QC-FLAG", "high_uncertainty") in evaluations
+    content: list[str] = []
+    pydicom.dcmread(sr_path).walk(lambda _, element: content.append(str(element.value)))
+    assert record.model is not None and record.localiser is not None
+    assert record.model.sha256 in content and record.localiser.sha256 in content and "hipbmd" in content
     site = neck.finding_sites[0]
     assert site.laterality.value == "7771000" and site.topographical_modifier.value == "ROI-NECK"
     assert sc_path.is_file()

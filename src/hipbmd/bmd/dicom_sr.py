@@ -104,10 +104,9 @@ def _observation_context(record: EstimateRecord, source: Dataset) -> hd.sr.Obser
 
 
 def _algorithm(record: EstimateRecord) -> hd.sr.AlgorithmIdentification:
+    # the full sha256 of the model's weights, then of the localiser's (64 hex digits: an LO value each)
     parameters = [
-        f"{role}:{reference.sha256[:56]}"
-        for role, reference in (("model", record.model), ("localiser", record.localiser))
-        if reference is not None and reference.sha256
+        reference.sha256 for reference in (record.model, record.localiser) if reference and reference.sha256
     ]
     return hd.sr.AlgorithmIdentification(name="hipbmd", version=__version__, parameters=parameters)
 

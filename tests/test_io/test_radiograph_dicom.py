@@ -262,3 +262,53 @@ def test_patient_orientation_is_recorded_and_a_mirrored_image_noted(tmp_path: Pa
     mirrored = _read(tmp_path, "mirrored.dcm", PatientOrientation=["R", "F"])
     assert usual.meta["patient_orientation"] == ["L", "F"] and usual.meta["notes"] == []
     assert any("mirrored" in note for note in mirrored.meta["notes"])
+
+
+@pytest.mark.parametrize(
+    ("attributes", "detector", "magnification"),
+    [
+        # calibrated only: the patient plane is all there is
+        ({"PixelSpacing": [0.125, 0.125], "PixelSpacingCalibrationType": "GEOMETRY"}, 0.125, 1.0),
+        # calibrated beside the imager's spacing, nothing else: their ratio
+        (
+            {
+                "ImagerPixelSpacing": [0.15, 0.15],
+                "PixelSpacing": [0.125, 0.125],
+                "PixelSpacingCalibrationType": "FIDUCIAL",
+            },
+            0.15,
+            1.2,
+        ),
+        # calibrated beside an ERMF that disagrees: the calibration is the patient plane
+        (
+            {
+                "ImagerPixelSpacing": [0.15, 0.15],
+                "PixelSpacing": [0.125, 0.125],
+                "PixelSpacingCalibrationType": "FIDUCIAL",
+                "EstimatedRadiographicMagnificationFactor": 1.087,
+            },
+            0.15,
+            1.2,
+        ),
+        # calibrated with ERMF and no imager spacing: detector = calibrated x ERMF
+        (
+            {
+                "PixelSpacing": [0.125, 0.125],
+                "PixelSpacingCalibrationType": "GEOMETRY",
+                "EstimatedRadiographicMagnificationFactor": 1.2,
+            },
+            0.15,
+            1.2,
+        ),
+    ],
+)
+def test_a_calibrated_spacing_sets_the_scale_the_crop_uses(
+    tmp_path: Path, attributes: dict[str, object], detector: float, magnification: float
+) -> None:
+    from hipbmd.io.magnification import magnification_of
+
+    image = _read(tmp_path, **attributes)
+    used, flags = magnification_of(image)
+    assert image.pixel_spacing_mm == pytest.approx((detector, detector))
+    assert used == pytest.approx(magnification) and not flags
+    assert image.pixel_spacing_mm[0] / used == pytest.approx(0.125)  # the patient plane, as calibrated

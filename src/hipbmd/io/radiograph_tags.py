@@ -116,6 +116,9 @@ def _set_calibrated(
         info.pixel_spacing_mm = imager
     elif info.magnification is not None:
         info.pixel_spacing_mm = (pixel[0] * info.magnification, pixel[1] * info.magnification)
+    else:  # only the patient plane is known: its pixels, magnified by 1
+        info.pixel_spacing_mm, info.magnification = pixel, 1.0
+        info.magnification_source = "calibrated PixelSpacing (detector spacing unknown)"
 
 
 def _set_nominal_scanned(info: SpacingInfo, dataset: Dataset) -> None:

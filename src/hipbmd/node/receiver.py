@@ -20,6 +20,7 @@ SUCCESS = 0x0000
 DATASET_DOES_NOT_MATCH = 0xA900
 CANNOT_UNDERSTAND = 0xC210
 OUT_OF_RESOURCES = 0xA700
+VERIFICATION = "1.2.840.10008.1.1"  # C-ECHO
 ACCEPTED_SOP_CLASSES = (
     "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image Storage
     "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
@@ -55,10 +56,9 @@ def storage_handler(inbox: Inbox, on_stored: Callable[[], None]) -> Callable[[An
 def start_receiver(inbox: Inbox, ae_title: str, bind: str, port: int, on_stored: Callable[[], None]) -> Any:
     """Start the storage SCP in its own threads; returns the server (``.shutdown()`` stops it)."""
     from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
-    from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
     ae = AE(ae_title=ae_title)
-    ae.add_supported_context(Verification)
+    ae.add_supported_context(VERIFICATION)
     for sop_class in ACCEPTED_SOP_CLASSES:
         ae.add_supported_context(sop_class, ALL_TRANSFER_SYNTAXES)
     handlers: list[Any] = [(evt.EVT_C_STORE, storage_handler(inbox, on_stored))]

@@ -17,14 +17,19 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hipbmd.bmd.batch import Batch
 from hipbmd.bmd.record import EstimateRecord
 from hipbmd.bmd.record_parts import EstimateOptions
 from hipbmd.web.pages import result_page, upload_form
+
+if TYPE_CHECKING:
+    from hipbmd.decomposition.model_files import DecompositionModel
+    from hipbmd.localisation.network import HipLocaliser
 
 SUFFIXES = (".dcm", ".dicom", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 JOB = re.compile(r"^[0-9a-f]{32}$")
@@ -49,7 +54,7 @@ class WebSettings:
 class Estimator:
     """The models, loaded once, and the estimate of one upload at a time."""
 
-    def __init__(self, settings: WebSettings, model: Any, localiser: Any) -> None:
+    def __init__(self, settings: WebSettings, model: DecompositionModel, localiser: HipLocaliser) -> None:
         self.settings, self.model, self.localiser = settings, model, localiser
         self.uploads = settings.folder / "uploads"
         self.jobs = settings.folder / "jobs"
@@ -129,7 +134,9 @@ def make_app(estimator: Estimator) -> Any:
     return Starlette(routes=routes)
 
 
-async def _in_thread(function: Any, *args: Any) -> Any:
+async def _in_thread(
+    function: Callable[[Path, str, float | None], EstimateRecord], *args: Any
+) -> EstimateRecord:
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(function, *args)

@@ -72,5 +72,5 @@ def load_decomposition_model(folder: Path | None = None) -> DecompositionModel:
     generator.load_state_dict(load_weights(folder, manifest))
     generator.eval()
     grid = CropGrid.from_dict(manifest["grid"])
-    shipped = is_shipped(folder)
+    shipped = is_shipped(folder, manifest["weights"]["sha256"])
     return DecompositionModel(generator, grid, manifest.get("dxa_calibration", {}), manifest, shipped)

@@ -70,7 +70,7 @@ def read_checked_manifest(folder: Path, format_name: str, format_version: int) -
         raise InputError(weights, "sha256 does not match the model manifest (corrupt or replaced weights)")
     from hipbmd.io.model_pins import is_shipped
 
-    is_shipped(folder)  # a shipped model changed after release is refused here
+    is_shipped(folder, manifest["weights"]["sha256"])  # a shipped model changed after release is refused
     return manifest
 
 

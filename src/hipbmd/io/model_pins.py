@@ -40,19 +40,26 @@ def shipped_models_dir() -> Path:
     return Path(str(resources.files("hipbmd.resources").joinpath("models")))
 
 
-def file_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of a model folder's pinned files (those present)."""
-    return {name: sha256_of(folder / name) for name in PINNED_FILES if (folder / name).is_file()}
+def file_hashes(folder: Path, weights_sha256: str | None = None) -> dict[str, str]:
+    """sha256 of a model folder's pinned files (those present); the weights' hash may be given when it
+    was just computed, so that the weights are not read twice."""
+    known = {} if weights_sha256 is None else {WEIGHTS_FILE: weights_sha256}
+    present = [name for name in PINNED_FILES if name not in known and (folder / name).is_file()]
+    return {**known, **{name: sha256_of(folder / name) for name in present}}
 
 
-def is_shipped(folder: Path) -> bool:
+def is_shipped(folder: Path, weights_sha256: str | None = None) -> bool:
     """Whether a model folder holds exactly the files of one of the shipped models.
+
+    Args:
+        folder: the model folder.
+        weights_sha256: the weights' sha256 when already checked (:func:`read_checked_manifest` does).
 
     Raises:
         InputError: the folder is a shipped model's own folder inside the package, but its files differ
             from the pinned hashes (changed after release).
     """
-    hashes = file_hashes(folder)
+    hashes = file_hashes(folder, weights_sha256)
     if hashes in SHIPPED_MODEL_SHA256.values():
         return True
     if folder.resolve().parent == shipped_models_dir().resolve() and folder.name in SHIPPED_MODEL_SHA256:

@@ -48,5 +48,5 @@ def load_localiser(folder: Path | None = None) -> HipLocaliser:
     model.load_state_dict(load_weights(folder, manifest))
     model.eval()
     model.manifest = manifest
-    model.shipped = is_shipped(folder)
+    model.shipped = is_shipped(folder, manifest["weights"]["sha256"])
     return model

@@ -91,7 +91,7 @@ class ResultRow:
             ValueError: a cell that is not a finite number, a known category or a known ROI; the message
                 names the column.
         """
-        read = _CellReader(cells)
+        read = CellReader(cells)
         roi = read.text("roi")
         if roi and roi not in ROI_NAMES:
             raise ValueError(f"unknown roi {roi!r} (known: {', '.join(ROI_NAMES)})")
@@ -162,8 +162,8 @@ def write_results_csv(path: Path, records: Iterable[EstimateRecord]) -> Path:
 
 
 @dataclass(frozen=True)
-class _CellReader:
-    """Typed access to the cells of one CSV row; errors name the column."""
+class CellReader:
+    """Typed access to the cells of one CSV row; a bad cell is a ValueError naming the column."""
 
     cells: Mapping[str, str | None]
 

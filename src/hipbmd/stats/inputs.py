@@ -16,13 +16,12 @@ Any problem (unreadable file, missing column, a value that is not a number) is a
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from hipbmd.bmd.results_table import REQUIRED_COLUMNS, ResultRow
+from hipbmd.bmd.results_table import REQUIRED_COLUMNS, CellReader, ResultRow
 from hipbmd.errors import InputError
 from hipbmd.femur.roi import ROI_NAMES
 
@@ -173,13 +172,7 @@ class _Cells:
         return value or None
 
     def number(self, column: str) -> float | None:
-        value = self.text(column)
-        if value is None:
-            return None
         try:
-            number = float(value)
-        except ValueError:
-            raise InputError(self.path, f"line {self.line}: {column} is not a number: {value!r}") from None
-        if not math.isfinite(number):
-            raise InputError(self.path, f"line {self.line}: {column} is not finite: {value!r}")
-        return number
+            return CellReader(self.row).number(column)
+        except ValueError as error:
+            raise InputError(self.path, f"line {self.line}: {error}") from None

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import copy
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,40 +33,15 @@ from typing import Any
 
 import pydicom
 from pydicom.uid import generate_uid
-from pynetdicom import AE, evt
-from pynetdicom.sop_class import ComprehensiveSRStorage, SecondaryCaptureImageStorage, Verification
+from pynetdicom import AE
+from pynetdicom.sop_class import Verification
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from pacs_receiver import Pacs, free_port
 
 ASSOCIATIONS = 4
 MALFORMED = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Pacs:
-    """The receiving PACS: counts deliveries and keeps distinct objects by SOP Instance UID."""
-
-    def __init__(self) -> None:
-        self.port, self.deliveries, self.objects = _free_port(), 0, {}
-        self.lock = threading.Lock()
-        ae = AE(ae_title="PACS")
-        for sop_class in (ComprehensiveSRStorage, SecondaryCaptureImageStorage):
-            ae.add_supported_context(sop_class)
-        handlers: list[Any] = [(evt.EVT_C_STORE, self._store)]
-        self.server = ae.start_server(("127.0.0.1", self.port), block=False, evt_handlers=handlers)
-
-    def _store(self, event: Any) -> int:
-        with self.lock:
-            self.deliveries += 1
-            self.objects[str(event.dataset.SOPInstanceUID)] = str(event.dataset.Modality)
-        return 0x0000
-
-    def sr_count(self) -> int:
-        with self.lock:
-            return sum(modality == "SR" for modality in self.objects.values())
 
 
 def _cases(folder: Path, count: int = 4) -> list[pydicom.Dataset]:
@@ -158,7 +132,7 @@ def _wait(condition: Any, timeout_s: float) -> bool:
 
 
 def node_load(images: list[pydicom.Dataset], scratch: Path) -> list[str]:
-    pacs, port = Pacs(), _free_port()
+    pacs, port = Pacs(), free_port()
     node = _start_node(scratch / "load", port, pacs)
     started = time.monotonic()
     statuses = _send_concurrently(port, images)
@@ -180,7 +154,7 @@ def node_load(images: list[pydicom.Dataset], scratch: Path) -> list[str]:
 
 
 def node_faults(images: list[pydicom.Dataset], scratch: Path) -> list[str]:
-    pacs, port, folder = Pacs(), _free_port(), scratch / "faults"
+    pacs, port, folder = Pacs(), free_port(), scratch / "faults"
     broken = []
     for k in range(MALFORMED):
         image = copy.deepcopy(images[k % len(images)])
@@ -228,7 +202,7 @@ def node_faults(images: list[pydicom.Dataset], scratch: Path) -> list[str]:
 def web(image_paths: list[Path], scratch: Path) -> list[str]:
     import httpx
 
-    port, folder = _free_port(), scratch / "web"
+    port, folder = free_port(), scratch / "web"
     command = [sys.executable, "-m", "hipbmd.cli", "serve-web", "-o", str(folder), "--port", str(port)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import copy
 import logging
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,49 +18,17 @@ import pytest
 pytest.importorskip("torch")
 pynetdicom = pytest.importorskip("pynetdicom")
 
-from pynetdicom import AE, evt  # noqa: E402
+from pynetdicom import AE  # noqa: E402
 from pynetdicom.sop_class import (  # noqa: E402
-    ComprehensiveSRStorage,
     CTImageStorage,
-    SecondaryCaptureImageStorage,
     Verification,
 )
 
 from hipbmd import api  # noqa: E402
 from hipbmd.node.inbox import Inbox  # noqa: E402
+from pacs_receiver import Pacs, free_port  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Pacs:
-    """A storage SCP that keeps what it receives by SOP Instance UID (and counts every delivery)."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.objects: dict[str, pydicom.Dataset] = {}
-        self.deliveries = 0
-        ae = AE(ae_title="PACS")
-        for sop_class in (ComprehensiveSRStorage, SecondaryCaptureImageStorage):
-            ae.add_supported_context(sop_class)
-        handlers: list[Any] = [(evt.EVT_C_STORE, self._store)]
-        self.server = ae.start_server(("127.0.0.1", self.port), block=False, evt_handlers=handlers)
-
-    def _store(self, event: Any) -> int:
-        self.objects[str(event.dataset.SOPInstanceUID)] = event.dataset
-        self.deliveries += 1
-        return 0x0000
-
-    def wait_for(self, deliveries: int, timeout_s: float = 180.0) -> None:
-        end = time.monotonic() + timeout_s
-        while self.deliveries < deliveries and time.monotonic() < end:
-            time.sleep(0.2)
-        assert self.deliveries >= deliveries, f"{self.deliveries} of {deliveries} deliveries"
 
 
 @pytest.fixture
@@ -73,7 +39,7 @@ def pacs() -> Iterator[Pacs]:
 
 
 def _start_node(folder: Path, pacs: Pacs) -> tuple[int, threading.Event, threading.Thread]:
-    port, stop, ready = _free_port(), threading.Event(), threading.Event()
+    port, stop, ready = free_port(), threading.Event(), threading.Event()
     forward = f"PACS@127.0.0.1:{pacs.port}"
     thread = threading.Thread(
         target=api.serve_dicom,
@@ -118,7 +84,7 @@ def test_the_node_estimates_what_it_receives_and_delivers_the_results_once(
         del broken.PixelData
         assert association.send_c_store(broken).Status == 0xA900  # answered, logged, skipped
         association.release()
-        pacs.wait_for(2)
+        assert pacs.wait_for(2)
         first = set(pacs.objects)
         modalities = sorted(ds.Modality for ds in pacs.objects.values())
         assert modalities == ["OT", "SR"] and all(
@@ -127,7 +93,7 @@ def test_the_node_estimates_what_it_receives_and_delivers_the_results_once(
         again = _associate(port, dx)  # sent once more
         assert again.send_c_store(xray).Status == 0x0000
         again.release()
-        pacs.wait_for(4)
+        assert pacs.wait_for(4)
         assert set(pacs.objects) == first  # the same two objects: the PACS keeps one copy
         assert _associate(port, Verification).send_c_echo().Status == 0x0000  # still up
     finally:
@@ -148,7 +114,7 @@ def test_a_queue_left_by_a_killed_node_is_delivered_on_restart(
     Inbox(folder).put(xray)  # received, acknowledged, then the node died before estimating it
     _, stop, thread = _start_node(folder, pacs)
     try:
-        pacs.wait_for(2)
+        assert pacs.wait_for(2)
     finally:
         stop.set()
         thread.join(60)

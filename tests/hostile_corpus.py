@@ -222,10 +222,26 @@ class Outcome:
     written: tuple[str, ...]
 
 
-def run(case: HostileCase, folder: Path, timeout_s: float = 300.0) -> Outcome:
-    """Run ``hipbmd <case.command>`` in ``folder`` as a user would, in a subprocess."""
+def recorded_reasons(output: Path) -> tuple[str, ...]:
+    """The reasons of an estimate output folder's results.csv, then its records' input notes."""
     import csv
     import json
+
+    results = output / "results.csv"
+    if not results.is_file():
+        return ()
+    with results.open(newline="") as stream:
+        reasons = tuple(row.get("reason") or row.get("error") or "" for row in csv.DictReader(stream))
+    notes = (
+        note
+        for record in sorted(output.glob("*.json"))
+        for note in json.loads(record.read_text()).get("input_notes", [])
+    )
+    return reasons + tuple(notes)
+
+
+def run(case: HostileCase, folder: Path, timeout_s: float = 300.0) -> Outcome:
+    """Run ``hipbmd <case.command>`` in ``folder`` as a user would, in a subprocess."""
     import subprocess
     import sys
 
@@ -237,13 +253,7 @@ def run(case: HostileCase, folder: Path, timeout_s: float = 300.0) -> Outcome:
         timeout=timeout_s,
     )
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    reasons: tuple[str, ...] = ()
-    results = folder / "out" / "results.csv"
-    if case.command[0] == "estimate" and results.is_file():
-        with results.open(newline="") as stream:
-            reasons = tuple(row.get("reason") or row.get("error") or "" for row in csv.DictReader(stream))
-        for record in sorted((folder / "out").glob("*.json")):
-            reasons += tuple(json.loads(record.read_text()).get("input_notes", []))
+    reasons = recorded_reasons(folder / "out") if case.command[0] == "estimate" else ()
     written = tuple(name for name in case.not_written if (folder / name).exists())
     return Outcome(done.returncode, lines[0] if lines else "", reasons, written)
 

@@ -3,8 +3,6 @@ the problem (or, for estimate, a reason in results.csv), and nothing half-writte
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
 
@@ -29,13 +27,7 @@ def _run_in_process(
     with pytest.raises(SystemExit) as stopped:
         main()
     errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    reasons: list[str] = []
-    results = folder / "out" / "results.csv"
-    if results.is_file():
-        with results.open(newline="") as stream:
-            reasons += [row["reason"] for row in csv.DictReader(stream)]
-        for record in (folder / "out").glob("*.json"):
-            reasons += json.loads(record.read_text()).get("input_notes", [])
+    reasons = list(hostile_corpus.recorded_reasons(folder / "out"))
     return int(stopped.value.code or 0), errors, reasons
 
 

@@ -39,12 +39,13 @@ def simulate(
     xray_binning: int = 1,
     ct_scale: float = 1.0,
     on_case: CaseDoneCallback | None = None,
+    anatomy: str = "parametric",
 ) -> SimulationResult:
     """Simulate (or finish) a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case.
 
     Mirrors ``hipbmd simulate -o cohort/ [--n N] [--sites S] [--seed S] [--workers W] [--voxel-mm V]
-    [--xray-binning B] [--ct-scale F] [--no-contact-sheet]``. The same seed gives the same files; a
-    folder holding a cohort with other settings is an error, and an unfinished one is finished.
+    [--xray-binning B] [--ct-scale F] [--anatomy A] [--no-contact-sheet]``. The same seed gives the same
+    files; a folder holding a cohort with other settings is an error, and an unfinished one is finished.
 
     Args:
         output: the cohort folder.
@@ -57,16 +58,20 @@ def simulate(
         xray_binning: bin the radiograph's pixels by this factor.
         ct_scale: scale the CT's voxel size by this factor.
         on_case: called with (case id, cases done, cases in all) as cases finish.
+        anatomy: comma list of anatomy sources (:mod:`hipbmd.sim.anatomy_sources`), or "all"; they
+            take turns over each round of the sites.
 
     Raises:
-        ValueError: an unknown site; InputError: a folder holding another cohort.
+        ValueError: an unknown site or anatomy source; InputError: a folder holding another cohort.
     """
+    from hipbmd.sim.anatomy_sources import resolve_anatomy_sources
     from hipbmd.sim.case_draw import Resolution
     from hipbmd.sim.cohort import CohortSpec, check_settings, resolve_sites, simulate_cohort
     from hipbmd.sim.contact_sheet import write_contact_sheet
 
     folder = check_output_folder(output)
-    spec = CohortSpec(n, resolve_sites(sites), seed, Resolution(voxel_mm, xray_binning, ct_scale))
+    resolution = Resolution(voxel_mm, xray_binning, ct_scale)
+    spec = CohortSpec(n, resolve_sites(sites), seed, resolution, resolve_anatomy_sources(anatomy))
     check_settings(spec, folder)
     manifest = simulate_cohort(spec, folder, workers, on_case)
     sheet = write_contact_sheet(folder, folder / "contact_sheet.png") if contact_sheet else None

@@ -26,6 +26,9 @@ def simulate(
     ct_scale: Annotated[
         float, typer.Option(min=0.5, max=5.0, help="Scale the CT's voxel size by this factor.")
     ] = 1.0,
+    anatomy: Annotated[
+        str, typer.Option(help="Comma list of anatomy sources (or all); they take turns over the sites.")
+    ] = "parametric",
 ) -> None:
     """Simulate a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case (resumable)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -42,7 +45,17 @@ def simulate(
 
         result = run_reporting_errors(
             lambda: api.simulate(
-                output, n, sites, seed, workers, contact_sheet, voxel_mm, xray_binning, ct_scale, advance
+                output,
+                n,
+                sites,
+                seed,
+                workers,
+                contact_sheet,
+                voxel_mm,
+                xray_binning,
+                ct_scale,
+                advance,
+                anatomy,
             )
         )
     typer.echo(f"wrote {result.manifest} ({n} cases from {', '.join(result.sites)})")

@@ -13,6 +13,7 @@ import numpy as np
 
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
 from hipbmd.sim.anatomy import JointPose, patient_femur, placement
+from hipbmd.sim.anatomy_sources import DEFAULT_ANATOMY_SOURCE
 from hipbmd.sim.dxa import DXAModel, simulate_dxa
 from hipbmd.sim.exam import ct_joints
 from hipbmd.sim.femur_model import FemurModel
@@ -40,13 +41,14 @@ DEFAULT_RESOLUTION = Resolution()
 
 @dataclass(frozen=True)
 class CaseRequest:
-    """What to simulate: the case's id, number, site, the cohort's seed and the resolution."""
+    """What to simulate: the case's id, number, site, cohort seed, resolution and anatomy source."""
 
     case_id: str
     number: int
     site: str
     seed: int
     resolution: Resolution = DEFAULT_RESOLUTION
+    anatomy: str = DEFAULT_ANATOMY_SOURCE
 
 
 STREAMS = ("patient", "ct", "xray", "dxa")
@@ -74,7 +76,7 @@ class CaseDraw:
 
 def draw_case(request: CaseRequest, streams: dict[str, np.random.Generator]) -> CaseDraw:
     """The patient, the CT joint pose, the femurs scaled to the target density, their CT-aBMD, and DXA."""
-    patient = sample_patient(streams["patient"])
+    patient = sample_patient(streams["patient"], anatomy_source=request.anatomy)
     joints_ct = ct_joints(streams["patient"])
     patient, femurs, abmd = _scaled_to_target(patient, joints_ct, request.resolution.voxel_mm)
     dxa = simulate_dxa(abmd[patient.index_side].abmd_g_cm2, streams["dxa"], DXAModel())

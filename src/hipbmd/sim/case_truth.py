@@ -110,6 +110,11 @@ class CaseTruth:
     document: dict[str, Any] = field(repr=False, compare=False)
 
     @property
+    def anatomy_source(self) -> str:
+        """Where the case's anatomy came from (cases made before anatomy sources are parametric)."""
+        return str(self.document.get("anatomy_source", "parametric"))
+
+    @property
     def magnification(self) -> float:
         """The radiograph's magnification at the isocentre, SID / SOD."""
         return self.sid_mm / self.sod_mm

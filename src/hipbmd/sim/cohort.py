@@ -25,6 +25,7 @@ from typing import Any
 
 from hipbmd import __version__
 from hipbmd.errors import InputError
+from hipbmd.sim.anatomy_sources import DEFAULT_ANATOMY_SOURCE, source_of_case
 from hipbmd.sim.case import simulate_case
 from hipbmd.sim.case_draw import DEFAULT_RESOLUTION, CaseRequest, Resolution
 from hipbmd.sim.case_truth import CaseTruth
@@ -32,25 +33,30 @@ from hipbmd.sim.sites import SITE_PROFILES, held_out_sites, training_sites
 from hipbmd.sim.truth import manifest_row
 
 MANIFEST_COLUMNS = (
-    "case_id", "site", "age", "sex", "side", "ct", "labels", "xray", "dxa_neck_g_cm2", "dxa_total_hip_g_cm2",
+    "case_id", "site", "anatomy", "age", "sex", "side", "ct", "labels", "xray",
+    "dxa_neck_g_cm2", "dxa_total_hip_g_cm2",
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class CohortSpec:
-    """What a cohort is: how many cases, from which sites, from which seed."""
+    """What a cohort is: how many cases, from which sites and anatomy sources, from which seed."""
 
     n: int
     sites: tuple[str, ...]
     seed: int
     resolution: Resolution = DEFAULT_RESOLUTION
+    anatomy: tuple[str, ...] = (DEFAULT_ANATOMY_SOURCE,)
 
     def requests(self) -> list[CaseRequest]:
-        """One request per case, sites in turn."""
-        return [
-            CaseRequest(f"case_{k:05d}", k, self.sites[k % len(self.sites)], self.seed, self.resolution)
-            for k in range(self.n)
-        ]
+        """One request per case, sites in turn, and anatomy sources in turn over each round of sites."""
+        return [self.request(k) for k in range(self.n)]
+
+    def request(self, number: int) -> CaseRequest:
+        """The request of case ``number``."""
+        site = self.sites[number % len(self.sites)]
+        source = source_of_case(number, len(self.sites), self.anatomy)
+        return CaseRequest(f"case_{number:05d}", number, site, self.seed, self.resolution, source)
 
 
 def resolve_sites(names: str) -> tuple[str, ...]:
@@ -78,12 +84,18 @@ def resolve_sites(names: str) -> tuple[str, ...]:
 def check_settings(spec: CohortSpec, folder: Path) -> None:
     """Record the settings in a new cohort folder, or check that they match an existing one."""
     settings = folder / "cohort.json"
-    record = {"seed": spec.seed, "sites": list(spec.sites), "resolution": asdict(spec.resolution)}
+    record = {
+        "seed": spec.seed,
+        "sites": list(spec.sites),
+        "resolution": asdict(spec.resolution),
+        "anatomy": list(spec.anatomy),
+    }
     if settings.exists():
         try:
             saved = json.loads(settings.read_text())
         except json.JSONDecodeError as error:
             raise InputError(settings, f"not a cohort settings file ({error})") from error
+        saved.setdefault("anatomy", [DEFAULT_ANATOMY_SOURCE])  # cohorts made before anatomy sources
         if {key: saved.get(key) for key in record} != record:
             raise InputError(folder, f"holds a cohort with other settings {saved} (use a new folder)")
         return

@@ -30,6 +30,7 @@ from typing import Literal
 
 import numpy as np
 
+from hipbmd.sim.anatomy_sources import ANATOMY_SOURCES, DEFAULT_ANATOMY_SOURCE
 from hipbmd.sim.body import BodyShape
 from hipbmd.sim.femur_bone import FemurDensity
 from hipbmd.sim.femur_shape import FemurShape
@@ -70,6 +71,7 @@ class Patient:
         index_side: the side measured by DXA (and imaged in a single-hip view).
         texture_seed: seed of the femurs' and pelvis's trabecular grain.
         implant: metal in one hip (always the side DXA does not measure), or None.
+        anatomy_source: where the anatomy comes from (:mod:`hipbmd.sim.anatomy_sources`).
     """
 
     age_years: float
@@ -85,6 +87,7 @@ class Patient:
     index_side: Side
     texture_seed: int
     implant: Implant | None = None
+    anatomy_source: str = DEFAULT_ANATOMY_SOURCE
 
     def with_density_scale(self, factor: float) -> Patient:
         """The same patient with every femur's mineral density multiplied by ``factor``."""
@@ -109,8 +112,17 @@ def neck_abmd_from_t_score(t_score: float) -> float:
     return YOUNG_NECK_MEAN_G_CM2 + YOUNG_NECK_SD_G_CM2 * t_score
 
 
-def sample_patient(rng: np.random.Generator, age_range: tuple[float, float] = (40.0, 92.0)) -> Patient:
-    """Draw one patient: 70 % women (as in densitometry referrals), ages peaking around 70."""
+def sample_patient(
+    rng: np.random.Generator,
+    age_range: tuple[float, float] = (40.0, 92.0),
+    anatomy_source: str = DEFAULT_ANATOMY_SOURCE,
+) -> Patient:
+    """Draw one patient: 70 % women (as in densitometry referrals), ages peaking around 70.
+
+    ``anatomy_source`` names the source of the shapes (:mod:`hipbmd.sim.anatomy_sources`).
+    """
+    if anatomy_source not in ANATOMY_SOURCES:
+        raise ValueError(f"unknown anatomy source {anatomy_source!r}")
     sex: Sex = "F" if rng.random() < 0.7 else "M"
     low, high = age_range
     age = float(np.clip(rng.triangular(low, 72.0, high), low, high))
@@ -141,6 +153,7 @@ def sample_patient(rng: np.random.Generator, age_range: tuple[float, float] = (4
         index_side=index_side,
         texture_seed=int(rng.integers(2**31)),
         implant=_implant(rng, age, "left" if index_side == "right" else "right"),
+        anatomy_source=anatomy_source,
     )
 
 

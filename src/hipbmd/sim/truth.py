@@ -98,6 +98,7 @@ def write_truth(
         "seed": request.seed,
         "number": request.number,
         "site": request.site,
+        "anatomy_source": request.anatomy,
         "resolution": asdict(request.resolution),
         "patient": _patient_record(draw.patient),
         "ct": ct_record,
@@ -169,6 +170,7 @@ def manifest_row(truth: CaseTruth, folder: Path) -> dict[str, Any]:
     return {
         "case_id": case_id,
         "site": truth.site,
+        "anatomy": truth.anatomy_source,
         "age": truth.age_years,
         "sex": truth.sex,
         "side": truth.index_side,

@@ -1,0 +1,41 @@
+"""Where a virtual patient's anatomy comes from: the sources a cohort draws its cases from.
+
+A model trained on one generator's shapes learns that generator, so a cohort can mix several sources of
+anatomy. Each case records its source in ``truth.json`` (``anatomy_source``) and in the manifest.
+
+* ``parametric``: the smooth parametric primitives (femur, pelvis, trunk) with the adult ranges of
+  :mod:`hipbmd.sim.population`.
+"""
+
+from __future__ import annotations
+
+ANATOMY_SOURCES: tuple[str, ...] = ("parametric",)
+DEFAULT_ANATOMY_SOURCE = "parametric"
+
+
+def resolve_anatomy_sources(names: str) -> tuple[str, ...]:
+    """Source names from a comma list ("all" names every source), in the order given, without repeats.
+
+    Raises:
+        ValueError: an unknown source, or none.
+    """
+    chosen: list[str] = []
+    for name in (part.strip() for part in names.split(",") if part.strip()):
+        if name == "all":
+            chosen += ANATOMY_SOURCES
+        elif name in ANATOMY_SOURCES:
+            chosen.append(name)
+        else:
+            raise ValueError(f"unknown anatomy source {name!r} (known: {', '.join(ANATOMY_SOURCES)}, all)")
+    if not chosen:
+        raise ValueError("no anatomy source given")
+    return tuple(dict.fromkeys(chosen))
+
+
+def source_of_case(number: int, n_sites: int, sources: tuple[str, ...]) -> str:
+    """The anatomy source of case ``number``: sources in turn over each round of the sites.
+
+    Case k goes to site k mod (number of sites), so taking the source from k div (number of sites) gives
+    every site every source in turn, whatever the two counts are.
+    """
+    return sources[(number // max(n_sites, 1)) % len(sources)]

@@ -29,6 +29,9 @@ def simulate(
     anatomy: Annotated[
         str, typer.Option(help="Comma list of anatomy sources (or all); they take turns over the sites.")
     ] = "parametric",
+    anatomy_region: Annotated[
+        str, typer.Option(help="Region of each source's parameters: training, or held-out (its tails).")
+    ] = "training",
 ) -> None:
     """Simulate a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case (resumable)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -56,6 +59,7 @@ def simulate(
                 ct_scale,
                 advance,
                 anatomy,
+                anatomy_region,
             )
         )
     typer.echo(f"wrote {result.manifest} ({n} cases from {', '.join(result.sites)})")

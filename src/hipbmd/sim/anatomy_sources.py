@@ -11,6 +11,10 @@ from __future__ import annotations
 
 ANATOMY_SOURCES: tuple[str, ...] = ("parametric",)
 DEFAULT_ANATOMY_SOURCE = "parametric"
+# Each source's parameter space is split into a region models are trained on and a region kept for
+# testing them (its tails, defined per source in docs/simulator.md); a cohort draws from one of the two.
+ANATOMY_REGIONS: tuple[str, ...] = ("training", "held-out")
+DEFAULT_ANATOMY_REGION = "training"
 
 
 def resolve_anatomy_sources(names: str) -> tuple[str, ...]:
@@ -30,6 +34,17 @@ def resolve_anatomy_sources(names: str) -> tuple[str, ...]:
     if not chosen:
         raise ValueError("no anatomy source given")
     return tuple(dict.fromkeys(chosen))
+
+
+def check_anatomy_region(region: str) -> str:
+    """``region`` if it names a region of the sources' parameter spaces.
+
+    Raises:
+        ValueError: another name.
+    """
+    if region not in ANATOMY_REGIONS:
+        raise ValueError(f"unknown anatomy region {region!r} (known: {', '.join(ANATOMY_REGIONS)})")
+    return region
 
 
 def source_of_case(number: int, n_sites: int, sources: tuple[str, ...]) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 
 from hipbmd.femur.ct_abmd import CTaBMDResult, ct_abmd
 from hipbmd.sim.anatomy import JointPose, patient_femur, placement
-from hipbmd.sim.anatomy_sources import DEFAULT_ANATOMY_SOURCE
+from hipbmd.sim.anatomy_sources import DEFAULT_ANATOMY_REGION, DEFAULT_ANATOMY_SOURCE
 from hipbmd.sim.dxa import DXAModel, simulate_dxa
 from hipbmd.sim.exam import ct_joints
 from hipbmd.sim.femur_model import FemurModel
@@ -41,7 +41,7 @@ DEFAULT_RESOLUTION = Resolution()
 
 @dataclass(frozen=True)
 class CaseRequest:
-    """What to simulate: the case's id, number, site, cohort seed, resolution and anatomy source."""
+    """What to simulate: the case's id, number, site, cohort seed, resolution, anatomy source and region."""
 
     case_id: str
     number: int
@@ -49,6 +49,7 @@ class CaseRequest:
     seed: int
     resolution: Resolution = DEFAULT_RESOLUTION
     anatomy: str = DEFAULT_ANATOMY_SOURCE
+    anatomy_region: str = DEFAULT_ANATOMY_REGION
 
 
 STREAMS = ("patient", "ct", "xray", "dxa")
@@ -76,7 +77,9 @@ class CaseDraw:
 
 def draw_case(request: CaseRequest, streams: dict[str, np.random.Generator]) -> CaseDraw:
     """The patient, the CT joint pose, the femurs scaled to the target density, their CT-aBMD, and DXA."""
-    patient = sample_patient(streams["patient"], anatomy_source=request.anatomy)
+    patient = sample_patient(
+        streams["patient"], anatomy_source=request.anatomy, anatomy_region=request.anatomy_region
+    )
     joints_ct = ct_joints(streams["patient"])
     patient, femurs, abmd = _scaled_to_target(patient, joints_ct, request.resolution.voxel_mm)
     dxa = simulate_dxa(abmd[patient.index_side].abmd_g_cm2, streams["dxa"], DXAModel())

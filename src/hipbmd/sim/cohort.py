@@ -25,7 +25,7 @@ from typing import Any
 
 from hipbmd import __version__
 from hipbmd.errors import InputError
-from hipbmd.sim.anatomy_sources import DEFAULT_ANATOMY_SOURCE, source_of_case
+from hipbmd.sim.anatomy_sources import DEFAULT_ANATOMY_REGION, DEFAULT_ANATOMY_SOURCE, source_of_case
 from hipbmd.sim.case import simulate_case
 from hipbmd.sim.case_draw import DEFAULT_RESOLUTION, CaseRequest, Resolution
 from hipbmd.sim.case_truth import CaseTruth
@@ -47,6 +47,7 @@ class CohortSpec:
     seed: int
     resolution: Resolution = DEFAULT_RESOLUTION
     anatomy: tuple[str, ...] = (DEFAULT_ANATOMY_SOURCE,)
+    anatomy_region: str = DEFAULT_ANATOMY_REGION
 
     def requests(self) -> list[CaseRequest]:
         """One request per case, sites in turn, and anatomy sources in turn over each round of sites."""
@@ -56,7 +57,8 @@ class CohortSpec:
         """The request of case ``number``."""
         site = self.sites[number % len(self.sites)]
         source = source_of_case(number, len(self.sites), self.anatomy)
-        return CaseRequest(f"case_{number:05d}", number, site, self.seed, self.resolution, source)
+        case_id = f"case_{number:05d}"
+        return CaseRequest(case_id, number, site, self.seed, self.resolution, source, self.anatomy_region)
 
 
 def resolve_sites(names: str) -> tuple[str, ...]:
@@ -89,6 +91,7 @@ def check_settings(spec: CohortSpec, folder: Path) -> None:
         "sites": list(spec.sites),
         "resolution": asdict(spec.resolution),
         "anatomy": list(spec.anatomy),
+        "anatomy_region": spec.anatomy_region,
     }
     if settings.exists():
         try:
@@ -96,6 +99,7 @@ def check_settings(spec: CohortSpec, folder: Path) -> None:
         except json.JSONDecodeError as error:
             raise InputError(settings, f"not a cohort settings file ({error})") from error
         saved.setdefault("anatomy", [DEFAULT_ANATOMY_SOURCE])  # cohorts made before anatomy sources
+        saved.setdefault("anatomy_region", DEFAULT_ANATOMY_REGION)
         if {key: saved.get(key) for key in record} != record:
             raise InputError(folder, f"holds a cohort with other settings {saved} (use a new folder)")
         return

@@ -30,7 +30,12 @@ from typing import Literal
 
 import numpy as np
 
-from hipbmd.sim.anatomy_sources import ANATOMY_SOURCES, DEFAULT_ANATOMY_SOURCE
+from hipbmd.sim.anatomy_sources import (
+    ANATOMY_SOURCES,
+    DEFAULT_ANATOMY_REGION,
+    DEFAULT_ANATOMY_SOURCE,
+    check_anatomy_region,
+)
 from hipbmd.sim.body import BodyShape
 from hipbmd.sim.femur_bone import FemurDensity
 from hipbmd.sim.femur_shape import FemurShape
@@ -72,6 +77,7 @@ class Patient:
         texture_seed: seed of the femurs' and pelvis's trabecular grain.
         implant: metal in one hip (always the side DXA does not measure), or None.
         anatomy_source: where the anatomy comes from (:mod:`hipbmd.sim.anatomy_sources`).
+        anatomy_region: the region of the source's parameter space drawn from ("training", "held-out").
     """
 
     age_years: float
@@ -88,6 +94,7 @@ class Patient:
     texture_seed: int
     implant: Implant | None = None
     anatomy_source: str = DEFAULT_ANATOMY_SOURCE
+    anatomy_region: str = DEFAULT_ANATOMY_REGION
 
     def with_density_scale(self, factor: float) -> Patient:
         """The same patient with every femur's mineral density multiplied by ``factor``."""
@@ -116,13 +123,17 @@ def sample_patient(
     rng: np.random.Generator,
     age_range: tuple[float, float] = (40.0, 92.0),
     anatomy_source: str = DEFAULT_ANATOMY_SOURCE,
+    anatomy_region: str = DEFAULT_ANATOMY_REGION,
 ) -> Patient:
     """Draw one patient: 70 % women (as in densitometry referrals), ages peaking around 70.
 
-    ``anatomy_source`` names the source of the shapes (:mod:`hipbmd.sim.anatomy_sources`).
+    ``anatomy_source`` names the source of the shapes and ``anatomy_region`` the region of its parameter
+    space (:mod:`hipbmd.sim.anatomy_sources`). The parametric source has no held-out region of its own:
+    its patients are the same in both.
     """
     if anatomy_source not in ANATOMY_SOURCES:
         raise ValueError(f"unknown anatomy source {anatomy_source!r}")
+    check_anatomy_region(anatomy_region)
     sex: Sex = "F" if rng.random() < 0.7 else "M"
     low, high = age_range
     age = float(np.clip(rng.triangular(low, 72.0, high), low, high))
@@ -154,6 +165,7 @@ def sample_patient(
         texture_seed=int(rng.integers(2**31)),
         implant=_implant(rng, age, "left" if index_side == "right" else "right"),
         anatomy_source=anatomy_source,
+        anatomy_region=anatomy_region,
     )
 
 

@@ -99,6 +99,7 @@ def write_truth(
         "number": request.number,
         "site": request.site,
         "anatomy_source": request.anatomy,
+        "anatomy_region": request.anatomy_region,
         "resolution": asdict(request.resolution),
         "patient": _patient_record(draw.patient),
         "ct": ct_record,

@@ -46,7 +46,8 @@ def simulate(
 
     Mirrors ``hipbmd simulate -o cohort/ [--n N] [--sites S] [--seed S] [--workers W] [--voxel-mm V]
     [--xray-binning B] [--ct-scale F] [--anatomy A] [--anatomy-region R] [--no-contact-sheet]``. The
-    same seed gives the same files; a folder holding a cohort with other settings is an error, and an unfinished one is finished.
+    same seed gives the same files; a folder holding a cohort with other settings is an error, and an
+    unfinished one is finished.
 
     Args:
         output: the cohort folder.

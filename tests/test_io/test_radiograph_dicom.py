@@ -305,10 +305,11 @@ def test_patient_orientation_is_recorded_and_a_mirrored_image_noted(tmp_path: Pa
 def test_a_calibrated_spacing_sets_the_scale_the_crop_uses(
     tmp_path: Path, attributes: dict[str, object], detector: float, magnification: float
 ) -> None:
-    from hipbmd.io.magnification import magnification_of
+    from hipbmd.io.radiograph_geometry import radiograph_geometry
 
     image = _read(tmp_path, **attributes)
-    used, flags = magnification_of(image)
+    geometry = radiograph_geometry(image)
+    used, flags = geometry.magnification, geometry.flags
     assert image.pixel_spacing_mm == pytest.approx((detector, detector))
     assert used == pytest.approx(magnification) and not flags
     assert image.pixel_spacing_mm[0] / used == pytest.approx(0.125)  # the patient plane, as calibrated

@@ -16,12 +16,15 @@ from hipbmd.drr.geometry import PoseParameters, project_points
 from hipbmd.drr.render import render
 from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.io.ct import read_ct, read_labels
+from hipbmd.io.radiograph import read_radiograph
+from hipbmd.io.radiograph_geometry import radiograph_geometry
 from hipbmd.physics.xray import HA_CRYSTAL_MG_CM3
 from hipbmd.sim.case import CT_RANGE_MM
 from hipbmd.sim.ct import attenuation_weights
 from hipbmd.sim.dxa import DXAModel
 from hipbmd.sim.femur_shape import FemurPlacement, FemurShape, femur_landmarks
 from hipbmd.sim.population import neck_abmd_from_t_score
+from hipbmd.sim.random_style import SITE_GEOMETRY
 from hipbmd.sim.scanners import SCANNERS
 from hipbmd.sim.sites import SITE_PROFILES
 from hipbmd.sim.tissues import LABELS
@@ -112,7 +115,20 @@ def test_radiograph_header_matches_the_truth(sim_cohort: Path, case_id: str) -> 
     assert dx.Modality == "DX" and dx.PatientID == case_id
     assert [float(v) for v in dx.ImagerPixelSpacing] == pytest.approx(xray["camera"]["pixel_spacing_mm"])
     assert float(dx.DistanceSourceToDetector) == pytest.approx(xray["sid_mm"], rel=1e-9)
-    assert float(dx.DistanceSourceToPatient) == pytest.approx(xray["sod_mm"], rel=1e-9)
+    tags = SITE_GEOMETRY[truth["site"]]
+    written = tags.distance_source_to_patient_mm(
+        xray["sid_mm"], xray["table_gap_mm"], patient["body"]["depth_mm"]
+    )
+    if written is None:
+        assert "DistanceSourceToPatient" not in dx and "EstimatedRadiographicMagnificationFactor" not in dx
+    else:
+        assert float(dx.DistanceSourceToPatient) == pytest.approx(written, rel=1e-9)
+        assert xray["sod_mm"] != pytest.approx(
+            written, abs=50.0
+        )  # neither the tabletop nor the skin is the hip
+    geometry = radiograph_geometry(read_radiograph(_folder(sim_cohort, case_id) / "xray.dcm"))
+    true_magnification = xray["sid_mm"] / xray["sod_mm"]
+    assert abs(geometry.magnification / true_magnification - 1.0) < 3.0 * geometry.relative_uncertainty
     assert (dx.Rows, dx.Columns) == tuple(xray["camera"]["shape"])
     assert dx.PresentationIntentType == profile.processing.presentation
     expected_laterality = {None: "B", "right": "R", "left": "L"}[xray["side"]]

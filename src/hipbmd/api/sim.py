@@ -41,13 +41,14 @@ def simulate(
     on_case: CaseDoneCallback | None = None,
     anatomy: str = "parametric",
     anatomy_region: str = "training",
+    styles: str = "sites",
 ) -> SimulationResult:
     """Simulate (or finish) a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case.
 
     Mirrors ``hipbmd simulate -o cohort/ [--n N] [--sites S] [--seed S] [--workers W] [--voxel-mm V]
-    [--xray-binning B] [--ct-scale F] [--anatomy A] [--anatomy-region R] [--no-contact-sheet]``. The
-    same seed gives the same files; a folder holding a cohort with other settings is an error, and an
-    unfinished one is finished.
+    [--xray-binning B] [--ct-scale F] [--anatomy A] [--anatomy-region R] [--styles S]
+    [--no-contact-sheet]``. The same seed gives the same files; a folder holding a cohort with other
+    settings is an error, and an unfinished one is finished.
 
     Args:
         output: the cohort folder.
@@ -64,21 +65,23 @@ def simulate(
             take turns over each round of the sites.
         anatomy_region: "training" or "held-out", the region of each source's parameter space drawn
             from (defined in docs/simulator.md).
+        styles: "sites" (each site's own acquisition and processing), "random" (drawn per radiograph from
+            the training families) or "random-held-out" (from the held-out families); the site still
+            chooses the CT scanner.
 
     Raises:
-        ValueError: an unknown site or anatomy source; InputError: a folder holding another cohort.
+        ValueError: an unknown site, anatomy source or style; InputError: a folder holding another cohort.
     """
     from hipbmd.sim.anatomy_sources import check_anatomy_region, resolve_anatomy_sources
     from hipbmd.sim.case_draw import Resolution
     from hipbmd.sim.cohort import CohortSpec, check_settings, resolve_sites, simulate_cohort
     from hipbmd.sim.contact_sheet import write_contact_sheet
+    from hipbmd.sim.random_style import check_style_mode
 
     folder = check_output_folder(output)
     resolution = Resolution(voxel_mm, xray_binning, ct_scale)
-    sources = resolve_anatomy_sources(anatomy)
-    spec = CohortSpec(
-        n, resolve_sites(sites), seed, resolution, sources, check_anatomy_region(anatomy_region)
-    )
+    sources, region = resolve_anatomy_sources(anatomy), check_anatomy_region(anatomy_region)
+    spec = CohortSpec(n, resolve_sites(sites), seed, resolution, sources, region, check_style_mode(styles))
     check_settings(spec, folder)
     manifest = simulate_cohort(spec, folder, workers, on_case)
     sheet = write_contact_sheet(folder, folder / "contact_sheet.png") if contact_sheet else None

@@ -208,17 +208,20 @@ def estimate_record(
 ) -> EstimateRecord:
     """The record of one radiograph's estimates (its overlay not yet named)."""
     from hipbmd.bmd.record_parts import HipRecord
-    from hipbmd.io.magnification import magnification_of
+    from hipbmd.io.radiograph_geometry import radiograph_geometry
 
+    geometry = radiograph_geometry(radiograph)
     summary = RadiographSummary(
         radiograph.pixel_spacing_mm,
         radiograph.spacing_source,
-        round(magnification_of(radiograph)[0], 4),
+        round(geometry.magnification, 4),
         radiograph.view,
         radiograph.laterality,
         radiograph.presentation,
         radiograph.age_years,
         radiograph.sex,
+        geometry.source,
+        geometry.relative_uncertainty,
     )
     hip_records = tuple(
         HipRecord(

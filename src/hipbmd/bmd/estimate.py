@@ -23,7 +23,7 @@ from hipbmd.bmd.qc import LOW_CONFIDENCE, WIDE_INTERVAL_G_CM2, implant_suspected
 from hipbmd.bmd.record_parts import ROIMeasurement
 from hipbmd.bmd.reference import YAMTable
 from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
-from hipbmd.io.magnification import magnification_of
+from hipbmd.io.radiograph_geometry import radiograph_geometry
 from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.types import Radiograph, Side
 
@@ -85,8 +85,8 @@ def estimate_hips(
 
     if radiograph.pixel_spacing_mm is None:
         raise ValueError("the radiograph has no pixel spacing: give --spacing-mm")
-    magnification, input_flags = magnification_of(radiograph)
-    input_flags += _input_flags(radiograph)
+    geometry = radiograph_geometry(radiograph)
+    magnification, input_flags = geometry.magnification, geometry.flags + _input_flags(radiograph)
     orientation = display_orientation(radiograph)
     search = find_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)
     estimates = []

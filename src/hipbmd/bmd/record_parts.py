@@ -61,7 +61,8 @@ class ROIMeasurement:
 @dataclass(frozen=True)
 class RadiographSummary:
     """What the record says of the radiograph: detector spacing (mm) and its source, the magnification
-    used, view, laterality, presentation intent, age (years) and sex."""
+    used, view, laterality, presentation intent, age (years), sex, and what the magnification was derived
+    from with its relative uncertainty (one SD; :mod:`hipbmd.io.radiograph_geometry`)."""
 
     pixel_spacing_mm: tuple[float, float] | None
     spacing_source: str
@@ -71,6 +72,8 @@ class RadiographSummary:
     presentation: str = "unknown"
     age_years: float | None = None
     sex: str | None = None
+    magnification_source: str | None = None
+    magnification_uncertainty: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -90,6 +93,8 @@ class RadiographSummary:
             str(record.get("presentation", "unknown")),
             number_or_none(record.get("age_years")),
             record.get("sex"),
+            record.get("magnification_source"),
+            number_or_none(record.get("magnification_uncertainty")),
         )
 
 

@@ -32,6 +32,12 @@ def simulate(
     anatomy_region: Annotated[
         str, typer.Option(help="Region of each source's parameters: training, or held-out (its tails).")
     ] = "training",
+    styles: Annotated[
+        str,
+        typer.Option(
+            help="Radiograph styles: sites (each site's own), random, or random-held-out (per image)."
+        ),
+    ] = "sites",
 ) -> None:
     """Simulate a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case (resumable)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -60,6 +66,7 @@ def simulate(
                 advance,
                 anatomy,
                 anatomy_region,
+                styles,
             )
         )
     typer.echo(f"wrote {result.manifest} ({n} cases from {', '.join(result.sites)})")

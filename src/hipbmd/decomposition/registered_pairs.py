@@ -182,11 +182,11 @@ def register_case(
 def _crops(case: SiteCase, result: RegisteredHips, grid: CropGrid) -> dict[str, npt.NDArray[np.float32]]:
     """The pairs' arrays of the registered hips."""
     from hipbmd.drr.geometry import camera_from_radiograph
-    from hipbmd.io.magnification import magnification_of
+    from hipbmd.io.radiograph_geometry import radiograph_geometry
 
     camera, _, _ = camera_from_radiograph(case.radiograph)
     coarse = drr_camera(camera)
-    magnification = magnification_of(case.radiograph)[0]
+    magnification = radiograph_geometry(case.radiograph).magnification
     crops = []
     for hip in result.used:
         assert hip.pose is not None, "a used hip has been registered"

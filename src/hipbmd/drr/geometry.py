@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.errors import InputError
+from hipbmd.io.radiograph_geometry import radiograph_geometry
 from hipbmd.types import Camera, Pose, Radiograph, Volume
 
 # World RAS+ axes seen from the reference AP camera (rows are the camera axes in world coordinates).
@@ -131,27 +132,21 @@ def camera_with_pose(camera: Camera, pose: Pose) -> Camera:
 def camera_from_radiograph(
     radiograph: Radiograph, source: str = "radiograph"
 ) -> tuple[Camera, float, list[str]]:
-    """Camera matching a radiograph's detector, plus the source–object distance to use and notes.
+    """Camera matching a radiograph's detector, plus the source–hip distance to use and notes.
 
-    SID comes from DistanceSourceToDetector, else 1100 mm (assumed); SOD from DistanceSourceToPatient,
-    else SID / magnification, else SID − 150 mm (assumed). The detector spacing must be known.
+    SID and the source–hip distance are those of :func:`hipbmd.io.radiograph_geometry.radiograph_geometry`
+    (the one geometry of a radiograph). The detector spacing must be known.
     """
     if radiograph.pixel_spacing_mm is None:
         raise InputError(source, "pixel spacing unknown; give --spacing-mm")
+    geometry = radiograph_geometry(radiograph)
     notes = []
-    sid = radiograph.sid_mm
-    if sid is None:
-        sid = DEFAULT_SID_MM
-        notes.append(f"SID unknown, assumed {sid:.0f} mm")
-    if radiograph.sod_mm is not None:
-        sod = radiograph.sod_mm
-    elif radiograph.magnification is not None:
-        sod = sid / radiograph.magnification
-    else:
-        sod = sid - DEFAULT_TABLE_TO_DETECTOR_MM
-        notes.append(f"SOD unknown, assumed {sod:.0f} mm")
-    camera = Camera(radiograph.shape, radiograph.pixel_spacing_mm, sid)
-    return camera, sod, notes
+    if radiograph.sid_mm is None:
+        notes.append(f"SID unknown, assumed {geometry.sid_mm:.0f} mm")
+    if geometry.source in ("sid", "assumed", "entrance_surface_distance"):
+        notes.append(f"hip {geometry.sid_mm - geometry.sod_mm:.0f} mm above the detector ({geometry.source})")
+    camera = Camera(radiograph.shape, radiograph.pixel_spacing_mm, geometry.sid_mm)
+    return camera, geometry.sod_mm, notes
 
 
 def world_to_camera(camera: Camera, points_mm: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -37,7 +37,12 @@ class DXAcquisition:
 
     Attributes:
         pixel_spacing_mm: (row, col) ImagerPixelSpacing at the detector.
-        sid_mm, sod_mm: source–detector and source–patient distances.
+        sid_mm: source–detector distance, mm.
+        sod_mm: DistanceSourceToPatient as the device records it (to the tabletop or the patient's
+            entrance surface, rarely the hip), mm; None leaves it and the Estimated Radiographic
+            Magnification Factor (SID / it) out.
+        calibrated_spacing_mm: (row, col) PixelSpacing calibrated at the hip's plane (Pixel Spacing
+            Calibration Type GEOMETRY), None to write no PixelSpacing.
         presentation: "FOR PROCESSING" (raw, usually log) or "FOR PRESENTATION" (site-processed).
         intensity_relationship: "LIN" or "LOG" (Pixel Intensity Relationship).
         view: ViewPosition, e.g. "AP".
@@ -53,7 +58,7 @@ class DXAcquisition:
 
     pixel_spacing_mm: tuple[float, float]
     sid_mm: float
-    sod_mm: float
+    sod_mm: float | None
     presentation: Literal["FOR PROCESSING", "FOR PRESENTATION"] = "FOR PRESENTATION"
     intensity_relationship: Literal["LIN", "LOG"] = "LOG"
     view: str = "AP"
@@ -67,6 +72,7 @@ class DXAcquisition:
     monochrome1: bool = False
     study_date: dt.date | None = None
     uid_entropy: str | None = None
+    calibrated_spacing_mm: tuple[float, float] | None = None
 
     def uid(self, role: str) -> UID:
         """A UID: random, or derived from ``uid_entropy`` (reproducible files) when it is set."""
@@ -132,8 +138,13 @@ def _dataset(acquisition: DXAcquisition, patient_id: str, study_uid: str | None)
 def _set_geometry(ds: Dataset, acquisition: DXAcquisition) -> None:
     ds.ImagerPixelSpacing = [float(v) for v in acquisition.pixel_spacing_mm]
     ds.DistanceSourceToDetector = float(acquisition.sid_mm)
-    ds.DistanceSourceToPatient = float(acquisition.sod_mm)
-    ds.EstimatedRadiographicMagnificationFactor = round(acquisition.sid_mm / acquisition.sod_mm, 6)
+    if acquisition.sod_mm is not None:
+        ds.DistanceSourceToPatient = float(acquisition.sod_mm)
+        ds.EstimatedRadiographicMagnificationFactor = round(acquisition.sid_mm / acquisition.sod_mm, 6)
+    if acquisition.calibrated_spacing_mm is not None:
+        ds.PixelSpacing = [round(float(v), 6) for v in acquisition.calibrated_spacing_mm]
+        ds.PixelSpacingCalibrationType = "GEOMETRY"
+        ds.PixelSpacingCalibrationDescription = "calibrated at the hip's plane"
     ds.PixelIntensityRelationship = acquisition.intensity_relationship
     ds.BurnedInAnnotation = "NO"
 

@@ -23,29 +23,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from hipbmd.calibration.phantoms import load_phantom
-from hipbmd.io.dicom_dx import write_dx
 from hipbmd.io.volume_writers import CTSeriesInfo, write_ct_series, write_nifti
 from hipbmd.sim.anatomy import JointPose, build_surroundings, placement, with_femurs
 from hipbmd.sim.case_draw import SIDES, CaseDraw, CaseRequest, case_streams, draw_case
 from hipbmd.sim.case_truth import CaseTruth
 from hipbmd.sim.ct import Scanner, simulate_ct
 from hipbmd.sim.exam import (
-    ExamGeometry,
     Positioning,
     coarse_line_integrals,
     draw_positioning,
     exam_geometry,
+    framed,
     upsampled,
 )
 from hipbmd.sim.femur_shape import femur_landmarks
+from hipbmd.sim.finishing import finish, write_radiograph_file
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.phantom_rods import RodLayout, phantom_slab
 from hipbmd.sim.population import Patient
+from hipbmd.sim.radiograph_made import RadiographMade
+from hipbmd.sim.random_style import radiograph_style
 from hipbmd.sim.scanners import SCANNERS, SITE_SCANNERS
-from hipbmd.sim.sites import SITE_PROFILES
 from hipbmd.sim.tissues import Tissues
 from hipbmd.sim.truth import manifest_row, write_truth
 from hipbmd.sim.xray import dx_acquisition, simulate_radiograph
@@ -66,11 +66,11 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
     partial.mkdir(parents=True, exist_ok=True)
     tissues = build_surroundings(patient, working_grid(patient, request.resolution.voxel_mm), streams["ct"])
     positioning = draw_positioning(streams["xray"])
-    exam, bone_drr = _simulate_radiograph_file(request, draw, positioning, tissues, streams["xray"], partial)
+    made = _simulate_radiograph_file(request, draw, positioning, tissues, streams["xray"], partial)
     tissues, ct_landmarks = with_femurs(tissues, patient, draw.joints_ct, copy=False)
     ct_record = _simulate_ct_files(request, draw, tissues, streams["ct"], partial)
     del tissues
-    truth = write_truth(request, draw, positioning, exam, ct_landmarks, ct_record, partial, bone_drr)
+    truth = write_truth(request, draw, made, ct_landmarks, ct_record, partial)
     (partial / "truth.json").write_text(json.dumps(truth, indent=1))
     _replace_folder(partial, folder)
     return manifest_row(CaseTruth.from_json(truth), folder)
@@ -90,8 +90,8 @@ def simulate_reposed_radiograph(request: CaseRequest, folder: Path, pose: int) -
     tissues = build_surroundings(draw.patient, grid, streams["ct"])
     rng = streams["xray"] if pose == 0 else np.random.default_rng([request.seed, request.number, 7001, pose])
     folder.mkdir(parents=True, exist_ok=True)
-    _simulate_radiograph_file(request, draw, draw_positioning(rng), tissues, rng, folder, pose)
-    return folder / "xray.dcm"
+    made = _simulate_radiograph_file(request, draw, draw_positioning(rng), tissues, rng, folder, pose)
+    return folder / made.file_name
 
 
 def simulate_ct_in_joint_pose(request: CaseRequest, folder: Path, joints: dict[Side, JointPose]) -> Path:
@@ -149,13 +149,16 @@ def _simulate_radiograph_file(
     rng: np.random.Generator,
     folder: Path,
     pose: int = 0,
-) -> tuple[ExamGeometry, npt.NDArray[np.float32]]:
+) -> RadiographMade:
     """The radiograph as the site stores it (femurs in the radiograph's joint pose).
 
-    Returns its geometry and the all-bone mineral DRR (g/cm²) on the truth DRRs' coarse pixels.
+    The style (acquisition, processing, framing, finishing, file) is the site's own, or drawn from
+    ``rng`` first when the request asks for random styles.
     """
-    profile = SITE_PROFILES[request.site]
+    style = radiograph_style(request.style, request.site, rng)
+    profile = style.profile
     patient = draw.patient
+    positioning = framed(positioning, style.framing_offset_mm)
     places = {side: placement(patient, side, positioning.joints[side]) for side in SIDES}
     landmarks = {side: femur_landmarks(patient.femur_shapes[side], places[side]) for side in SIDES}
     exam = exam_geometry(patient, profile, positioning, landmarks, rng, request.resolution.xray_binning)
@@ -163,13 +166,22 @@ def _simulate_radiograph_file(
     spacing = exam.camera.pixel_spacing_mm
     coarse = coarse_line_integrals(surroundings, exam.camera, femurs)
     image = simulate_radiograph(upsampled(coarse, exam.camera), spacing, exam.sid_mm, profile, rng)
+    image = finish(image, style.finishing, profile.processing.bits_stored, spacing)
+    tags = style.geometry
     acquisition = dx_acquisition(
-        profile, exam.sid_mm, exam.sod_mm, spacing, patient.age_years, patient.sex, exam.side or "both"
+        profile,
+        exam.sid_mm,
+        tags.distance_source_to_patient_mm(exam.sid_mm, exam.table_gap_mm, patient.body.depth_mm),
+        spacing,
+        patient.age_years,
+        patient.sex,
+        exam.side or "both",
+        tags.calibrated_spacing_mm(spacing, exam.sid_mm / exam.sod_mm),
     )
     entropy = f"{request.seed}/{request.case_id}/dx" + (f"/pose{pose}" if pose else "")
     acquisition = replace(acquisition, study_date=_study_date(request), uid_entropy=entropy)
-    write_dx(image, folder / "xray.dcm", acquisition, patient_id=request.case_id)
-    return exam, coarse["ha"]
+    path = write_radiograph_file(image, folder, acquisition, style.finishing, request.case_id)
+    return RadiographMade(exam, positioning, style, path.name, coarse["ha"])
 
 
 def working_grid(patient: Patient, voxel_mm: float = WORKING_SPACING_MM) -> Grid:

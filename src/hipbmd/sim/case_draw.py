@@ -41,7 +41,9 @@ DEFAULT_RESOLUTION = Resolution()
 
 @dataclass(frozen=True)
 class CaseRequest:
-    """What to simulate: the case's id, number, site, cohort seed, resolution, anatomy source and region."""
+    """What to simulate: the case's id, number, site, cohort seed, resolution, anatomy source and region,
+    and the radiograph's style ("sites": the site's own; "random", "random-held-out": drawn per image,
+    :mod:`hipbmd.sim.random_style`)."""
 
     case_id: str
     number: int
@@ -50,6 +52,7 @@ class CaseRequest:
     resolution: Resolution = DEFAULT_RESOLUTION
     anatomy: str = DEFAULT_ANATOMY_SOURCE
     anatomy_region: str = DEFAULT_ANATOMY_REGION
+    style: str = "sites"
 
 
 STREAMS = ("patient", "ct", "xray", "dxa")

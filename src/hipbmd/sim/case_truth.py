@@ -110,6 +110,16 @@ class CaseTruth:
     document: dict[str, Any] = field(repr=False, compare=False)
 
     @property
+    def radiograph_file(self) -> str:
+        """The radiograph's file name in the case folder (cases made before exports: ``xray.dcm``)."""
+        return str(self.document["xray"].get("file", "xray.dcm"))
+
+    @property
+    def style_family(self) -> str:
+        """The radiograph's processing family ("site" for a named site's own processing)."""
+        return str(self.document["xray"].get("style", {}).get("family", "site"))
+
+    @property
     def anatomy_source(self) -> str:
         """Where the case's anatomy came from (cases made before anatomy sources are parametric)."""
         return str(self.document.get("anatomy_source", "parametric"))

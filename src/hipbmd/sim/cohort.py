@@ -33,7 +33,7 @@ from hipbmd.sim.sites import SITE_PROFILES, held_out_sites, training_sites
 from hipbmd.sim.truth import manifest_row
 
 MANIFEST_COLUMNS = (
-    "case_id", "site", "anatomy", "age", "sex", "side", "ct", "labels", "xray",
+    "case_id", "site", "style", "anatomy", "age", "sex", "side", "ct", "labels", "xray",
     "dxa_neck_g_cm2", "dxa_total_hip_g_cm2",
 )  # fmt: skip
 
@@ -48,6 +48,7 @@ class CohortSpec:
     resolution: Resolution = DEFAULT_RESOLUTION
     anatomy: tuple[str, ...] = (DEFAULT_ANATOMY_SOURCE,)
     anatomy_region: str = DEFAULT_ANATOMY_REGION
+    styles: str = "sites"
 
     def requests(self) -> list[CaseRequest]:
         """One request per case, sites in turn, and anatomy sources in turn over each round of sites."""
@@ -58,7 +59,9 @@ class CohortSpec:
         site = self.sites[number % len(self.sites)]
         source = source_of_case(number, len(self.sites), self.anatomy)
         case_id = f"case_{number:05d}"
-        return CaseRequest(case_id, number, site, self.seed, self.resolution, source, self.anatomy_region)
+        return CaseRequest(
+            case_id, number, site, self.seed, self.resolution, source, self.anatomy_region, self.styles
+        )
 
 
 def resolve_sites(names: str) -> tuple[str, ...]:
@@ -92,6 +95,7 @@ def check_settings(spec: CohortSpec, folder: Path) -> None:
         "resolution": asdict(spec.resolution),
         "anatomy": list(spec.anatomy),
         "anatomy_region": spec.anatomy_region,
+        "styles": spec.styles,
     }
     if settings.exists():
         try:
@@ -100,6 +104,7 @@ def check_settings(spec: CohortSpec, folder: Path) -> None:
             raise InputError(settings, f"not a cohort settings file ({error})") from error
         saved.setdefault("anatomy", [DEFAULT_ANATOMY_SOURCE])  # cohorts made before anatomy sources
         saved.setdefault("anatomy_region", DEFAULT_ANATOMY_REGION)
+        saved.setdefault("styles", "sites")
         if {key: saved.get(key) for key in record} != record:
             raise InputError(folder, f"holds a cohort with other settings {saved} (use a new folder)")
         return

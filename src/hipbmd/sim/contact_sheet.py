@@ -59,7 +59,7 @@ def write_contact_sheet(cohort: Path, path: Path, cases: int = 6) -> Path | None
 def _draw_case(row: npt.NDArray[np.object_], case: Path) -> None:
     truth = CaseTruth.read(case)
     side = truth.index_side
-    radiograph = read_radiograph(case / "xray.dcm")
+    radiograph = read_radiograph(case / truth.radiograph_file)
     drrs = np.load(case / "truth" / "femur_drr.npz")
     dxa = np.load(case / "truth" / f"dxa_pose_{side}.npz")
     images = [

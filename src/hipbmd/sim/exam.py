@@ -12,7 +12,7 @@ cover the positioning effects the source group measured (flexion up to 30° chan
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,14 @@ class Positioning:
             (float(centring[0]), float(centring[1])),
             joints,
         )
+
+
+def framed(positioning: Positioning, offset_mm: tuple[float, float]) -> Positioning:
+    """The positioning with the field's centre moved by ``offset_mm`` (left–right, head–foot), mm."""
+    if offset_mm == (0.0, 0.0):
+        return positioning
+    across, along = positioning.centring_mm
+    return replace(positioning, centring_mm=(across + offset_mm[0], along + offset_mm[1]))
 
 
 def draw_joint(rng: np.random.Generator, spread: float = 1.0) -> JointPose:

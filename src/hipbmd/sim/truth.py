@@ -31,9 +31,10 @@ from hipbmd.io.volume_writers import write_nifti
 from hipbmd.sim.anatomy import placement
 from hipbmd.sim.case_draw import SIDES, CaseDraw, CaseRequest
 from hipbmd.sim.case_truth import CaseTruth
-from hipbmd.sim.exam import RENDER_FACTOR, ExamGeometry, Positioning, coarse_camera
+from hipbmd.sim.exam import RENDER_FACTOR, ExamGeometry, coarse_camera
 from hipbmd.sim.femur_shape import FemurPlacement
 from hipbmd.sim.population import Patient
+from hipbmd.sim.radiograph_made import RadiographMade
 from hipbmd.types import Camera, Side
 
 
@@ -61,18 +62,18 @@ LANDMARK_NAMES = ("head_centre_mm", "neck_narrowest_mm", "lesser_trochanter_mm",
 def write_truth(
     request: CaseRequest,
     draw: CaseDraw,
-    positioning: Positioning,
-    exam: ExamGeometry,
+    made: RadiographMade,
     ct_landmarks: dict[Side, FemurLandmarks],
     ct_record: dict[str, Any],
     folder: Path,
-    bone_drr: npt.NDArray[np.float32],
 ) -> dict[str, Any]:
     """Write the truth files and return the truth record.
 
-    ``bone_drr`` is the mineral of every bone (pelvis, spine, both femurs) along the radiograph's rays
-    (g/cm²) on the femur DRRs' pixels: the first target of hierarchical decomposition training.
+    ``made.bone_drr_g_cm2`` is the mineral of every bone (pelvis, spine, both femurs) along the
+    radiograph's rays (g/cm²) on the femur DRRs' pixels: the first target of hierarchical decomposition
+    training.
     """
+    exam, positioning, bone_drr = made.exam, made.positioning, made.bone_drr_g_cm2
     truth_dir = folder / "truth"
     truth_dir.mkdir(exist_ok=True)
     drr_camera = coarse_camera(exam.camera, RENDER_FACTOR)
@@ -104,6 +105,8 @@ def write_truth(
         "patient": _patient_record(draw.patient),
         "ct": ct_record,
         "xray": {
+            "file": made.file_name,
+            "style": made.style.summary(),
             "positioning": positioning.to_dict(),
             "sid_mm": exam.sid_mm,
             "sod_mm": exam.sod_mm,
@@ -171,13 +174,14 @@ def manifest_row(truth: CaseTruth, folder: Path) -> dict[str, Any]:
     return {
         "case_id": case_id,
         "site": truth.site,
+        "style": truth.style_family,
         "anatomy": truth.anatomy_source,
         "age": truth.age_years,
         "sex": truth.sex,
         "side": truth.index_side,
         "ct": f"cases/{case_id}/{ct_name}",
         "labels": f"cases/{case_id}/labels.nii.gz",
-        "xray": f"cases/{case_id}/xray.dcm",
+        "xray": f"cases/{case_id}/{truth.radiograph_file}",
         "dxa_neck_g_cm2": round(truth.dxa_g_cm2["neck"], 4),
         "dxa_total_hip_g_cm2": round(truth.dxa_g_cm2["total_hip"], 4),
     }

@@ -123,16 +123,19 @@ def simulate_radiograph(
 def dx_acquisition(
     profile: SiteProfile,
     sid_mm: float,
-    sod_mm: float,
+    sod_mm: float | None,
     pixel_spacing_mm: float | tuple[float, float],
     age_years: float | None = None,
     sex: Literal["M", "F", "O"] | None = None,
     laterality: Literal["left", "right", "both"] = "both",
+    calibrated_spacing_mm: tuple[float, float] | None = None,
 ) -> DXAcquisition:
     """What the site's DX file records: geometry, presentation, bit depth, photometry, patient, device.
 
-    ``laterality`` is "both" for an AP pelvis and the imaged side for an AP hip; body part follows the view.
-    Intensities are log-related in both presentations (raw −log signal, or processed log image).
+    ``sod_mm`` is the DistanceSourceToPatient the device writes (tabletop or entrance surface; None for
+    none) and ``calibrated_spacing_mm`` a PixelSpacing calibrated at the hip's plane, if the site writes
+    one. ``laterality`` is "both" for an AP pelvis and the imaged side for an AP hip; body part follows
+    the view. Intensities are log-related in both presentations (raw −log signal, or processed log image).
     """
     if profile.view == "AP pelvis" and laterality != "both":
         raise ValueError("an AP pelvis shows both hips: laterality must be 'both'")
@@ -142,7 +145,7 @@ def dx_acquisition(
     return DXAcquisition(
         pixel_spacing_mm=_pair(pixel_spacing_mm),
         sid_mm=float(sid_mm),
-        sod_mm=float(sod_mm),
+        sod_mm=None if sod_mm is None else float(sod_mm),
         presentation=processing.presentation,
         intensity_relationship="LOG",
         view="AP",
@@ -154,6 +157,7 @@ def dx_acquisition(
         institution=profile.institution,
         bits_stored=processing.bits_stored,
         monochrome1=processing.monochrome1,
+        calibrated_spacing_mm=calibrated_spacing_mm,
     )
 
 

@@ -13,7 +13,7 @@ draws every setting of the chain anew for each radiograph, over ranges wider tha
   MONOCHROME1 in a quarter of the images;
 * **finishing** (:mod:`hipbmd.sim.finishing`): collimation with a black or white border, burned-in side
   markers, text and rulers, and the file: DICOM DX in most cases, else a PNG or JPEG export without any
-  spacing.
+  spacing (a raw FOR PROCESSING image is always a plain DICOM file).
 
 Processing families:
 
@@ -300,6 +300,9 @@ def _draw_bands(rng: np.random.Generator, family: str) -> tuple[tuple[float, ...
 
 
 def _draw_finishing(rng: np.random.Generator, field_mm: tuple[float, float], family: str) -> Finishing:
+    """Collimation, burned-in marks and export; a raw FOR PROCESSING image leaves as it was read out."""
+    if family == "raw":
+        return Finishing()
     collimated = rng.random() < 0.5
     margins = tuple(float(rng.uniform(0.0, 0.08) * field_mm[k // 2]) if collimated else 0.0 for k in range(4))
     exports: tuple[ExportFormat, ...] = ("dicom", "png", "jpeg")

@@ -31,6 +31,7 @@ def test_calibrated_spacing_is_the_strongest_statement() -> None:
     assert geometry.source == "calibrated_spacing"
     assert geometry.magnification == pytest.approx(1.2)
     assert geometry.hip_spacing_mm == pytest.approx((0.25, 0.25))
+    assert geometry.relative_uncertainty == 0.02
 
 
 def test_a_tabletop_distance_puts_the_hip_above_the_table() -> None:
@@ -39,12 +40,15 @@ def test_a_tabletop_distance_puts_the_hip_above_the_table() -> None:
     assert geometry.source == "tabletop_distance"
     assert geometry.magnification == pytest.approx(1100.0 / (1100.0 - hip_above_detector))
     assert geometry.sod_mm == pytest.approx(1100.0 - hip_above_detector)
+    # 25 mm of the hip's height over the source–hip distance.
+    assert geometry.relative_uncertainty == pytest.approx(25.0 / (1100.0 - hip_above_detector))
 
 
-def test_an_entrance_surface_distance_is_not_taken_for_the_hip() -> None:
+def test_an_entrance_surface_distance_puts_the_hip_halfway_into_the_body() -> None:
+    # 280 mm from the skin to the detector: a 55 mm bucky gap and a body 225 mm thick, the hip half-way.
     geometry = radiograph_geometry(_radiograph(sid_mm=1100.0, sod_mm=820.0))
     assert geometry.source == "entrance_surface_distance"
-    assert geometry.magnification == pytest.approx(1100.0 / (1100.0 - HIP_ABOVE_DETECTOR_MM))
+    assert geometry.sod_mm == pytest.approx(1100.0 - (55.0 + 225.0 / 2))
     assert geometry.magnification < 1100.0 / 820.0
 
 
@@ -60,6 +64,7 @@ def test_sid_alone_places_the_hip_at_its_usual_height_with_a_wider_uncertainty()
     assert alone.source == "sid"
     assert alone.magnification == pytest.approx(1000.0 / (1000.0 - HIP_ABOVE_DETECTOR_MM))
     assert alone.relative_uncertainty > told.relative_uncertainty
+    assert alone.relative_uncertainty == pytest.approx(150.0 / 12**0.5 / (1000.0 - HIP_ABOVE_DETECTOR_MM))
     # The hip lies 100–250 mm above the detector: the range is within about two SDs either side.
     for above in (100.0, 250.0):
         truth = 1000.0 / (1000.0 - above)
@@ -74,9 +79,11 @@ def test_an_implausible_distance_falls_back_to_sid() -> None:
 def test_a_lone_factor_is_used_and_nothing_at_all_is_flagged() -> None:
     factor = radiograph_geometry(_radiograph(magnification=1.12))
     assert factor.source == "magnification_factor" and factor.magnification == 1.12 and not factor.flags
+    assert factor.relative_uncertainty == 0.05
     nothing = radiograph_geometry(_radiograph())
     assert nothing.source == "assumed" and nothing.sid_mm == DEFAULT_SID_MM
     assert nothing.flags == [f"magnification_assumed: {nothing.magnification:.3f}"]
+    assert 0.04 < nothing.relative_uncertainty < 0.06
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,11 @@ hip. Files rarely state SOD. What they state, and what it is worth (DICOM PS3.3 
 * **DistanceSourceToPatient** (0018,1111, or SID / Estimated Radiographic Magnification Factor) is the
   distance to the tabletop on some devices and to the patient's entrance surface on others; neither is
   the hip. Which one it is shows in the gap SID − DSP: up to :data:`TABLETOP_GAP_MAX_MM` it is the
-  tabletop (the bucky's 20–90 mm), and the hip centre lies :data:`HIP_ABOVE_TABLETOP_MM` above it
-  (SD 15 mm, about 1.6 % of the magnification); a larger gap is the entrance surface, which says little of
-  where the hip lies inside a body of unknown thickness, so the hip is placed as with SID alone.
+  tabletop (a bucky lies 20–90 mm below it), and the hip centre lies about half the body's front-to-back
+  thickness above it: :data:`HIP_ABOVE_TABLETOP_MM` (SD 25 mm over bodies 180–350 mm thick). A larger gap
+  is the entrance surface; the gap is then the bucky's distance plus the body's thickness, and the hip lies
+  half that thickness above the bucky's usual :data:`TYPICAL_TABLETOP_GAP_MM` (SD 20 mm, from the spread of
+  the bucky's distance and of where the hip lies within the body).
 * **SID alone**: the hip lies 100–250 mm above the detector (tabletop gap plus half a pelvis); placed at
   :data:`HIP_ABOVE_DETECTOR_MM` with the SD of a uniform spread over that range (43 mm), the
   magnification is uncertain by about 5 % (1 SD; about ±10 % over the whole range).
@@ -30,11 +32,14 @@ from hipbmd.types import Radiograph
 
 DEFAULT_SID_MM = 1100.0
 TABLETOP_GAP_MAX_MM = 150.0
-HIP_ABOVE_TABLETOP_MM = 100.0
+TYPICAL_TABLETOP_GAP_MM = 55.0
+HIP_ABOVE_TABLETOP_MM = 120.0
+HIP_DEPTH_FRACTION = 0.5
 HIP_ABOVE_DETECTOR_MM = 175.0
 _PLAUSIBLE_GAP_MM = (10.0, 700.0)
 _PLAUSIBLE_MAGNIFICATION = (1.0, 1.6)
-HIP_HEIGHT_SD_OVER_TABLETOP_MM = 15.0
+HIP_HEIGHT_SD_OVER_TABLETOP_MM = 25.0
+HIP_HEIGHT_SD_UNDER_ENTRANCE_MM = 20.0
 HIP_HEIGHT_SD_UNKNOWN_MM = 150.0 / 12**0.5  # uniform over 100–250 mm above the detector
 CALIBRATED_UNCERTAINTY = 0.02
 MAGNIFICATION_FACTOR_UNCERTAINTY = 0.05
@@ -127,20 +132,18 @@ def _from_distances(
     if gap <= TABLETOP_GAP_MAX_MM:
         above = gap + HIP_ABOVE_TABLETOP_MM
         return _hip_at(detector, sid_mm, above, HIP_HEIGHT_SD_OVER_TABLETOP_MM, "tabletop_distance")
-    return _hip_at(
-        detector, sid_mm, HIP_ABOVE_DETECTOR_MM, HIP_HEIGHT_SD_UNKNOWN_MM, "entrance_surface_distance"
-    )
+    thickness = gap - TYPICAL_TABLETOP_GAP_MM
+    above = TYPICAL_TABLETOP_GAP_MM + HIP_DEPTH_FRACTION * thickness
+    return _hip_at(detector, sid_mm, above, HIP_HEIGHT_SD_UNDER_ENTRANCE_MM, "entrance_surface_distance")
 
 
 def _hip_at(
-    detector: tuple[float, float] | None,
-    sid_mm: float,
-    above_detector_mm: float,
-    uncertainty: float,
-    source: str,
+    detector: tuple[float, float] | None, sid_mm: float, above_mm: float, height_sd_mm: float, source: str
 ) -> RadiographGeometry:
-    magnification = sid_mm / (sid_mm - above_detector_mm)
-    return RadiographGeometry(detector, magnification, uncertainty, source, sid_mm)
+    """The hip ``above_mm`` over the detector, its height uncertain by ``height_sd_mm`` (1 SD)."""
+    source_to_hip_mm = sid_mm - above_mm
+    magnification = sid_mm / source_to_hip_mm
+    return RadiographGeometry(detector, magnification, height_sd_mm / source_to_hip_mm, source, sid_mm)
 
 
 def _plausible(magnification: float) -> bool:

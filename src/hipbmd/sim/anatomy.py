@@ -24,6 +24,7 @@ from hipbmd.sim.femur_shape import FemurPlacement, femur_landmarks
 from hipbmd.sim.grid import Grid, index_points, near_voxels
 from hipbmd.sim.implants import Implant, acetabular_shell
 from hipbmd.sim.pelvis import add_pelvis
+from hipbmd.sim.pelvis_mesh import add_mesh_pelvis
 from hipbmd.sim.population import Patient
 from hipbmd.sim.tissues import LABELS, Tissues
 from hipbmd.types import Side
@@ -52,7 +53,10 @@ def build_surroundings(patient: Patient, grid: Grid, gas_rng: np.random.Generato
     tissues = Tissues.empty(grid)
     add_body(tissues, patient.body)
     add_bowel_gas(tissues, patient.body, gas_rng, int(gas_rng.integers(3, 16)))
-    add_pelvis(tissues, patient.pelvis, patient_texture(patient), patient.marrow_fat_fraction)
+    if patient.anatomy_source == "shape_model":
+        add_mesh_pelvis(tissues, patient.pelvis, patient_texture(patient), patient.marrow_fat_fraction)
+    else:
+        add_pelvis(tissues, patient.pelvis, patient_texture(patient), patient.marrow_fat_fraction)
     if patient.implant is not None and patient.implant.kind == "arthroplasty":
         _add_shell(tissues, patient, patient.implant)
     return tissues

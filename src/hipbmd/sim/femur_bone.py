@@ -109,8 +109,15 @@ def _osteophytes(shape: FemurShape, frame: FemurFrame) -> list[sdf.Part]:
 
 
 def femur_surface(points: Array, shape: FemurShape, frame: FemurFrame) -> Array:
-    """Signed distance (mm) to the femur's outer surface, points in the canonical frame."""
-    return sdf.evaluate(points, femur_parts(shape, frame))
+    """Signed distance (mm) to the femur's outer surface, points in the canonical frame.
+
+    A shape with a mesh ``outline`` uses it (with its osteophytes blended on) instead of the primitives.
+    """
+    if shape.outline is None:
+        return sdf.evaluate(points, femur_parts(shape, frame))
+    outline = shape.outline(points)
+    spurs = _osteophytes(shape, frame)
+    return outline if not spurs else shapes.smooth_union(outline, sdf.evaluate(points, spurs), 3.0)
 
 
 def _shaft_weight(points: Array, frame: FemurFrame, start_mm: float, end_mm: float) -> Array:

@@ -12,13 +12,14 @@ angle 125–135°, anteversion 10–20°, head radius 22–27 mm (larger in men)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
 
 from hipbmd.drr.geometry import rotation_matrix_deg
 from hipbmd.femur.landmarks import FemurLandmarks
+from hipbmd.sim.mesh_distance import SampledDistance
 from hipbmd.types import Side
 
 Vector = npt.NDArray[np.float64]
@@ -39,6 +40,9 @@ class FemurShape:
         shaft_radius_mm: outer radius of the proximal shaft.
         trochanter_scale: size factor of both trochanters.
         osteophyte_mm: radius of the osteophytes at the head–neck junction (0: none).
+        outline: the outer surface's signed distance in the canonical frame when it comes from a surface
+            mesh (the shape model), which then replaces the parametric outline; the numbers above are
+            measured from that mesh. None: the parametric outline.
     """
 
     head_radius_mm: float = 24.0
@@ -51,6 +55,11 @@ class FemurShape:
     shaft_radius_mm: float = 14.5
     trochanter_scale: float = 1.0
     osteophyte_mm: float = 0.0
+    outline: SampledDistance | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, float]:
+        """The shape's numbers (the outline, an array, is left out)."""
+        return {f.name: float(getattr(self, f.name)) for f in fields(self) if f.name != "outline"}
 
 
 @dataclass(frozen=True)

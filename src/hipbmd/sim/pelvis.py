@@ -107,11 +107,11 @@ def add_pelvis(tissues: Tissues, pelvis: PelvisShape, texture: Array, marrow_fat
         def surface(p: Array, sign: float = sign, parts: list[sdf.Part] = parts) -> Array:
             return sdf.evaluate(p * np.array([sign, 1.0, 1.0], np.float32), parts)
 
-        _add_part(
+        add_bone_part(
             tissues, box_low, box_high, surface, pelvis, texture, marrow_fat_fraction, LABELS[f"hip_{side}"]
         )
     reach = np.array([60.0, 150.0, 190.0]) * pelvis.scale
-    _add_part(
+    add_bone_part(
         tissues,
         np.array([-60.0, -150.0, -20.0]) * pelvis.scale,
         reach,
@@ -123,7 +123,7 @@ def add_pelvis(tissues: Tissues, pelvis: PelvisShape, texture: Array, marrow_fat
     )
 
 
-def _add_part(
+def add_bone_part(
     tissues: Tissues,
     low_mm: npt.NDArray[np.float64],
     high_mm: npt.NDArray[np.float64],
@@ -133,6 +133,7 @@ def _add_part(
     marrow_fat_fraction: float,
     label: int,
 ) -> None:
+    """Add one bone of signed distance ``surface`` within [low, high] (world mm): cortex over trabecula."""
     grid: Grid = tissues.grid
     box = grid.box(low_mm, high_mm)
     if any(s.stop <= s.start for s in box):

@@ -39,8 +39,15 @@ from hipbmd.sim.anatomy_sources import (
 from hipbmd.sim.body import BodyShape
 from hipbmd.sim.femur_bone import FemurDensity
 from hipbmd.sim.femur_shape import FemurShape
+from hipbmd.sim.femur_shape_model import (
+    ShapeModelFemur,
+    draw_shape_model_femurs,
+    load_femur_model,
+    shape_model_femur,
+)
 from hipbmd.sim.implants import Implant
 from hipbmd.sim.pelvis import PelvisShape
+from hipbmd.sim.pelvis_mesh import load_pelvis_mesh
 from hipbmd.types import Side
 
 Sex = Literal["F", "M"]
@@ -78,6 +85,7 @@ class Patient:
         implant: metal in one hip (always the side DXA does not measure), or None.
         anatomy_source: where the anatomy comes from (:mod:`hipbmd.sim.anatomy_sources`).
         anatomy_region: the region of the source's parameter space drawn from ("training", "held-out").
+        shape_model_femurs: the shape-model draw of each femur (source "shape_model"; else None).
     """
 
     age_years: float
@@ -95,6 +103,7 @@ class Patient:
     implant: Implant | None = None
     anatomy_source: str = DEFAULT_ANATOMY_SOURCE
     anatomy_region: str = DEFAULT_ANATOMY_REGION
+    shape_model_femurs: dict[Side, ShapeModelFemur] | None = None
 
     def with_density_scale(self, factor: float) -> Patient:
         """The same patient with every femur's mineral density multiplied by ``factor``."""
@@ -144,7 +153,11 @@ def sample_patient(
     head = float(rng.normal(22.8 if sex == "F" else 25.3, 1.2)) * scale
     pelvis = PelvisShape(body.hip_half_distance_mm, head, float(rng.uniform(2.5, 4.5)), scale)
     shape = _femur_shape(rng, head, scale)
-    shapes = {side: _asymmetric(rng, shape) for side in ("right", "left")}
+    shapes: dict[Side, FemurShape] = {side: _asymmetric(rng, shape) for side in ("right", "left")}
+    drawn: dict[Side, ShapeModelFemur] | None = None
+    if anatomy_source == "shape_model":
+        drawn = draw_shape_model_femurs(rng, scale, anatomy_region)
+        shapes, body, pelvis = _shape_model_anatomy(drawn, body, pelvis)
     density = _femur_density(rng, age, sex)
     index_side: Side = "right" if rng.random() < 0.5 else "left"
     shapes = {side: _with_osteoarthritis(rng, age, s) for side, s in shapes.items()}
@@ -157,7 +170,7 @@ def sample_patient(
         bmi_kg_m2=round(bmi, 1),
         body=body,
         pelvis=pelvis,
-        femur_shapes=shapes,  # type: ignore[arg-type]
+        femur_shapes=shapes,
         femur_densities={"right": density, "left": density},
         marrow_fat_fraction=float(np.clip(0.3 + 0.006 * (age - 20.0) + rng.normal(0, 0.05), 0.2, 0.85)),
         target_neck_t_score=float(rng.normal(mean_neck_t_score(age, sex), 1.0)),
@@ -166,7 +179,20 @@ def sample_patient(
         implant=_implant(rng, age, "left" if index_side == "right" else "right"),
         anatomy_source=anatomy_source,
         anatomy_region=anatomy_region,
+        shape_model_femurs=drawn,
     )
+
+
+def _shape_model_anatomy(
+    drawn: dict[Side, ShapeModelFemur], body: BodyShape, pelvis: PelvisShape
+) -> tuple[dict[Side, FemurShape], BodyShape, PelvisShape]:
+    """Shape-model femurs, and the real pelvis's hip distance at which its sockets fit their heads."""
+    model = load_femur_model()
+    shapes = {side: shape_model_femur(model, draw) for side, draw in drawn.items()}
+    head = float(np.mean([shape.head_radius_mm for shape in shapes.values()]))
+    half = load_pelvis_mesh().half_distance_for_socket_mm(head + pelvis.joint_space_mm)
+    body = replace(body, hip_half_distance_mm=half)
+    return shapes, body, replace(pelvis, hip_half_distance_mm=half, head_radius_mm=head)
 
 
 def _implant(rng: np.random.Generator, age: float, side: Side) -> Implant | None:

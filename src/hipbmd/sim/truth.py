@@ -147,7 +147,7 @@ def _side_record(
         "ct_abmd": draw.abmd[side].summary(),
         "femur_density": f"truth/femur_density_{side}.nii.gz",
         "density_mg_cm3": asdict(draw.patient.femur_densities[side]),
-        "shape": asdict(draw.patient.femur_shapes[side]),
+        "shape": draw.patient.femur_shapes[side].to_dict(),
     }
 
 
@@ -164,6 +164,11 @@ def _patient_record(patient: Patient) -> dict[str, Any]:
         "osteophyte_mm": {side: shape.osteophyte_mm for side, shape in patient.femur_shapes.items()},
         "body": asdict(patient.body),
         "pelvis": asdict(patient.pelvis),
+        "shape_model_femurs": (
+            {side: asdict(draw) for side, draw in patient.shape_model_femurs.items()}
+            if patient.shape_model_femurs is not None
+            else None
+        ),
     }
 
 

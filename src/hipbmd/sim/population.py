@@ -41,6 +41,7 @@ from hipbmd.sim.femur_bone import FemurDensity
 from hipbmd.sim.femur_shape import FemurShape
 from hipbmd.sim.implants import Implant
 from hipbmd.sim.pelvis import PelvisShape
+from hipbmd.sim.real_ct_anatomy import RealCtPlacement
 from hipbmd.types import Side
 
 Sex = Literal["F", "M"]
@@ -78,6 +79,7 @@ class Patient:
         implant: metal in one hip (always the side DXA does not measure), or None.
         anatomy_source: where the anatomy comes from (:mod:`hipbmd.sim.anatomy_sources`).
         anatomy_region: the region of the source's parameter space drawn from ("training", "held-out").
+        real_ct: how the bundled real CT's pelvis is placed (``real_ct`` source only), else None.
     """
 
     age_years: float
@@ -95,6 +97,7 @@ class Patient:
     implant: Implant | None = None
     anatomy_source: str = DEFAULT_ANATOMY_SOURCE
     anatomy_region: str = DEFAULT_ANATOMY_REGION
+    real_ct: RealCtPlacement | None = None
 
     def with_density_scale(self, factor: float) -> Patient:
         """The same patient with every femur's mineral density multiplied by ``factor``."""
@@ -129,10 +132,13 @@ def sample_patient(
 
     ``anatomy_source`` names the source of the shapes and ``anatomy_region`` the region of its parameter
     space (:mod:`hipbmd.sim.anatomy_sources`). The parametric source has no held-out region of its own:
-    its patients are the same in both.
+    its patients are the same in both. The other sources are drawn by
+    :func:`hipbmd.sim.patient_sources.draw_patient`.
     """
     if anatomy_source not in ANATOMY_SOURCES:
         raise ValueError(f"unknown anatomy source {anatomy_source!r}")
+    if anatomy_source != DEFAULT_ANATOMY_SOURCE:
+        raise ValueError(f"sample_patient draws the parametric source only, not {anatomy_source!r}")
     check_anatomy_region(anatomy_region)
     sex: Sex = "F" if rng.random() < 0.7 else "M"
     low, high = age_range
@@ -163,13 +169,13 @@ def sample_patient(
         target_neck_t_score=float(rng.normal(mean_neck_t_score(age, sex), 1.0)),
         index_side=index_side,
         texture_seed=int(rng.integers(2**31)),
-        implant=_implant(rng, age, "left" if index_side == "right" else "right"),
+        implant=draw_implant(rng, age, "left" if index_side == "right" else "right"),
         anatomy_source=anatomy_source,
         anatomy_region=anatomy_region,
     )
 
 
-def _implant(rng: np.random.Generator, age: float, side: Side) -> Implant | None:
+def draw_implant(rng: np.random.Generator, age: float, side: Side) -> Implant | None:
     """Metal in the other hip: arthroplasty in about 6 % of older patients, neck screws in about 2 %."""
     draw = rng.random()
     arthroplasty_rate = ARTHROPLASTY_RATE * float(np.clip((age - 40.0) / 35.0, 0.0, 1.5))

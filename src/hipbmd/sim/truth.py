@@ -161,6 +161,7 @@ def _patient_record(patient: Patient) -> dict[str, Any]:
         "osteophyte_mm": {side: shape.osteophyte_mm for side, shape in patient.femur_shapes.items()},
         "body": asdict(patient.body),
         "pelvis": asdict(patient.pelvis),
+        **({"real_ct": asdict(patient.real_ct)} if patient.real_ct is not None else {}),
     }
 
 

@@ -26,7 +26,10 @@ from hipbmd.sim.implants import Implant, acetabular_shell
 from hipbmd.sim.pelvis import add_pelvis
 from hipbmd.sim.pelvis_mesh import add_mesh_pelvis
 from hipbmd.sim.population import Patient
+from hipbmd.sim.real_ct_anatomy import load_real_ct_anatomy
+from hipbmd.sim.real_ct_overlay import overlay_real_ct
 from hipbmd.sim.tissues import LABELS, Tissues
+from hipbmd.sim.wide_gas import add_wide_bowel_gas
 from hipbmd.types import Side
 
 Array = npt.NDArray[np.float32]
@@ -49,14 +52,22 @@ def placement(patient: Patient, side: Side, joint: JointPose) -> FemurPlacement:
 
 
 def build_surroundings(patient: Patient, grid: Grid, gas_rng: np.random.Generator) -> Tissues:
-    """Everything but the femurs: body, bowel gas, pelvis (shared by the CT and the radiograph)."""
+    """Everything but the femurs: body, bowel gas, pelvis (shared by the CT and the radiograph).
+
+    A ``real_ct`` patient's scan then replaces them wherever it reaches (:mod:`hipbmd.sim.real_ct_overlay`).
+    """
     tissues = Tissues.empty(grid)
     add_body(tissues, patient.body)
-    add_bowel_gas(tissues, patient.body, gas_rng, int(gas_rng.integers(3, 16)))
+    if patient.anatomy_source == "parametric_wide":
+        add_wide_bowel_gas(tissues, patient.body, gas_rng)
+    elif patient.real_ct is None:  # a real CT brings its own gas
+        add_bowel_gas(tissues, patient.body, gas_rng, int(gas_rng.integers(3, 16)))
     if patient.anatomy_source == "shape_model":
         add_mesh_pelvis(tissues, patient.pelvis, patient_texture(patient), patient.marrow_fat_fraction)
     else:
         add_pelvis(tissues, patient.pelvis, patient_texture(patient), patient.marrow_fat_fraction)
+    if patient.real_ct is not None:
+        overlay_real_ct(tissues, load_real_ct_anatomy(), patient.real_ct)
     if patient.implant is not None and patient.implant.kind == "arthroplasty":
         _add_shell(tissues, patient, patient.implant)
     return tissues

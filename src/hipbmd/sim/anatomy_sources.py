@@ -5,6 +5,11 @@ anatomy. Each case records its source in ``truth.json`` (``anatomy_source``) and
 
 * ``parametric``: the smooth parametric primitives (femur, pelvis, trunk) with the adult ranges of
   :mod:`hipbmd.sim.population`.
+* ``parametric_wide``: the same primitives over much wider ranges (neck–shaft angle 110–150°, head radius
+  18–31 mm, BMI 16–50, neck cortex 0.6–3.6 mm, trochanters, osteophytes, pelvis size, bowel gas), with
+  training and held-out regions (:mod:`hipbmd.sim.wide_population`, :mod:`hipbmd.sim.anatomy_regions`).
+* ``real_ct``: the pelvis, spine and soft tissue of a real CT (TotalSegmentator's example, 3 mm) with
+  synthetic femurs in its sockets and synthetic thighs below it (:mod:`hipbmd.sim.real_ct_population`).
 * ``shape_model``: femurs drawn from a statistical shape model of 26 real adult femurs (the gias2 femur
   PCA, :mod:`hipbmd.sim.femur_shape_model`) and the surface of one real pelvis fitted to the hips
   (:mod:`hipbmd.sim.pelvis_mesh`); the parametric body and densities. Training region: every mode weight
@@ -13,7 +18,7 @@ anatomy. Each case records its source in ``truth.json`` (``anatomy_source``) and
 
 from __future__ import annotations
 
-ANATOMY_SOURCES: tuple[str, ...] = ("parametric", "shape_model")
+ANATOMY_SOURCES: tuple[str, ...] = ("parametric", "parametric_wide", "shape_model", "real_ct")
 DEFAULT_ANATOMY_SOURCE = "parametric"
 # Each source's parameter space is split into a region models are trained on and a region kept for
 # testing them (its tails, defined per source in docs/simulator.md); a cohort draws from one of the two.

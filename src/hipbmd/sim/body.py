@@ -105,16 +105,23 @@ def add_body(tissues: Tissues, body: BodyShape) -> None:
 
 def add_bowel_gas(tissues: Tissues, body: BodyShape, rng: np.random.Generator, pockets: int) -> None:
     """Scatter ``pockets`` small gas-filled ellipsoids in the lower abdomen, above and between the hips."""
-    grid = tissues.grid
     half = body.hip_half_distance_mm
     for _ in range(pockets):
         centre = np.array([rng.uniform(-0.8, 0.8) * half, rng.uniform(-20.0, 60.0), rng.uniform(20.0, 150.0)])
         semi = rng.uniform(4.0, 13.0, size=3) * np.array([1.4, 0.8, 1.0])
-        box = grid.box(centre - semi - 2, centre + semi + 2)
-        points = grid.points(box)
-        if points.size == 0:
-            continue
-        occupancy = shapes.occupancy(shapes.ellipsoid(points, centre, np.eye(3), semi), grid.voxel_mm)
-        index = np.nonzero(occupancy > 0)
-        shifted = tuple(i + s.start for i, s in zip(index, box, strict=True))
-        tissues.add_air(shifted, occupancy[index])
+        add_gas_pocket(tissues, centre, semi)
+
+
+def add_gas_pocket(
+    tissues: Tissues, centre_mm: npt.NDArray[np.float64], semi_mm: npt.NDArray[np.float64], gas: float = 1.0
+) -> None:
+    """Replace the tissue of an axis-aligned ellipsoid (semi-axes in mm) by a share ``gas`` of gas."""
+    grid = tissues.grid
+    box = grid.box(centre_mm - semi_mm - 2, centre_mm + semi_mm + 2)
+    points = grid.points(box)
+    if points.size == 0:
+        return
+    occupancy = shapes.occupancy(shapes.ellipsoid(points, centre_mm, np.eye(3), semi_mm), grid.voxel_mm)
+    index = np.nonzero(occupancy > 0)
+    shifted = tuple(i + s.start for i, s in zip(index, box, strict=True))
+    tissues.add_air(shifted, occupancy[index] if gas == 1.0 else occupancy[index] * np.float32(gas))

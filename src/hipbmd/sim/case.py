@@ -45,6 +45,7 @@ from hipbmd.sim.phantom_rods import RodLayout, phantom_slab
 from hipbmd.sim.population import Patient
 from hipbmd.sim.radiograph_made import RadiographMade
 from hipbmd.sim.random_style import radiograph_style
+from hipbmd.sim.real_ct_anatomy import load_real_ct_anatomy
 from hipbmd.sim.scanners import SCANNERS, SITE_SCANNERS
 from hipbmd.sim.tissues import Tissues
 from hipbmd.sim.truth import manifest_row, write_truth
@@ -190,6 +191,10 @@ def working_grid(patient: Patient, voxel_mm: float = WORKING_SPACING_MM) -> Grid
     back_y = body.centre_y_mm - body.depth_mm / 2
     low = (-body.width_mm / 2 - 6.0, back_y - 60.0, XRAY_RANGE_MM[0])
     high = (body.width_mm / 2 + 6.0, body.centre_y_mm + body.depth_mm / 2 + 6.0, XRAY_RANGE_MM[1])
+    if patient.real_ct is not None:  # the scanned body may reach beyond its outline at the hips
+        scan_low, scan_high = patient.real_ct.world_bounds(load_real_ct_anatomy())
+        low = (min(low[0], scan_low[0]), low[1], low[2])
+        high = (max(high[0], scan_high[0]), max(high[1], scan_high[1]), high[2])
     return Grid.covering(low, high, (voxel_mm,) * 3)
 
 

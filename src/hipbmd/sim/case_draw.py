@@ -18,7 +18,8 @@ from hipbmd.sim.dxa import DXAModel, simulate_dxa
 from hipbmd.sim.exam import ct_joints
 from hipbmd.sim.femur_model import FemurModel
 from hipbmd.sim.femur_shape import femur_landmarks
-from hipbmd.sim.population import Patient, neck_abmd_from_t_score, sample_patient
+from hipbmd.sim.patient_sources import draw_patient
+from hipbmd.sim.population import Patient, neck_abmd_from_t_score
 from hipbmd.types import Side
 
 SIDES: tuple[Side, Side] = ("right", "left")
@@ -80,9 +81,7 @@ class CaseDraw:
 
 def draw_case(request: CaseRequest, streams: dict[str, np.random.Generator]) -> CaseDraw:
     """The patient, the CT joint pose, the femurs scaled to the target density, their CT-aBMD, and DXA."""
-    patient = sample_patient(
-        streams["patient"], anatomy_source=request.anatomy, anatomy_region=request.anatomy_region
-    )
+    patient = draw_patient(streams["patient"], request.anatomy, request.anatomy_region)
     joints_ct = ct_joints(streams["patient"])
     patient, femurs, abmd = _scaled_to_target(patient, joints_ct, request.resolution.voxel_mm)
     dxa = simulate_dxa(abmd[patient.index_side].abmd_g_cm2, streams["dxa"], DXAModel())

@@ -79,7 +79,7 @@ def canonical_points(points_mm: Array, placement: FemurPlacement) -> Array:
 
 def femur_parts(shape: FemurShape, frame: FemurFrame) -> list[sdf.Part]:
     """The femur's outer surface as a program of primitives (canonical frame)."""
-    r_neck, s = shape.neck_radius_mm, shape.trochanter_scale
+    r_neck, g, s = shape.neck_radius_mm, shape.greater_trochanter_size, shape.lesser_trochanter_size
     axes = np.stack([frame.shaft_axis, frame.lateral, frame.anterior])
     top = frame.neck_base + 12.0 * frame.shaft_axis
     bottom = frame.neck_base - 320.0 * frame.shaft_axis
@@ -87,7 +87,7 @@ def femur_parts(shape: FemurShape, frame: FemurFrame) -> list[sdf.Part]:
     return [
         sdf.capsule(top, bottom, shape.shaft_radius_mm * 1.15, shape.shaft_radius_mm * 0.9),
         sdf.capsule(frame.neck_narrowest, frame.neck_base, r_neck, 1.45 * r_neck, 12.0, flat, across),
-        sdf.ellipsoid(frame.greater_trochanter_centre, axes, (26.0 * s, 13.0 * s, 20.0 * s), 10.0),
+        sdf.ellipsoid(frame.greater_trochanter_centre, axes, (26.0 * g, 13.0 * g, 20.0 * g), 10.0),
         sdf.ellipsoid(frame.lesser_trochanter_centre, axes, (12.0 * s, 9.0 * s, 8.0 * s), 6.0),
         sdf.capsule((0.0, 0.0, 0.0), frame.neck_narrowest, r_neck * 1.05, r_neck, 4.0, flat, across),
         sdf.sphere((0.0, 0.0, 0.0), shape.head_radius_mm, 5.0),

@@ -40,6 +40,10 @@ class FemurShape:
         shaft_radius_mm: outer radius of the proximal shaft.
         trochanter_scale: size factor of both trochanters.
         osteophyte_mm: radius of the osteophytes at the head–neck junction (0: none).
+        greater_trochanter_scale, lesser_trochanter_scale: size of each trochanter relative to
+            ``trochanter_scale`` (1: the classic proportions).
+        greater_trochanter_lift_mm, lesser_trochanter_lift_mm: shift of each trochanter along the shaft
+            axis (positive: superior).
         outline: the outer surface's signed distance in the canonical frame when it comes from a surface
             mesh (the shape model), which then replaces the parametric outline; the numbers above are
             measured from that mesh. None: the parametric outline.
@@ -55,11 +59,25 @@ class FemurShape:
     shaft_radius_mm: float = 14.5
     trochanter_scale: float = 1.0
     osteophyte_mm: float = 0.0
+    greater_trochanter_scale: float = 1.0
+    lesser_trochanter_scale: float = 1.0
+    greater_trochanter_lift_mm: float = 0.0
+    lesser_trochanter_lift_mm: float = 0.0
     outline: SampledDistance | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, float]:
         """The shape's numbers (the outline, an array, is left out)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self) if f.name != "outline"}
+
+    @property
+    def greater_trochanter_size(self) -> float:
+        """Size factor of the greater trochanter (``trochanter_scale`` × its own scale)."""
+        return self.trochanter_scale * self.greater_trochanter_scale
+
+    @property
+    def lesser_trochanter_size(self) -> float:
+        """Size factor of the lesser trochanter (``trochanter_scale`` × its own scale)."""
+        return self.trochanter_scale * self.lesser_trochanter_scale
 
 
 @dataclass(frozen=True)
@@ -87,9 +105,11 @@ def femur_frame(shape: FemurShape) -> FemurFrame:
     neck = _rotate_about(neck_coronal, shaft, -math.radians(shape.anteversion_deg))
     base = -shape.neck_length_mm * neck
     narrowest = -(0.9 * shape.head_radius_mm + 4.0) * neck
-    scale = shape.trochanter_scale
-    greater = base + scale * (14.0 * shaft + 15.0 * lateral - 4.0 * anterior)
-    lesser = base + scale * (-40.0 * shaft - 13.0 * lateral - 8.0 * anterior)
+    greater_size, lesser_size = shape.greater_trochanter_size, shape.lesser_trochanter_size
+    greater = base + greater_size * (14.0 * shaft + 15.0 * lateral - 4.0 * anterior)
+    greater = greater + shape.greater_trochanter_lift_mm * shaft
+    lesser = base + lesser_size * (-40.0 * shaft - 13.0 * lateral - 8.0 * anterior)
+    lesser = lesser + shape.lesser_trochanter_lift_mm * shaft
     return FemurFrame(shaft, neck, lateral, anterior, base, narrowest, greater, lesser)
 
 
@@ -149,9 +169,10 @@ def femur_landmarks(shape: FemurShape, placement: FemurPlacement) -> FemurLandma
         neck_narrowest_mm=frame.neck_narrowest,
         shaft_axis=frame.shaft_axis,
         shaft_point_mm=frame.neck_base,
-        lesser_trochanter_mm=frame.lesser_trochanter_centre - 9.0 * shape.trochanter_scale * frame.lateral,
+        lesser_trochanter_mm=frame.lesser_trochanter_centre
+        - 9.0 * shape.lesser_trochanter_size * frame.lateral,
         greater_trochanter_mm=frame.greater_trochanter_centre
-        + 26.0 * shape.trochanter_scale * frame.shaft_axis,
+        + 26.0 * shape.greater_trochanter_size * frame.shaft_axis,
     )
     moved = canonical.transformed(placement.rotation(), placement.head_centre_mm)
     return FemurLandmarks(

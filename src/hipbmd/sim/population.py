@@ -48,6 +48,7 @@ from hipbmd.sim.femur_shape_model import (
 from hipbmd.sim.implants import Implant
 from hipbmd.sim.pelvis import PelvisShape
 from hipbmd.sim.pelvis_mesh import load_pelvis_mesh
+from hipbmd.sim.real_ct_anatomy import RealCtPlacement
 from hipbmd.types import Side
 
 Sex = Literal["F", "M"]
@@ -86,6 +87,7 @@ class Patient:
         anatomy_source: where the anatomy comes from (:mod:`hipbmd.sim.anatomy_sources`).
         anatomy_region: the region of the source's parameter space drawn from ("training", "held-out").
         shape_model_femurs: the shape-model draw of each femur (source "shape_model"; else None).
+        real_ct: how the bundled real CT's pelvis is placed (``real_ct`` source only), else None.
     """
 
     age_years: float
@@ -104,6 +106,7 @@ class Patient:
     anatomy_source: str = DEFAULT_ANATOMY_SOURCE
     anatomy_region: str = DEFAULT_ANATOMY_REGION
     shape_model_femurs: dict[Side, ShapeModelFemur] | None = None
+    real_ct: RealCtPlacement | None = None
 
     def with_density_scale(self, factor: float) -> Patient:
         """The same patient with every femur's mineral density multiplied by ``factor``."""
@@ -138,10 +141,16 @@ def sample_patient(
 
     ``anatomy_source`` names the source of the shapes and ``anatomy_region`` the region of its parameter
     space (:mod:`hipbmd.sim.anatomy_sources`). The parametric source has no held-out region of its own:
-    its patients are the same in both.
+    its patients are the same in both; the shape model draws its femurs after the parametric draws.
+    ``parametric_wide`` and ``real_ct`` are drawn by
+    :func:`hipbmd.sim.patient_sources.draw_patient`.
     """
     if anatomy_source not in ANATOMY_SOURCES:
         raise ValueError(f"unknown anatomy source {anatomy_source!r}")
+    if anatomy_source not in (DEFAULT_ANATOMY_SOURCE, "shape_model"):
+        raise ValueError(
+            f"sample_patient draws the parametric and shape-model sources, not {anatomy_source!r}"
+        )
     check_anatomy_region(anatomy_region)
     sex: Sex = "F" if rng.random() < 0.7 else "M"
     low, high = age_range
@@ -176,7 +185,7 @@ def sample_patient(
         target_neck_t_score=float(rng.normal(mean_neck_t_score(age, sex), 1.0)),
         index_side=index_side,
         texture_seed=int(rng.integers(2**31)),
-        implant=_implant(rng, age, "left" if index_side == "right" else "right"),
+        implant=draw_implant(rng, age, "left" if index_side == "right" else "right"),
         anatomy_source=anatomy_source,
         anatomy_region=anatomy_region,
         shape_model_femurs=drawn,
@@ -195,7 +204,7 @@ def _shape_model_anatomy(
     return shapes, body, replace(pelvis, hip_half_distance_mm=half, head_radius_mm=head)
 
 
-def _implant(rng: np.random.Generator, age: float, side: Side) -> Implant | None:
+def draw_implant(rng: np.random.Generator, age: float, side: Side) -> Implant | None:
     """Metal in the other hip: arthroplasty in about 6 % of older patients, neck screws in about 2 %."""
     draw = rng.random()
     arthroplasty_rate = ARTHROPLASTY_RATE * float(np.clip((age - 40.0) / 35.0, 0.0, 1.5))

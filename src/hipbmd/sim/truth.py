@@ -169,6 +169,7 @@ def _patient_record(patient: Patient) -> dict[str, Any]:
             if patient.shape_model_femurs is not None
             else None
         ),
+        **({"real_ct": asdict(patient.real_ct)} if patient.real_ct is not None else {}),
     }
 
 

@@ -39,6 +39,7 @@ OTHER_SIDE_SD = 0.15  # left and right femurs of one patient differ a little
 OUTLINE_SPACING_MM = 1.0
 OUTLINE_LOW_MM = (-50.0, -55.0, -255.0)  # covers the femur box of hipbmd.sim.femur_model
 OUTLINE_HIGH_MM = (100.0, 55.0, 45.0)
+OUTLINE_MARGIN_MM = 12.0
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,22 @@ def shape_model_femur(
     """The femur of a draw: its measured :class:`FemurShape` with the mesh's signed distance as outline."""
     vertices = canonical_vertices(model.instance(draw.mode_weights_sd), draw.scale)
     shape = femur_shape_from_measures(measure_femur(vertices), osteophyte_mm)
-    grid = Grid.covering(OUTLINE_LOW_MM, OUTLINE_HIGH_MM, (OUTLINE_SPACING_MM,) * 3)
-    return replace(shape, trochanter_scale=draw.scale, outline=mesh_distance(vertices, model.triangles, grid))
+    return replace(
+        shape,
+        trochanter_scale=draw.scale,
+        outline=mesh_distance(vertices, model.triangles, _outline_grid(vertices)),
+    )
+
+
+def _outline_grid(vertices_mm: Points) -> Grid:
+    """The femur box of the simulator cut down to the mesh's own extent plus a margin (mm).
+
+    Points beyond the grid read a distance at least as far as its edge's, so the margin only has to cover
+    the depths the bone is built from (cortex and occupancy, well under :data:`OUTLINE_MARGIN_MM`).
+    """
+    low = np.maximum(np.asarray(OUTLINE_LOW_MM), vertices_mm.min(axis=0) - OUTLINE_MARGIN_MM)
+    high = np.minimum(np.asarray(OUTLINE_HIGH_MM), vertices_mm.max(axis=0) + OUTLINE_MARGIN_MM)
+    return Grid.covering(low, high, (OUTLINE_SPACING_MM,) * 3)
 
 
 def draw_shape_model_femurs(

@@ -80,21 +80,25 @@ def test_perspective_rays_start_at_the_source_and_end_on_the_detector() -> None:
 
 
 def test_camera_from_radiograph_geometry() -> None:
+    """The source–hip distance is the radiograph's one geometry: a tabletop 150 mm over the detector puts
+    the hip 120 mm higher; an entrance surface 200 mm away puts it half-way into the body."""
     image = np.zeros((300, 200), np.float32)
-    known = Radiograph(image, (0.15, 0.15), "imager", sid_mm=1150.0, sod_mm=1000.0)
-    camera, sod, notes = camera_from_radiograph(known)
-    assert (camera.shape, camera.pixel_spacing_mm, camera.sdd_mm, sod, notes) == (
+    tabletop = Radiograph(image, (0.15, 0.15), "imager", sid_mm=1150.0, sod_mm=1000.0)
+    camera, sod, notes = camera_from_radiograph(tabletop)
+    assert (camera.shape, camera.pixel_spacing_mm, camera.sdd_mm, notes) == (
         (300, 200),
         (0.15, 0.15),
         1150.0,
-        1000.0,
         [],
     )
+    assert sod == pytest.approx(1150.0 - 150.0 - 120.0)
     _, sod_from_magnification, _ = camera_from_radiograph(
         Radiograph(image, (0.15, 0.15), "imager", sid_mm=1200.0, magnification=1.2)
     )
-    assert sod_from_magnification == pytest.approx(1000.0)
+    assert sod_from_magnification == pytest.approx(1200.0 - (55.0 + (200.0 - 55.0) / 2))
     _, _, assumed = camera_from_radiograph(Radiograph(image, (0.15, 0.15), "imager"))
-    assert any("SID unknown" in n for n in assumed) and any("SOD unknown" in n for n in assumed)
+    assert any("SID unknown" in n for n in assumed) and any(
+        "above the detector (assumed)" in n for n in assumed
+    )
     with pytest.raises(InputError, match="spacing unknown"):
         camera_from_radiograph(Radiograph(image, None, "unknown"), "hip.png")

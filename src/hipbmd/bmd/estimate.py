@@ -24,7 +24,7 @@ from hipbmd.bmd.record_parts import ROIMeasurement
 from hipbmd.bmd.reference import YAMTable
 from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
 from hipbmd.io.radiograph_geometry import radiograph_geometry
-from hipbmd.localisation.hip_location import HipLocation
+from hipbmd.localisation.hip_location import IMPLANT_THRESHOLD, HipLocation
 from hipbmd.types import Radiograph, Side
 
 if TYPE_CHECKING:
@@ -126,8 +126,9 @@ def _measure(
     assert hip.placement is not None
     raw = sample_crop(radiograph.array, model.grid, hip.placement, outside=None)
     hip.crop = normalise_radiograph(raw)
-    if implant_suspected(sample_crop(radiograph.array, QC_GRID, hip.placement, outside=None)):
-        hip.flags.append("implant_suspected")
+    implant = _implant_flag(hip, radiograph)
+    if implant is not None:
+        hip.flags.append(implant)
     if hip.location.confidence < LOW_CONFIDENCE:
         hip.flags.append(f"low_localisation_confidence: {hip.location.confidence:.2f}")
     hip.drr = predict_drr(model.generator, hip.crop, settings.samples, settings.seed)
@@ -139,6 +140,17 @@ def _measure(
     hip.raw_abmd_g_cm2 = dict(hip.femur.abmd_g_cm2)
     for roi in REPORTED_ROIS:
         hip.measurements.append(_roi_measurement(hip, roi, model, settings, radiograph.age_years))
+
+
+def _implant_flag(hip: HipEstimate, radiograph: Radiograph) -> str | None:
+    """``implant_suspected`` from the localiser's learnt implant response when it has one (with the
+    response), else from the grey-level plateau of the raw crop; None for a native-looking hip."""
+    probability = hip.location.implant_probability
+    if probability is not None:
+        return f"implant_suspected: {probability:.2f}" if probability >= IMPLANT_THRESHOLD else None
+    assert hip.placement is not None
+    crop = sample_crop(radiograph.array, QC_GRID, hip.placement, outside=None)
+    return "implant_suspected" if implant_suspected(crop) else None
 
 
 def _roi_measurement(

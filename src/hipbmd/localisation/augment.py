@@ -51,13 +51,13 @@ class RandomViews:
         self.rng = np.random.default_rng(seed)
 
     def batch(self, count: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Images (N, 1, S, S), targets (N, 4, S, S) and weights (N, 4)."""
+        """Images (N, 1, S, S), targets (N, K, S, S) and weights (N, K) for the config's K channels."""
         views = [self.view(self.samples[int(self.rng.integers(len(self.samples)))]) for _ in range(count)]
         images, targets, weights = zip(*views, strict=True)
         return np.stack(images)[:, None], np.stack(targets), np.stack(weights)
 
     def view(self, sample: LocaliserSample) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """One random view of ``sample``: image (S, S), targets (4, S, S), weights (4,)."""
+        """One random view of ``sample``: image (S, S), targets (K, S, S), weights (K,)."""
         size = self.config.size
         centre, half_window = self._window(sample)
         angle = math.radians(self.rng.uniform(-1.0, 1.0) * self.settings.rotation_deg)
@@ -75,7 +75,7 @@ class RandomViews:
         landmarks = (sample.landmarks - offset) @ np.linalg.inv(matrix).T
         if self.rng.random() < 0.5:
             image, valid = image[:, ::-1], valid[:, ::-1]
-            landmarks = mirror_landmarks(landmarks, size)
+            landmarks = mirror_landmarks(landmarks, size, self.config.landmarks)
         image = self._intensity(image, valid)
         weights = self._presence(landmarks, valid)
         landmarks[weights[:, 1] == 0] = np.nan  # absent: an all-zero target
@@ -111,7 +111,11 @@ class RandomViews:
         return np.where(valid, image + noise, 0.0).astype(np.float32)
 
     def _presence(self, landmarks: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_]) -> FloatArray:
-        """(4, 2): loss weight, and 1 if present / 0 if absent (targets of weight-0 channels are unused)."""
+        """(K, 2): loss weight, and 1 if present / 0 if absent (targets of weight-0 channels are unused).
+
+        An implant channel's point is its hip's head centre when that hip holds metal, NaN otherwise: it
+        is present, absent or left out of the loss exactly as the head would be.
+        """
         inside = np.pad(valid, 1)  # the crop's border counts as an edge too
         depth_mm = ndimage.distance_transform_edt(inside)[1:-1, 1:-1] * self.config.pitch_mm
         result = np.zeros((len(landmarks), 2), dtype=np.float32)

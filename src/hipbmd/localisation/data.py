@@ -22,6 +22,7 @@ import numpy.typing as npt
 from hipbmd.errors import InputError
 from hipbmd.io.radiograph import read_radiograph
 from hipbmd.localisation.grid import GridMap, to_working_grid
+from hipbmd.localisation.heatmaps import IMPLANT_CHANNELS, LANDMARKS
 from hipbmd.localisation.network import LocaliserConfig, normalise_intensity
 from hipbmd.localisation.orientation import display_orientation, display_transform, to_standard
 from hipbmd.sim.case_truth import CaseTruth
@@ -43,7 +44,8 @@ class LocaliserSample:
         name: case id.
         image: normalised working image (H, W).
         valid: working pixels inside the original image (H, W).
-        landmarks: (4, 2) working (row, col) in the order of ``LANDMARKS``; may lie outside the image.
+        landmarks: (K, 2) working (row, col) in the order of the config's channels; may lie outside the
+            image; NaN for a femur missing, or for an implant channel of a hip without metal.
         mapping: working ↔ original pixels (of the image in the standard display).
     """
 
@@ -73,10 +75,18 @@ def cohort_cases(cohort: Path, first: int = 0, stop: int | None = None) -> list[
     return chosen
 
 
-def truth_landmarks_px(truth: CaseTruth) -> npt.NDArray[np.float64]:
-    """The four landmarks (4, 2) of a simulated case in its radiograph's pixels (NaN: femur missing)."""
-    points = np.full((len(TRUTH_KEYS), 2), np.nan)
-    for index, (side, key) in enumerate(TRUTH_KEYS):
+def truth_landmarks_px(truth: CaseTruth, names: tuple[str, ...] = LANDMARKS) -> npt.NDArray[np.float64]:
+    """The landmarks (K, 2) named ``names`` of a simulated case in its radiograph's pixels.
+
+    NaN: a femur missing; an implant channel ("right_implant", "left_implant") is the head centre of a
+    hip that holds metal, NaN for a hip without.
+    """
+    points = np.full((len(names), 2), np.nan)
+    keys = dict(zip(LANDMARKS, TRUTH_KEYS, strict=True))
+    for index, name in enumerate(names):
+        side, key = keys.get(name, (name.removesuffix("_implant"), "head_centre"))
+        if name in IMPLANT_CHANNELS and truth.implant_side != side:
+            continue
         femur = truth.landmarks_drr_px.get(side, {})
         if key in femur:
             points[index] = femur[key]
@@ -85,17 +95,18 @@ def truth_landmarks_px(truth: CaseTruth) -> npt.NDArray[np.float64]:
 
 def load_sample(name: str, xray: Path, truth_path: Path, config: LocaliserConfig) -> LocaliserSample:
     """Read one case and bring it onto the working grid in the standard AP display."""
+    truth = CaseTruth.read(truth_path.parent)
     radiograph = read_radiograph(xray)
-    if radiograph.pixel_spacing_mm is None:
-        raise InputError(xray, "no pixel spacing: cannot place it on the localiser's grid")
+    # An export without spacing: the truth knows its detector.
+    spacing = radiograph.pixel_spacing_mm or truth.radiograph.pixel_spacing_mm
     orientation = display_orientation(radiograph)
     image = to_standard(radiograph.array, orientation)
-    working, valid, mapping = to_working_grid(image, radiograph.pixel_spacing_mm, config.pitch_mm)
+    working, valid, mapping = to_working_grid(image, spacing, config.pitch_mm)
     normalised = normalise_intensity(working, config.percentiles, valid)
     file_to_working = display_transform(orientation, radiograph.shape).then(
         mapping.working_to_original.inverse()
     )
-    landmarks = file_to_working.apply(truth_landmarks_px(CaseTruth.read(truth_path.parent)))
+    landmarks = file_to_working.apply(truth_landmarks_px(truth, config.landmarks))
     return LocaliserSample(name, normalised, valid, landmarks, mapping)
 
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from hipbmd.io.radiograph import read_radiograph
 from hipbmd.localisation.data import truth_landmarks_px
-from hipbmd.localisation.hip_location import HipLocation
+from hipbmd.localisation.hip_location import IMPLANT_THRESHOLD, HipLocation
 from hipbmd.localisation.locate import locate_hips
 from hipbmd.sim.case_truth import CaseTruth
 from hipbmd.types import Radiograph
@@ -33,10 +33,14 @@ def evaluate_localiser(model: Any, cases: list[tuple[str, Path, Path]]) -> dict[
     rows: list[dict[str, Any]] = []
     crops: list[dict[str, Any]] = []
     for name, xray, truth_path in cases:
+        case = CaseTruth.read(truth_path.parent)
         radiograph = read_radiograph(xray)
-        truth = truth_landmarks_px(CaseTruth.read(truth_path.parent))
+        if radiograph.pixel_spacing_mm is None:  # an export without spacing: the truth knows its detector
+            radiograph = read_radiograph(xray, spacing_mm=case.radiograph.pixel_spacing_mm)
+        truth = truth_landmarks_px(case)
         present = _present(truth, radiograph)
-        rows += _score(name, locate_hips(radiograph, model), truth, present, radiograph)
+        scored = _score(name, locate_hips(radiograph, model), truth, present, radiograph)
+        rows += [{**row, "implant": case.implant_side == row["side"]} for row in scored]
         if all(present.values()):
             crops += _score_halves(name, radiograph, truth, model)
     return {"summary": _summary(rows, crops), "hips": rows, "single_hip_crops": crops}
@@ -77,6 +81,7 @@ def _score(
             nearest = min(SIDES, key=lambda s: float(np.hypot(*((head - truth[SIDES[s]]) * spacing))))
             row["side_correct"] = present[nearest] and nearest == side
             row["confidence"] = found.confidence
+            row["implant_probability"] = found.implant_probability
             row["head_error_mm"] = _error_mm(found.head_centre_px, truth[channel], spacing)
             row["lesser_trochanter_error_mm"] = _error_mm(
                 found.lesser_trochanter_px, truth[channel + 1], spacing
@@ -136,6 +141,7 @@ def _summary(rows: list[dict[str, Any]], crops: list[dict[str, Any]]) -> dict[st
         "lesser_trochanter_error_mm": _quantiles(lesser),
         "lesser_trochanter_found": len(lesser),
         "side_correct_rate": _rate([row["side_correct"] for row in reported]),
+        **_implant_rates(found),
         "single_hip_crops": {
             "count": len(crops),
             "detected_rate": _rate([crop["detected"] for crop in crops]),
@@ -144,6 +150,21 @@ def _summary(rows: list[dict[str, Any]], crops: list[dict[str, Any]]) -> dict[st
                 [c["head_error_mm"] for c in crops if c["head_error_mm"] is not None]
             ),
         },
+    }
+
+
+def _implant_rates(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """Implant recall and false alarms over the hips found, at a response of :data:`IMPLANT_THRESHOLD`."""
+    scored = [row for row in found if row.get("implant_probability") is not None]
+    if not scored:
+        return {}
+    metal = [row["implant_probability"] >= IMPLANT_THRESHOLD for row in scored if row["implant"]]
+    native = [row["implant_probability"] >= IMPLANT_THRESHOLD for row in scored if not row["implant"]]
+    return {
+        "implant_hips": len(metal),
+        "implant_recall": _rate(metal),
+        "native_hips": len(native),
+        "implant_false_alarm_rate": _rate(native),
     }
 
 

@@ -16,8 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 LANDMARKS = ("right_head", "right_lesser_trochanter", "left_head", "left_lesser_trochanter")
-# Channel order after a left–right mirror of the image: right ↔ left.
-MIRRORED_CHANNELS = (2, 3, 0, 1)
+# Implant channels: a Gaussian at a hip's head centre when that hip holds metal (arthroplasty, screws),
+# nothing otherwise; a localiser with them detects implants over both hips of every radiograph.
+IMPLANT_CHANNELS = ("right_implant", "left_implant")
+LANDMARKS_WITH_IMPLANTS = LANDMARKS + IMPLANT_CHANNELS
 LOG_FLOOR = 1e-6
 
 
@@ -45,13 +47,27 @@ def gaussian_heatmaps(
     return maps
 
 
-def mirror_landmarks(points: npt.ArrayLike, width: int) -> npt.NDArray[np.float64]:
-    """Landmarks (4, 2) of an image mirrored left–right (W columns): columns reflected, sides swapped.
+def mirrored_order(names: tuple[str, ...]) -> list[int]:
+    """Channel order after a left–right mirror: each "right_…" channel trades places with its "left_…"."""
+    swapped = [
+        name.replace("right_", "left_", 1)
+        if name.startswith("right_")
+        else name.replace("left_", "right_", 1)
+        for name in names
+    ]
+    return [names.index(name) for name in swapped]
+
+
+def mirror_landmarks(
+    points: npt.ArrayLike, width: int, names: tuple[str, ...] = LANDMARKS
+) -> npt.NDArray[np.float64]:
+    """Landmarks (K, 2) named ``names`` of an image mirrored left–right (W columns): columns reflected,
+    sides swapped.
 
     After the mirror the patient's right hip looks like a left hip in the standard AP display, so the
-    right and left channels trade places (:data:`MIRRORED_CHANNELS`).
+    right and left channels trade places (:func:`mirrored_order`).
     """
-    mirrored = np.array(points, dtype=np.float64)[list(MIRRORED_CHANNELS)]
+    mirrored = np.array(points, dtype=np.float64)[mirrored_order(names)]
     mirrored[:, 1] = (width - 1) - mirrored[:, 1]
     return mirrored
 

@@ -12,6 +12,8 @@ from typing import Any
 from hipbmd.localisation.orientation import SideSource
 from hipbmd.types import Side
 
+IMPLANT_THRESHOLD = 0.5  # an implant response at or above this flags the hip (``implant_suspected``)
+
 
 @dataclass(frozen=True)
 class HipLocation:
@@ -25,6 +27,8 @@ class HipLocation:
         lesser_trochanter_confidence: trochanter heatmap peak height, 0–1.
         side_source: "dicom" (PatientOrientation), "assumed" (standard AP display) or "user".
         flags: QC notes ("side_assumed", "spacing_assumed", "side_uncertain", …).
+        implant_probability: the localiser's implant response at this hip, 0–1 (None: a localiser
+            without implant channels).
     """
 
     side: Side
@@ -34,6 +38,7 @@ class HipLocation:
     lesser_trochanter_confidence: float
     side_source: SideSource
     flags: tuple[str, ...] = ()
+    implant_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -54,4 +59,5 @@ class HipLocation:
             float(record["lesser_trochanter_confidence"]),
             source,
             tuple(str(flag) for flag in record.get("flags", [])),
+            None if record.get("implant_probability") is None else float(record["implant_probability"]),
         )

@@ -37,6 +37,7 @@ ASSUMED_FIELD_MM = 430.0  # a 43 cm cassette, when an image carries no spacing
 LT_SEARCH_MM = 150.0
 LT_RANGE_MM = (25.0, 140.0)  # plausible head → lesser trochanter distance at the detector
 SAME_HEAD_MM = 40.0
+IMPLANT_SEARCH_MM = 30.0  # an implant channel's response is read within this distance of the head
 USER_SIDE_RADIUS_MM = 15.0
 
 
@@ -50,6 +51,17 @@ class _Frame:
     orientation: DisplayOrientation
     spacing_mm: tuple[float, float]
     flags: tuple[str, ...]
+    channel_names: tuple[str, ...] = ()
+
+    def implant_response(self, side: Side, head: Peak) -> float | None:
+        """The largest response of ``side``'s implant channel within ``IMPLANT_SEARCH_MM`` of the head;
+        None for a model without implant channels."""
+        name = f"{side}_implant"
+        if name not in self.channel_names:
+            return None
+        near = self.within_mm(np.asarray([head.row, head.col]), IMPLANT_SEARCH_MM)
+        channel = self.heatmaps[self.channel_names.index(name)]
+        return float(channel[near].max()) if near.any() else 0.0
 
     def to_original(self, row: float, col: float) -> tuple[float, float]:
         point = self.file_to_working.inverse().apply([row, col])
@@ -179,7 +191,7 @@ def _frame(radiograph: Radiograph, model: Any) -> _Frame:
     file_to_working = display_transform(orientation, radiograph.shape).then(
         mapping.working_to_original.inverse()
     )
-    return _Frame(heatmaps, file_to_working, orientation, spacing, flags)
+    return _Frame(heatmaps, file_to_working, orientation, spacing, flags, tuple(model.config.landmarks))
 
 
 def _head_peak(frame: _Frame, side: Side) -> Peak:
@@ -199,6 +211,7 @@ def _hip(
         flags.append("lesser_trochanter_not_found")
     elif not LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] or trochanter.row <= head.row:
         flags.append("lesser_trochanter_implausible")
+    implant = frame.implant_response(seen_as or side, head)
     return HipLocation(
         side=side,
         head_centre_px=frame.to_original(head.row, head.col),
@@ -207,6 +220,7 @@ def _hip(
         lesser_trochanter_confidence=round(trochanter.height, 4),
         side_source=source,
         flags=tuple(flags),
+        implant_probability=None if implant is None else round(implant, 4),
     )
 
 

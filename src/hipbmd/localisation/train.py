@@ -27,6 +27,7 @@ import torch
 from hipbmd import __version__
 from hipbmd.localisation.augment import AugmentSettings, RandomViews
 from hipbmd.localisation.data import LocaliserSample, cohort_cases, load_samples
+from hipbmd.localisation.heatmaps import LANDMARKS, LANDMARKS_WITH_IMPLANTS
 from hipbmd.localisation.network import HipLocaliser, LocaliserConfig
 
 EVALUATION_FILE = "evaluation.json"
@@ -105,7 +106,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=int, default=LocaliserTraining.batch)
     parser.add_argument("--learning-rate", type=float, default=LocaliserTraining.learning_rate)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--channels",
+        type=_channels,
+        default=LocaliserConfig.channels,
+        help="feature channels per level, e.g. 16,32,64,128",
+    )
+    parser.add_argument(
+        "--implants", action="store_true", help="also learn implant channels (metal in a hip, per side)"
+    )
     return parser
+
+
+def _channels(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     torch.set_num_threads(args.threads)
-    config = LocaliserConfig()
+    names = LANDMARKS_WITH_IMPLANTS if args.implants else LANDMARKS
+    config = LocaliserConfig(landmarks=names, channels=args.channels)
     settings = LocaliserTraining(args.iterations, args.batch, args.learning_rate, seed=args.seed)
     began = time.monotonic()
     cases = cohort_cases(args.cohort, *args.cases)
@@ -170,6 +185,9 @@ def _command(args: argparse.Namespace) -> str:
         parts.append("--eval-cohort EVAL_COHORT")
     parts += [f"-o OUTPUT --seed {args.seed} --iterations {args.iterations} --batch {args.batch}"]
     parts += [f"--learning-rate {args.learning_rate} --threads {args.threads}"]
+    parts += [f"--channels {','.join(str(c) for c in args.channels)}"] + (
+        ["--implants"] if args.implants else []
+    )
     return " ".join(parts)
 
 

@@ -107,3 +107,41 @@ def test_a_localiser_without_implant_channels_says_nothing_of_metal() -> None:
     image, _ = _hips(np.random.default_rng(1))
     hips = locate_hips(Radiograph(image, (PITCH_MM, PITCH_MM), "imager"), plain)
     assert hips and all(hip.implant_probability is None for hip in hips)
+
+
+def test_training_on_two_cohorts_with_implant_channels_writes_them(
+    sim_cohort: object, tmp_path: object
+) -> None:
+    import json
+    from pathlib import Path
+
+    from hipbmd.localisation.model_files import load_localiser
+    from hipbmd.localisation.train import main
+
+    cohort, output = Path(str(sim_cohort)), Path(str(tmp_path)) / "localiser"
+    args = ["--cohort", str(cohort), "--cohort", str(cohort), "--cases", "0:2", "--eval-cases", "2:3"]
+    args += ["-o", str(output), "--iterations", "2", "--batch", "2", "--channels", "4,8", "--implants"]
+    assert main(args) == 0
+    record = json.loads((output / "model.json").read_text())
+    assert len(record["training"]["samples"]) == 4
+    assert "--cohort COHORT1 --cohort COHORT2" in record["training"]["command"]
+    assert "--implants" in record["training"]["command"]
+    assert load_localiser(output).config.landmarks == LANDMARKS_WITH_IMPLANTS
+    assert record["evaluation"]["hips_present"] == 1
+
+
+def test_implant_recall_and_false_alarms_count_the_hips_found() -> None:
+    from hipbmd.localisation.evaluate import _implant_rates
+
+    rows = [
+        {"implant": True, "implant_probability": 0.9},
+        {"implant": True, "implant_probability": 0.3},
+        {"implant": False, "implant_probability": 0.6},
+        {"implant": False, "implant_probability": 0.1},
+        {"implant": False, "implant_probability": 0.0},
+        {"implant": False, "implant_probability": 0.2},
+    ]
+    rates = _implant_rates(rows)
+    assert (rates["implant_hips"], rates["implant_recall"]) == (2, 0.5)
+    assert (rates["native_hips"], rates["implant_false_alarm_rate"]) == (4, 0.25)
+    assert _implant_rates([{"implant": True, "implant_probability": None}]) == {}

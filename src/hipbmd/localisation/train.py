@@ -94,7 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m hipbmd.localisation.train", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--cohort", type=Path, required=True, help="simulated cohort folder (manifest.csv)")
+    parser.add_argument(
+        "--cohort",
+        type=Path,
+        required=True,
+        action="append",
+        help="simulated cohort folder (manifest.csv); repeat to train on several, --cases taken from each",
+    )
     parser.add_argument("--cases", type=_range, default=(0, 100), help="training manifest rows, FIRST:STOP")
     parser.add_argument("--eval-cases", type=_range, default=None, help="held-out rows FIRST:STOP")
     parser.add_argument(
@@ -133,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = LocaliserConfig(landmarks=names, channels=args.channels)
     settings = LocaliserTraining(args.iterations, args.batch, args.learning_rate, seed=args.seed)
     began = time.monotonic()
-    cases = cohort_cases(args.cohort, *args.cases)
+    cases = [case for cohort in args.cohort for case in cohort_cases(cohort, *args.cases)]
     samples = load_samples(cases, config, _progress("read", len(cases)))
     model, history = train_localiser(
         samples, config, settings, on_step=_progress("train", settings.iterations)
@@ -141,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     trained = time.monotonic()
     record: dict[str, Any] = {
         "training": {
-            "data": f"simulated cohort '{args.cohort.name}' ({_sites(args.cohort)}); no real images",
+            "data": "; ".join(f"simulated cohort '{c.name}' ({_sites(c)})" for c in args.cohort)
+            + "; no real images",
             "cases": f"{args.cases[0]}:{args.cases[1]}",
             "samples": [sample.name for sample in samples],
             "command": _command(args),
@@ -158,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     }
     if args.eval_cases is not None:
-        eval_cohort = args.eval_cohort or args.cohort
+        eval_cohort = args.eval_cohort or args.cohort[0]
         evaluation = evaluate_localiser(model, cohort_cases(eval_cohort, *args.eval_cases))
         record["evaluation"] = {
             "cohort": f"simulated cohort '{eval_cohort.name}' ({_sites(eval_cohort)})",
@@ -176,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace) -> str:
     parts = [
-        "python -m hipbmd.localisation.train --cohort COHORT",
+        "python -m hipbmd.localisation.train "
+        + " ".join(f"--cohort COHORT{k + 1}" for k in range(len(args.cohort))),
         f"--cases {args.cases[0]}:{args.cases[1]}",
     ]
     if args.eval_cases is not None:
@@ -194,7 +202,10 @@ def _command(args: argparse.Namespace) -> str:
 def _sites(cohort: Path) -> str:
     """The cohort's sites and seed from its cohort.json, as a phrase."""
     spec = json.loads((cohort / "cohort.json").read_text())
-    return f"hipbmd simulate, sites {', '.join(spec['sites'])}, seed {spec['seed']}"
+    styles = spec.get("styles", "sites")
+    anatomy = ", ".join(spec.get("anatomy", ["parametric"]))
+    sites = ", ".join(spec["sites"])
+    return f"hipbmd simulate, sites {sites}, styles {styles}, anatomy {anatomy}, seed {spec['seed']}"
 
 
 def _progress(stage: str, total: int) -> Callable[[int, Any], None]:

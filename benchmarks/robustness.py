@@ -1,0 +1,245 @@
+"""How the radiograph path holds up on what it was not trained on: anatomy sources, regions, styles, sites.
+
+Reads simulated cohorts made from the held-out side of every split (docs/simulator.md, "What is kept out of
+training") and runs what ``hipbmd estimate`` runs on each radiograph, with the models loaded once. PNG and
+JPEG exports carry no spacing; they are given their detector spacing, as a user must (``--spacing-mm``).
+
+Printed per anatomy source, per style family (a named site's own processing counts as its site), and over
+all radiographs:
+
+* hips found: a reported hip whose head centre lies within 5 mm (at the detector) of a true head centre,
+  over the hips whose head centre lies inside the image;
+* hips measured: implant-free index hips found with a DXA-equivalent number for the neck and the total hip;
+* implant recall and false alarms (``implant_suspected``), over both hips of every radiograph found;
+* per region (femoral neck, total hip): Pearson r, mean absolute error (g/cm²) and, at the neck, the AUC of
+  the estimate for DXA osteoporosis (T-score <= -2.5), over the measured index hips against their DXA;
+* the ceiling beside r: the true femur DRR in the radiograph's pose, cropped and measured the same way, r
+  against DXA (what a perfect decomposition would reach with these regions).
+
+Targets (issue "A radiograph path that survives radiographs from elsewhere"): found >= 98 %, measured >=
+95 %, total hip r >= 0.95 and MAE <= 0.04, neck r >= 0.90 and MAE <= 0.045, implant recall >= 0.95 with
+false alarms <= 2 % of native hips.
+
+Usage:  .venv/bin/python benchmarks/robustness.py --cohort DIR [--cohort DIR ...] [--model DIR]
+        [--localiser DIR] [--samples 8] [--limit N] [--output benchmarks/results_robustness.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import mannwhitneyu, pearsonr
+
+from hipbmd.bmd.classify import t_score
+
+FOUND_MM = 5.0
+ROIS = ("neck", "total_hip")
+
+
+@dataclass
+class HipOutcome:
+    """One true hip of one radiograph and what the estimate made of it."""
+
+    group_source: str
+    group_style: str
+    inside: bool
+    found: bool
+    index: bool
+    implant: bool
+    flagged_implant: bool = False
+    estimate_g_cm2: dict[str, float] = field(default_factory=dict)
+    dxa_g_cm2: dict[str, float] = field(default_factory=dict)
+    ceiling_raw_g_cm2: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def measured(self) -> bool:
+        return all(self.estimate_g_cm2.get(roi) is not None for roi in ROIS)
+
+
+class Runner:
+    """The models, loaded once, and the estimate of one case's radiograph against its truth."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from hipbmd.decomposition.model_files import load_decomposition_model
+        from hipbmd.localisation.model_files import load_localiser
+
+        self.model = load_decomposition_model(Path(args.model) if args.model else None)
+        self.localiser = load_localiser(Path(args.localiser) if args.localiser else None)
+        self.samples = args.samples
+        self.seconds: list[float] = []
+
+    def case(self, cohort: Path, row: dict[str, str]) -> list[HipOutcome]:
+        """Both true hips of one case with what was found, measured and flagged on them."""
+        from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
+        from hipbmd.io.radiograph import read_radiograph
+        from hipbmd.sim.case_truth import CaseTruth
+
+        folder = cohort / "cases" / row["case_id"]
+        truth = CaseTruth.read(folder)
+        path = cohort / row["xray"]
+        started = time.perf_counter()
+        radiograph = read_radiograph(path)
+        if radiograph.pixel_spacing_mm is None:  # an export: the detector spacing, as a user gives it
+            radiograph = read_radiograph(path, spacing_mm=truth.radiograph.pixel_spacing_mm)
+        result = estimate_hips(radiograph, self.model, self.localiser, EstimateSettings(self.samples))
+        self.seconds.append(time.perf_counter() - started)
+        style = row.get("style", "site")
+        group_style = row["site"] if style in ("site", "") else style
+        ceiling = self._ceiling(cohort, row)
+        outcomes = []
+        for side in ("right", "left"):
+            head = truth.head_centre_px(side)
+            rows, cols = radiograph.shape
+            inside = bool(0 <= head[0] < rows and 0 <= head[1] < cols)
+            hip = _nearest_hip(result.hips, head, truth.radiograph.pixel_spacing_mm)
+            outcome = HipOutcome(
+                row.get("anatomy", "parametric"),
+                group_style,
+                inside,
+                hip is not None,
+                side == truth.index_side,
+                truth.implant_side == side,
+            )
+            if hip is not None:
+                outcome.flagged_implant = any(flag.startswith("implant_suspected") for flag in hip.flags)
+                outcome.estimate_g_cm2 = {
+                    m.roi: m.abmd_g_cm2 for m in hip.measurements if m.abmd_g_cm2 is not None
+                }
+            if outcome.index:
+                outcome.dxa_g_cm2 = {roi: float(truth.dxa_g_cm2[roi]) for roi in ROIS}
+                outcome.ceiling_raw_g_cm2 = ceiling.get(side, {})
+            outcomes.append(outcome)
+        return outcomes
+
+    def _ceiling(self, cohort: Path, row: dict[str, str]) -> dict[str, dict[str, float]]:
+        """The true femur DRR of each usable hip, cropped as the model crops and measured the same way."""
+        from hipbmd.decomposition.data import case_pairs
+        from hipbmd.femur.measure_2d import measure_femur_drr
+
+        measured = {}
+        for _, femur_drr, _, record in case_pairs(cohort, row, self.model.grid):
+            result = measure_femur_drr(femur_drr, self.model.grid.spacing_mm, "right")
+            measured[str(record["side"])] = dict(result.abmd_g_cm2)
+        return measured
+
+
+def _nearest_hip(hips: list[Any], head_px: np.ndarray, spacing_mm: tuple[float, float]) -> Any:
+    """The reported hip whose head lies within :data:`FOUND_MM` of ``head_px`` (detector mm), if any."""
+    best, best_mm = None, FOUND_MM
+    for hip in hips:
+        offset = (np.asarray(hip.location.head_centre_px) - np.asarray(head_px)) * np.asarray(spacing_mm)
+        distance = float(np.hypot(*offset))
+        if distance <= best_mm:
+            best, best_mm = hip, distance
+    return best
+
+
+def summarise(name: str, hips: list[HipOutcome]) -> list[str]:
+    """The figures of one group of hips, as lines of text."""
+    inside = [h for h in hips if h.inside]
+    found = [h for h in inside if h.found]
+    index_native = [h for h in inside if h.index and not h.implant]
+    measured = [h for h in index_native if h.found and h.measured]
+    metal = [h for h in found if h.implant]
+    native = [h for h in found if not h.implant]
+    lines = [
+        f"{name}: hips inside {len(inside)}, found {_share(len(found), len(inside))}; "
+        f"implant-free index hips {len(index_native)}, measured {_share(len(measured), len(index_native))}",
+        f"  implants: recall {_share(sum(h.flagged_implant for h in metal), len(metal))}, "
+        f"false alarms {_share(sum(h.flagged_implant for h in native), len(native))} of native hips found",
+    ]
+    for roi in ROIS:
+        lines.append("  " + _accuracy(roi, measured, index_native))
+    return lines
+
+
+def _accuracy(roi: str, measured: list[HipOutcome], index_native: list[HipOutcome]) -> str:
+    estimate = np.array([h.estimate_g_cm2[roi] for h in measured])
+    dxa = np.array([h.dxa_g_cm2[roi] for h in measured])
+    text = f"{roi:9s} n {len(measured):3d}"
+    if len(measured) >= 3:
+        text += f"  r {pearsonr(estimate, dxa)[0]:.3f}  MAE {np.mean(np.abs(estimate - dxa)):.3f} g/cm2"
+    else:
+        text += "  r -  MAE -"
+    if roi == "neck":
+        text += f"  AUC {_auc(estimate, dxa)}"
+    ceiling = [h for h in index_native if roi in h.ceiling_raw_g_cm2]
+    if len(ceiling) >= 3:
+        raw = np.array([h.ceiling_raw_g_cm2[roi] for h in ceiling])
+        truth = np.array([h.dxa_g_cm2[roi] for h in ceiling])
+        text += f"  | ceiling r {pearsonr(raw, truth)[0]:.3f} (n {len(ceiling)})"
+    return text
+
+
+def _auc(estimate: np.ndarray, dxa: np.ndarray) -> str:
+    sick = np.array([t_score(v, "neck") <= -2.5 for v in dxa])
+    if sick.all() or not sick.any():
+        return "-"
+    statistic = mannwhitneyu(-estimate[sick], -estimate[~sick]).statistic
+    return f"{statistic / (sick.sum() * (~sick).sum()):.3f} ({sick.sum()} osteoporotic)"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100.0 * part / whole:.1f} %)" if whole else f"{part}/0"
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    runner = Runner(args)
+    outcomes: list[HipOutcome] = []
+    cohorts = [Path(c) for c in args.cohort]
+    for cohort in cohorts:
+        with (cohort / "manifest.csv").open(newline="") as stream:
+            rows = list(csv.DictReader(stream))[: args.limit]
+        for number, row in enumerate(rows, start=1):
+            outcomes += runner.case(cohort, row)
+            if number % 25 == 0:
+                print(f"  {cohort.name}: {number}/{len(rows)}", flush=True)
+    by_source: dict[str, list[HipOutcome]] = defaultdict(list)
+    by_style: dict[str, list[HipOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_source[outcome.group_source].append(outcome)
+        by_style[outcome.group_style].append(outcome)
+    lines = [
+        f"robustness of the radiograph path: {len(outcomes) // 2} radiographs from "
+        + ", ".join(c.name for c in cohorts),
+        f"model sha256 {runner.model.sha256[:12]}, localiser sha256 "
+        f"{runner.localiser.manifest['weights']['sha256'][:12]}, {args.samples} Monte-Carlo samples",
+        f"estimate per radiograph (read, locate, decompose, measure): median "
+        f"{np.median(runner.seconds):.2f} s",
+        "",
+        *summarise("all", outcomes),
+        "",
+        "by anatomy source",
+    ]
+    for name in sorted(by_source):
+        lines += summarise(f" {name}", by_source[name])
+    lines += ["", "by style family or site"]
+    for name in sorted(by_style):
+        lines += summarise(f" {name}", by_style[name])
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cohort", action="append", required=True, help="a simulated cohort (repeatable)")
+    parser.add_argument("--model", default=None, help="decomposition model folder (default: shipped)")
+    parser.add_argument("--localiser", default=None, help="hip localiser folder (default: shipped)")
+    parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--limit", type=int, default=None, help="at most this many cases per cohort")
+    parser.add_argument("--output", default=None, help="also write the figures to this file")
+    return parser
+
+
+if __name__ == "__main__":
+    main()

@@ -42,13 +42,14 @@ def simulate(
     anatomy: str = "parametric",
     anatomy_region: str = "training",
     styles: str = "sites",
+    implant_share: float = 0.0,
 ) -> SimulationResult:
     """Simulate (or finish) a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case.
 
     Mirrors ``hipbmd simulate -o cohort/ [--n N] [--sites S] [--seed S] [--workers W] [--voxel-mm V]
     [--xray-binning B] [--ct-scale F] [--anatomy A] [--anatomy-region R] [--styles S]
-    [--no-contact-sheet]``. The same seed gives the same files; a folder holding a cohort with other
-    settings is an error, and an unfinished one is finished.
+    [--implant-share F] [--no-contact-sheet]``. The same seed gives the same files; a folder holding a
+    cohort with other settings is an error, and an unfinished one is finished.
 
     Args:
         output: the cohort folder.
@@ -68,6 +69,8 @@ def simulate(
         styles: "sites" (each site's own acquisition and processing), "random" (drawn per radiograph from
             the training families) or "random-held-out" (from the held-out families); the site still
             chooses the CT scanner.
+        implant_share: the least share of patients with an implant in the hip DXA does not measure (0:
+            the population's own, a few percent), for training an implant detector.
 
     Raises:
         ValueError: an unknown site, anatomy source or style; InputError: a folder holding another cohort.
@@ -81,7 +84,8 @@ def simulate(
     folder = check_output_folder(output)
     resolution = Resolution(voxel_mm, xray_binning, ct_scale)
     sources, region = resolve_anatomy_sources(anatomy), check_anatomy_region(anatomy_region)
-    spec = CohortSpec(n, resolve_sites(sites), seed, resolution, sources, region, check_style_mode(styles))
+    style = check_style_mode(styles)
+    spec = CohortSpec(n, resolve_sites(sites), seed, resolution, sources, region, style, implant_share)
     check_settings(spec, folder)
     manifest = simulate_cohort(spec, folder, workers, on_case)
     sheet = write_contact_sheet(folder, folder / "contact_sheet.png") if contact_sheet else None

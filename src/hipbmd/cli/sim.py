@@ -38,6 +38,12 @@ def simulate(
             help="Radiograph styles: sites (each site's own), random, or random-held-out (per image)."
         ),
     ] = "sites",
+    implant_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Least share of patients with a hip implant (0: the population's)."
+        ),
+    ] = 0.0,
 ) -> None:
     """Simulate a virtual hip cohort: CT with phantom, radiograph, DXA and truth per case (resumable)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -67,6 +73,7 @@ def simulate(
                 anatomy,
                 anatomy_region,
                 styles,
+                implant_share,
             )
         )
     typer.echo(f"wrote {result.manifest} ({n} cases from {', '.join(result.sites)})")

@@ -18,6 +18,7 @@ from hipbmd.sim.dxa import DXAModel, simulate_dxa
 from hipbmd.sim.exam import ct_joints
 from hipbmd.sim.femur_model import FemurModel
 from hipbmd.sim.femur_shape import femur_landmarks
+from hipbmd.sim.findings import with_implant_share
 from hipbmd.sim.patient_sources import draw_patient
 from hipbmd.sim.population import Patient, neck_abmd_from_t_score
 from hipbmd.types import Side
@@ -43,8 +44,9 @@ DEFAULT_RESOLUTION = Resolution()
 @dataclass(frozen=True)
 class CaseRequest:
     """What to simulate: the case's id, number, site, cohort seed, resolution, anatomy source and region,
-    and the radiograph's style ("sites": the site's own; "random", "random-held-out": drawn per image,
-    :mod:`hipbmd.sim.random_style`)."""
+    the radiograph's style ("sites": the site's own; "random", "random-held-out": drawn per image,
+    :mod:`hipbmd.sim.random_style`) and the least share of patients with an implant
+    (:mod:`hipbmd.sim.findings`; 0: the population's own)."""
 
     case_id: str
     number: int
@@ -54,9 +56,11 @@ class CaseRequest:
     anatomy: str = DEFAULT_ANATOMY_SOURCE
     anatomy_region: str = DEFAULT_ANATOMY_REGION
     style: str = "sites"
+    implant_share: float = 0.0
 
 
 STREAMS = ("patient", "ct", "xray", "dxa")
+FINDINGS_STREAM = 9001  # seeds, with the cohort seed and case number, the draws of enriched findings
 
 
 def case_streams(seed: int, number: int) -> dict[str, np.random.Generator]:
@@ -82,6 +86,8 @@ class CaseDraw:
 def draw_case(request: CaseRequest, streams: dict[str, np.random.Generator]) -> CaseDraw:
     """The patient, the CT joint pose, the femurs scaled to the target density, their CT-aBMD, and DXA."""
     patient = draw_patient(streams["patient"], request.anatomy, request.anatomy_region)
+    findings = np.random.default_rng([request.seed, request.number, FINDINGS_STREAM])
+    patient = with_implant_share(patient, request.implant_share, findings)
     joints_ct = ct_joints(streams["patient"])
     patient, femurs, abmd = _scaled_to_target(patient, joints_ct, request.resolution.voxel_mm)
     dxa = simulate_dxa(abmd[patient.index_side].abmd_g_cm2, streams["dxa"], DXAModel())

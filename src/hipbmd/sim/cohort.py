@@ -49,6 +49,7 @@ class CohortSpec:
     anatomy: tuple[str, ...] = (DEFAULT_ANATOMY_SOURCE,)
     anatomy_region: str = DEFAULT_ANATOMY_REGION
     styles: str = "sites"
+    implant_share: float = 0.0
 
     def requests(self) -> list[CaseRequest]:
         """One request per case, sites in turn, and anatomy sources in turn over each round of sites."""
@@ -60,7 +61,15 @@ class CohortSpec:
         source = source_of_case(number, len(self.sites), self.anatomy)
         case_id = f"case_{number:05d}"
         return CaseRequest(
-            case_id, number, site, self.seed, self.resolution, source, self.anatomy_region, self.styles
+            case_id,
+            number,
+            site,
+            self.seed,
+            self.resolution,
+            source,
+            self.anatomy_region,
+            self.styles,
+            self.implant_share,
         )
 
 
@@ -96,6 +105,7 @@ def check_settings(spec: CohortSpec, folder: Path) -> None:
         "anatomy": list(spec.anatomy),
         "anatomy_region": spec.anatomy_region,
         "styles": spec.styles,
+        "implant_share": spec.implant_share,
     }
     if settings.exists():
         try:
@@ -105,6 +115,7 @@ def check_settings(spec: CohortSpec, folder: Path) -> None:
         saved.setdefault("anatomy", [DEFAULT_ANATOMY_SOURCE])  # cohorts made before anatomy sources
         saved.setdefault("anatomy_region", DEFAULT_ANATOMY_REGION)
         saved.setdefault("styles", "sites")
+        saved.setdefault("implant_share", 0.0)
         if {key: saved.get(key) for key in record} != record:
             raise InputError(folder, f"holds a cohort with other settings {saved} (use a new folder)")
         return

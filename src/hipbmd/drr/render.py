@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.drr.geometry import pixel_rays
-from hipbmd.drr.siddon import BrickedVolume, to_index_rays
+from hipbmd.drr.siddon import BrickedChannels, BrickedVolume, to_index_rays
 from hipbmd.types import Camera, Volume
 
 MG_CM3_MM_TO_G_CM2 = 1e-4  # (mg/cm³)·mm = 1e-3 g / cm³ · 0.1 cm = 1e-4 g/cm²
@@ -135,6 +135,26 @@ def render(
 ) -> DRR:
     """Render DRRs of ``volume`` for the cameras (see :class:`Projector`)."""
     return Projector(volume, labels, label_values, per_label).render(cameras)
+
+
+def render_channels(
+    arrays: Sequence[npt.NDArray[np.floating]], affine: npt.NDArray[np.float64], camera: Camera
+) -> npt.NDArray[np.float32]:
+    """Areal densities (C, H, W) in g/cm² of several mg/cm³ volumes on one grid, one traversal per ray.
+
+    The same images as rendering each volume alone (:func:`render`), at about the cost of one.
+    """
+    bricked = BrickedChannels(arrays)
+    starts_mm, ends_mm = pixel_rays(camera)
+    starts, deltas = to_index_rays(np.linalg.inv(np.asarray(affine, np.float64)), starts_mm, ends_mm)
+    lengths = np.linalg.norm(ends_mm - starts_mm, axis=1)
+    sequence = tile_sequence(camera.shape)
+    out = np.empty((len(starts_mm), len(arrays)), dtype=np.float64)
+    for first in range(0, len(sequence), RAYS_PER_CHUNK):
+        rays = sequence[first : first + RAYS_PER_CHUNK]
+        out[rays] = bricked.integrate(starts[rays], deltas[rays], lengths[rays])
+    images = (out * MG_CM3_MM_TO_G_CM2).T.reshape(len(arrays), *camera.shape)
+    return np.asarray(images, np.float32)
 
 
 def _masked_parts(

@@ -21,6 +21,7 @@ from hipbmd.physics.xray import mass_attenuation_cm2_g
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.label_sampling import plurality_labels
 from hipbmd.sim.phantom_rods import PhantomSlab
+from hipbmd.sim.resampling import linear_on_lattice
 from hipbmd.sim.tissues import Tissues
 from hipbmd.types import Volume
 
@@ -120,14 +121,7 @@ def simulate_ct(
             target.shape, target.spacing_mm, target.origin_mm, origin, work.spacing_mm, strict=True
         )
     ]
-    values = ndimage.affine_transform(
-        hu,
-        [p[1] - p[0] if len(p) > 1 else 1.0 for p in positions],
-        [p[0] for p in positions],
-        output_shape=target.shape,
-        order=1,
-        mode="nearest",
-    )
+    values = linear_on_lattice(hu, positions)
     widths = [t / w for t, w in zip(target.spacing_mm, work.spacing_mm, strict=True)]
     labels = plurality_labels(
         tissues.structure[:, :, z_slice], tissues.coverage[:, :, z_slice], positions, widths

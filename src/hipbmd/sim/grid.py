@@ -92,10 +92,10 @@ def near_voxels(
         for dy in (0, 1):
             for dz in (0, 1):
                 keep |= near[dx : dx + counts[0], dy : dy + counts[1], dz : dz + counts[2]]
-    offsets = np.stack(np.meshgrid(*[np.arange(block)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
-    voxels = (np.argwhere(keep)[:, None, :] * block + offsets[None]).reshape(-1, 3)
-    voxels = voxels[np.all(voxels < size, axis=1)] + start
-    return tuple(voxels.T)
+    # The kept blocks' voxels, in the grid's memory order (later gathers and scatters run along it).
+    kept = keep.repeat(block, axis=0).repeat(block, axis=1).repeat(block, axis=2)
+    voxels = np.nonzero(kept[: size[0], : size[1], : size[2]])
+    return tuple(axis + first for axis, first in zip(voxels, start, strict=True))
 
 
 def index_points(grid: Grid, index: tuple[npt.NDArray[np.intp], ...]) -> npt.NDArray[np.float32]:

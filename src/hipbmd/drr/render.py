@@ -142,8 +142,10 @@ def render_channels(
 ) -> npt.NDArray[np.float32]:
     """Areal densities (C, H, W) in g/cm² of several mg/cm³ volumes on one grid, one traversal per ray.
 
-    The same images as rendering each volume alone (:func:`render`), at about the cost of one.
+    The same images as rendering each volume alone (:func:`render`), at about the cost of one. Rays are
+    traced only through the columns (first two axes) where some volume is non-zero.
     """
+    arrays, affine = _crop_columns(arrays, affine)
     bricked = BrickedChannels(arrays)
     starts_mm, ends_mm = pixel_rays(camera)
     starts, deltas = to_index_rays(np.linalg.inv(np.asarray(affine, np.float64)), starts_mm, ends_mm)
@@ -155,6 +157,22 @@ def render_channels(
         out[rays] = bricked.integrate(starts[rays], deltas[rays], lengths[rays])
     images = (out * MG_CM3_MM_TO_G_CM2).T.reshape(len(arrays), *camera.shape)
     return np.asarray(images, np.float32)
+
+
+def _crop_columns(
+    arrays: Sequence[npt.NDArray[np.floating]], affine: npt.NDArray[np.float64]
+) -> tuple[list[npt.NDArray[np.floating]], npt.NDArray[np.float64]]:
+    """The volumes cut to the box of the first two axes outside which all of them are zero (views)."""
+    footprint = np.zeros(arrays[0].shape[:2], np.bool_)
+    for values in arrays:
+        footprint |= np.any(values, axis=2)
+    if not footprint.any():
+        return [values[:1, :1] for values in arrays], affine
+    rows, cols = np.flatnonzero(footprint.any(axis=1)), np.flatnonzero(footprint.any(axis=0))
+    first = np.array([rows[0], cols[0], 0])
+    shifted = np.array(affine, np.float64)
+    shifted[:3, 3] = shifted[:3, :3] @ first + shifted[:3, 3]
+    return [values[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] for values in arrays], shifted
 
 
 def _masked_parts(

@@ -105,7 +105,9 @@ def add_body(tissues: Tissues, body: BodyShape) -> None:
         soft_planes[number] = (inside - fat) * SOFT_TISSUE_G_CM3
     # Each slice copies its height's plane, gathered along z so that the grid is written in memory order.
     for planes, values in ((fat_planes, tissues.fat_g_cm3), (soft_planes, tissues.soft_g_cm3)):
-        np.take(np.ascontiguousarray(planes.transpose(1, 2, 0)), slice_height, axis=2, out=values)
+        np.take(
+            np.ascontiguousarray(planes.transpose(1, 2, 0)), slice_height, axis=2, out=values, mode="clip"
+        )
 
 
 def add_bowel_gas(tissues: Tissues, body: BodyShape, rng: np.random.Generator, pockets: int) -> None:

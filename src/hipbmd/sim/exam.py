@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.drr.geometry import PoseParameters
-from hipbmd.drr.render import render_channels
+from hipbmd.drr.render import camera_rays, render_channels
 from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.sim.anatomy import JointPose
 from hipbmd.sim.population import Patient
@@ -189,8 +189,9 @@ def coarse_line_integrals(
     ]
     groups += [group for addition in additions for group in _addition_groups(addition)]
     sums: dict[str, npt.NDArray[np.float32]] = {}
+    rays = camera_rays(coarse)
     for materials, arrays, affine in groups:
-        images = render_channels(arrays, affine, coarse)
+        images = render_channels(arrays, affine, rays)
         for (material, scale), rendered in zip(materials, images, strict=True):
             image = rendered * np.float32(scale)
             sums[material] = sums[material] + image if material in sums else image

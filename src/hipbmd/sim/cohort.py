@@ -134,9 +134,22 @@ def _reuse_freed_memory() -> None:
         return
 
 
+def _single_threaded_blas() -> None:
+    """One BLAS thread per worker: the workers already share the cores.
+
+    The simulator's matrix products are thin ((N, 3) points by 3 × 3 rotations, pixels by a few
+    materials); with several BLAS threads per worker on shared cores they ran 30 times slower than
+    on one.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
 def _prepare_worker() -> None:
     """A worker process: single-threaded kernels (the workers share the cores) and reused memory."""
     _single_threaded()
+    _single_threaded_blas()
     _reuse_freed_memory()
 
 

@@ -43,6 +43,9 @@ def _linear_along(values: Array, coordinates: npt.NDArray[np.float64], axis: int
     weight_shape = [1] * values.ndim
     weight_shape[axis] = len(coordinates)
     upper_weight = (clipped - lower).astype(np.float32).reshape(weight_shape)
-    below = np.take(values, lower, axis=axis)
-    above = np.take(values, upper, axis=axis)
-    return np.asarray(below + (above - below) * upper_weight, np.float32)
+    result = np.take(values, lower, axis=axis)
+    step = np.take(values, upper, axis=axis)
+    step -= result  # below + (above − below)·w, in place: two arrays of the output's size at most
+    step *= upper_weight
+    result += step
+    return result

@@ -176,11 +176,13 @@ def coarse_line_integrals(
     """Mass per area (g/cm²) of each material on :func:`coarse_camera` (``RENDER_FACTOR``) pixels."""
     coarse = coarse_camera(camera, RENDER_FACTOR)
     # g/cm³ arrays are rendered as if they were mg/cm³ (no full-size copies) and the image scaled by 1000.
-    # A grid is traversed once for several materials (render_channels): soft tissue and fat fill the body,
-    # mineral and metal only the bones' box, which render_channels cuts out (less memory than one group).
+    # A grid is traversed once for several materials (render_channels) where their bricks stay small:
+    # mineral and metal (cut to the bones' box), each femur's materials. Soft tissue and fat fill the
+    # whole body; traced one at a time they cost about as much and hold half the memory.
     affine = tissues.grid.affine
     groups: list[_RenderGroup] = [
-        ([("soft", 1000.0), ("fat", 1000.0)], [tissues.soft_g_cm3, tissues.fat_g_cm3], affine),
+        ([("soft", 1000.0)], [tissues.soft_g_cm3], affine),
+        ([("fat", 1000.0)], [tissues.fat_g_cm3], affine),
         (
             [("ha", 1.0)] + [(metal, 1000.0) for metal in tissues.metal_g_cm3],
             [tissues.mineral_mg_cm3, *tissues.metal_g_cm3.values()],

@@ -103,6 +103,7 @@ def pending_cases(spec: CohortSpec, folder: Path) -> list[CaseRequest]:
 
 def _simulate(request: CaseRequest, folder: str) -> str:
     simulate_case(request, Path(folder) / "cases" / request.case_id)
+    _release_freed_memory()
     return request.case_id
 
 
@@ -122,14 +123,26 @@ def _reuse_freed_memory() -> None:
 
     A case makes many short-lived arrays of a whole anatomy grid (about 140 MB each). By default each is
     mapped afresh and every page faulted in and zeroed by the kernel, which costs about as much as the
-    arithmetic on it; kept in the heap, the next array reuses the same pages. The process's peak memory
-    is unchanged in kind (the largest set of live arrays). Where the C library is not glibc, nothing is
+    arithmetic on it; kept in the heap, the next array reuses the same pages. What a case freed is handed
+    back when it ends (:func:`_release_freed_memory`). Where the C library is not glibc, nothing is
     changed.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_MMAP_THRESHOLD, _KEPT_BYTES)
         libc.mallopt(_M_TRIM_THRESHOLD, _KEPT_BYTES)
+    except (OSError, AttributeError):
+        return
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory freed by a finished case back to the system (glibc ``malloc_trim``).
+
+    Kept blocks (:func:`_reuse_freed_memory`) serve the arrays of one case; patients differ in size, so
+    the next case's arrays fit the old holes only in part and the heap would grow from case to case.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         return
 

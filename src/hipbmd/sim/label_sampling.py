@@ -90,10 +90,10 @@ def _share(
             return None, ()
         coarse.append(slice(int(chosen[0]), int(chosen[-1]) + 1))
     box = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
-    region = np.where(inside[box], coverage[box], np.float32(0.0)).astype(np.float32)
+    region = np.where(inside[box], coverage[box], np.float32(0.0)).astype(np.float32, copy=False)
     for axis, kernel in enumerate(kernels):
-        if len(kernel) > 1:
-            region = ndimage.convolve1d(region, kernel.astype(np.float32), axis=axis, mode="constant")
+        if len(kernel) > 1:  # filtered in place: one region-sized array
+            ndimage.convolve1d(region, kernel.astype(np.float32), axis=axis, output=region, mode="constant")
     share = linear_on_lattice(region, [p[c] - lo for p, c, lo in zip(positions, coarse, low, strict=True)])
     return share, tuple(coarse)
 

@@ -3,8 +3,9 @@
 Simulates a small cohort (every site in turn) in worker processes and prints the throughput, the time per
 case, the peak memory of a worker, and the disk use per case with its extrapolation to 200 cases. The
 targets (issue: "at least 1 case per 2 s on 2 cores; a 200-case cohort fits in 5 GB") are printed beside
-the figures. The peer is the simulator's own coarse test resolution (3 mm voxels), run alongside
-it, to show what the default resolution costs.
+the figures, with the machine's load average before and after (other jobs on the cores slow every
+figure; compare runs made under the same load). The peer is the simulator's own coarse test resolution
+(3 mm voxels), run alongside it, to show what the default resolution costs.
 
 Usage:  .venv/bin/python benchmarks/sim_speed.py [--n 12] [--workers 2] [--voxel-mm 1.0]
 """
@@ -12,6 +13,7 @@ Usage:  .venv/bin/python benchmarks/sim_speed.py [--n 12] [--workers 2] [--voxel
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -59,6 +61,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--voxel-mm", type=float, default=1.0)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     _warm_up(args.workers)
     scratch = Path(tempfile.mkdtemp(prefix="hipbmd-sim-speed-"))
     try:
@@ -72,6 +75,7 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _report(rows, args.n, args.workers)
+    print(f"load average (1 min) before and after: {load_before:.1f}, {os.getloadavg()[0]:.1f}")
 
 
 def _report(rows: list[tuple[str, float, int]], n: int, workers: int) -> None:

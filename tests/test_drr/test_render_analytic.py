@@ -8,7 +8,7 @@ from phantoms import box, cylinder_z, grid, sphere
 
 from hipbmd.drr.geometry import PoseParameters, project_points
 from hipbmd.drr.reference import siddon_reference
-from hipbmd.drr.render import Projector, hu_to_attenuation, render
+from hipbmd.drr.render import Projector, hu_to_attenuation, render, render_channels
 from hipbmd.drr.siddon import integrate_rays
 from hipbmd.types import Camera, Volume
 
@@ -60,6 +60,19 @@ def test_agrees_with_the_independent_siddon_reference() -> None:
     fast = integrate_rays(values, np.linalg.inv(affine), starts, ends)
     slow = [siddon_reference(values, affine, s, e) for s, e in zip(starts, ends, strict=True)]
     assert fast == pytest.approx(slow, rel=1e-9, abs=1e-9)
+
+
+def test_channels_rendered_together_equal_each_rendered_alone() -> None:
+    rng = np.random.default_rng(11)
+    arrays = [rng.uniform(0, 900, (13, 10, 17)).astype(np.float32) for _ in range(3)]
+    arrays = [np.pad(a, ((3, 2), (0, 4), (1, 0))) for a in arrays]  # zero columns, cropped before tracing
+    affine = np.array([[0.9, 0.1, 0, -6], [0, 1.1, 0.2, -5], [0.1, 0, 0.8, -7], [0, 0, 0, 1.0]])
+    camera = _ap(shape=(24, 20), spacing=(0.6, 0.6), rotation_deg=(4.0, -7.0, 3.0))
+    together = render_channels(arrays, affine, camera)
+    alone = [render(Volume(a, affine, "mg/cm3"), camera).images[0] for a in arrays]
+    assert together.shape == (3, 24, 20)
+    assert together.max() > 0
+    np.testing.assert_allclose(together, np.stack(alone), rtol=1e-6, atol=1e-9)
 
 
 def test_uniform_sphere_chords_and_mass() -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.drr.geometry import pixel_rays
-from hipbmd.drr.siddon import BrickedVolume, to_index_rays
+from hipbmd.drr.siddon import BrickedChannels, BrickedVolume, to_index_rays
 from hipbmd.types import Camera, Volume
 
 MG_CM3_MM_TO_G_CM2 = 1e-4  # (mg/cm³)·mm = 1e-3 g / cm³ · 0.1 cm = 1e-4 g/cm²
@@ -135,6 +135,73 @@ def render(
 ) -> DRR:
     """Render DRRs of ``volume`` for the cameras (see :class:`Projector`)."""
     return Projector(volume, labels, label_values, per_label).render(cameras)
+
+
+@dataclass(frozen=True)
+class CameraRays:
+    """A camera's pixel rays listed tile by tile (:func:`tile_sequence`), ready for rendering.
+
+    Attributes:
+        shape: the detector's (rows, columns).
+        pixels: (N,) row-major pixel index of each ray.
+        starts_mm, ends_mm: (N, 3) world points where each ray begins and ends.
+        lengths_mm: (N,) ray lengths.
+    """
+
+    shape: tuple[int, int]
+    pixels: npt.NDArray[np.intp]
+    starts_mm: npt.NDArray[np.float64]
+    ends_mm: npt.NDArray[np.float64]
+    lengths_mm: npt.NDArray[np.float64]
+
+
+def camera_rays(camera: Camera) -> CameraRays:
+    """The rays of every pixel of ``camera`` (see :func:`hipbmd.drr.geometry.pixel_rays`), in tile order."""
+    pixels = tile_sequence(camera.shape)
+    starts_mm, ends_mm = pixel_rays(camera)
+    starts_mm, ends_mm = starts_mm[pixels], ends_mm[pixels]
+    lengths = np.linalg.norm(ends_mm - starts_mm, axis=1)
+    return CameraRays(camera.shape, pixels, starts_mm, ends_mm, lengths)
+
+
+def render_channels(
+    arrays: Sequence[npt.NDArray[np.floating]],
+    affine: npt.NDArray[np.float64],
+    camera: Camera | CameraRays,
+) -> npt.NDArray[np.float32]:
+    """Areal densities (C, H, W) in g/cm² of several mg/cm³ volumes on one grid, one traversal per ray.
+
+    The same images as rendering each volume alone (:func:`render`), at about the cost of one. Rays are
+    traced only through the columns (first two axes) where some volume is non-zero. Rendering several
+    grids for one camera, pass its :func:`camera_rays` to compute them once.
+    """
+    rays = camera if isinstance(camera, CameraRays) else camera_rays(camera)
+    arrays, affine = _crop_columns(arrays, affine)
+    bricked = BrickedChannels(arrays)
+    world_to_index = np.linalg.inv(np.asarray(affine, np.float64))
+    starts, deltas = to_index_rays(world_to_index, rays.starts_mm, rays.ends_mm)
+    out = np.empty((len(rays.pixels), len(arrays)), dtype=np.float64)
+    for first in range(0, len(rays.pixels), RAYS_PER_CHUNK):
+        chunk = slice(first, first + RAYS_PER_CHUNK)
+        out[rays.pixels[chunk]] = bricked.integrate(starts[chunk], deltas[chunk], rays.lengths_mm[chunk])
+    images = (out * MG_CM3_MM_TO_G_CM2).T.reshape(len(arrays), *rays.shape)
+    return np.asarray(images, np.float32)
+
+
+def _crop_columns(
+    arrays: Sequence[npt.NDArray[np.floating]], affine: npt.NDArray[np.float64]
+) -> tuple[list[npt.NDArray[np.floating]], npt.NDArray[np.float64]]:
+    """The volumes cut to the box of the first two axes outside which all of them are zero (views)."""
+    footprint = np.zeros(arrays[0].shape[:2], np.bool_)
+    for values in arrays:
+        footprint |= np.any(values, axis=2)
+    if not footprint.any():
+        return [values[:1, :1] for values in arrays], affine
+    rows, cols = np.flatnonzero(footprint.any(axis=1)), np.flatnonzero(footprint.any(axis=0))
+    first = np.array([rows[0], cols[0], 0])
+    shifted = np.array(affine, np.float64)
+    shifted[:3, 3] = shifted[:3, :3] @ first + shifted[:3, 3]
+    return [values[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] for values in arrays], shifted
 
 
 def _masked_parts(

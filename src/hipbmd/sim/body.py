@@ -89,7 +89,10 @@ def add_body(tissues: Tissues, body: BodyShape) -> None:
     sides_above = shapes.occupancy(shapes.smooth_union(trunk, thighs, BLEND_MM) + body.fat_mm, grid.voxel_mm)
     sides_below = shapes.occupancy(thighs + body.fat_mm, grid.voxel_mm)
     thin = min(body.fat_mm, CROTCH_FAT_MM)
-    for z in np.unique(settled):
+    heights, slice_height = np.unique(settled, return_inverse=True)
+    fat_planes = np.empty((len(heights), *trunk.shape), np.float32)
+    soft_planes = np.empty_like(fat_planes)
+    for number, z in enumerate(heights):
         distance = _join(trunk, thighs, np.float32(z), body)
         inside = shapes.occupancy(distance, grid.voxel_mm)
         above = float(
@@ -98,9 +101,13 @@ def add_body(tissues: Tissues, body: BodyShape) -> None:
         deep_sides = above * sides_above + (1.0 - above) * sides_below
         deep = np.minimum(deep_sides, shapes.occupancy(distance + thin, grid.voxel_mm))
         fat = inside - deep
-        slices = np.nonzero(settled == z)[0]
-        tissues.fat_g_cm3[:, :, slices] = (fat * ADIPOSE_G_CM3)[:, :, None]
-        tissues.soft_g_cm3[:, :, slices] = ((inside - fat) * SOFT_TISSUE_G_CM3)[:, :, None]
+        fat_planes[number] = fat * ADIPOSE_G_CM3
+        soft_planes[number] = (inside - fat) * SOFT_TISSUE_G_CM3
+    # Each slice copies its height's plane, gathered along z so that the grid is written in memory order.
+    for planes, values in ((fat_planes, tissues.fat_g_cm3), (soft_planes, tissues.soft_g_cm3)):
+        np.take(
+            np.ascontiguousarray(planes.transpose(1, 2, 0)), slice_height, axis=2, out=values, mode="clip"
+        )
 
 
 def add_bowel_gas(tissues: Tissues, body: BodyShape, rng: np.random.Generator, pockets: int) -> None:

@@ -21,6 +21,7 @@ from hipbmd.physics.xray import mass_attenuation_cm2_g
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.label_sampling import plurality_labels
 from hipbmd.sim.phantom_rods import PhantomSlab
+from hipbmd.sim.resampling import linear_on_lattice
 from hipbmd.sim.tissues import Tissues
 from hipbmd.types import Volume
 
@@ -70,15 +71,17 @@ def true_hu(tissues: Tissues, phantom: PhantomSlab | None, energy_kev: float, z_
     """Noise-free CT numbers of the slices ``z_slice`` of the tissues (plus the phantom), HU."""
     w = attenuation_weights(energy_kev)
     relative = w["ha"] * 1e-3 * tissues.mineral_mg_cm3[:, :, z_slice]
-    relative = (
-        relative + w["soft"] * tissues.soft_g_cm3[:, :, z_slice] + w["fat"] * tissues.fat_g_cm3[:, :, z_slice]
-    )
-    for metal, values in tissues.metal_g_cm3.items():
-        relative += w[metal] * values[:, :, z_slice]
+    term = np.empty_like(relative)  # each material's part, added in place: no slab-sized temporaries
+    materials = [("soft", tissues.soft_g_cm3), ("fat", tissues.fat_g_cm3), *tissues.metal_g_cm3.items()]
+    for material, values in materials:
+        relative += np.multiply(np.float32(w[material]), values[:, :, z_slice], out=term)
+    del term
     if phantom is not None:
         plane = w[phantom.material] * 1e-3 * phantom.mineral_mg_cm3 + w["water"] * phantom.water_g_cm3
         relative += (plane + w["soft"] * phantom.table_g_cm3)[:, :, None]
-    return np.asarray(1000.0 * (relative - 1.0), np.float32)
+    relative -= np.float32(1.0)
+    relative *= np.float32(1000.0)
+    return relative
 
 
 def ct_grid(grid: Grid, scanner: Scanner, z_range_mm: tuple[float, float]) -> Grid:
@@ -112,7 +115,7 @@ def simulate_ct(
         scanner.blur_mm / work.spacing_mm[1],
         scanner.slice_mm / 2.355 / work.spacing_mm[2],
     )
-    hu = ndimage.gaussian_filter(hu, sigma, mode="nearest")
+    ndimage.gaussian_filter(hu, sigma, output=hu, mode="nearest")  # in place: one slab less in memory
     origin = np.asarray(work.origin_mm) + np.array([0.0, 0.0, z_slice.start * work.spacing_mm[2]])
     positions = [
         (np.arange(n) * step + start - first) / spacing
@@ -120,14 +123,7 @@ def simulate_ct(
             target.shape, target.spacing_mm, target.origin_mm, origin, work.spacing_mm, strict=True
         )
     ]
-    values = ndimage.affine_transform(
-        hu,
-        [p[1] - p[0] if len(p) > 1 else 1.0 for p in positions],
-        [p[0] for p in positions],
-        output_shape=target.shape,
-        order=1,
-        mode="nearest",
-    )
+    values = linear_on_lattice(hu, positions)
     widths = [t / w for t, w in zip(target.spacing_mm, work.spacing_mm, strict=True)]
     labels = plurality_labels(
         tissues.structure[:, :, z_slice], tissues.coverage[:, :, z_slice], positions, widths

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.drr.geometry import PoseParameters
-from hipbmd.drr.render import Projector
+from hipbmd.drr.render import camera_rays, render_channels
 from hipbmd.femur.landmarks import FemurLandmarks
 from hipbmd.sim.anatomy import JointPose
 from hipbmd.sim.population import Patient
@@ -29,6 +29,8 @@ from hipbmd.sim.tissues import Tissues
 from hipbmd.types import Camera, Side, Volume
 
 RENDER_FACTOR = 3  # rays are traced on a grid this many times coarser than the stored pixels
+# Volumes rendered in one traversal of their common grid: (material, scale) each, their arrays, the affine.
+_RenderGroup = tuple[list[tuple[str, float]], list[npt.NDArray[np.float32]], npt.NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -181,20 +183,44 @@ def coarse_line_integrals(
 ) -> dict[str, npt.NDArray[np.float32]]:
     """Mass per area (g/cm²) of each material on :func:`coarse_camera` (``RENDER_FACTOR``) pixels."""
     coarse = coarse_camera(camera, RENDER_FACTOR)
-    affine = tissues.grid.affine
     # g/cm³ arrays are rendered as if they were mg/cm³ (no full-size copies) and the image scaled by 1000.
-    parts: list[tuple[str, Volume, float]] = [
-        ("ha", Volume(tissues.mineral_mg_cm3, affine, "mg/cm3"), 1.0),
-        ("soft", Volume(tissues.soft_g_cm3, affine, "mg/cm3"), 1000.0),
-        ("fat", Volume(tissues.fat_g_cm3, affine, "mg/cm3"), 1000.0),
+    # A grid is traversed once for several materials (render_channels) where their bricks stay small:
+    # mineral and metal (cut to the bones' box), each femur's materials. Soft tissue and fat fill the
+    # whole body; traced one at a time they cost about as much and hold half the memory.
+    affine = tissues.grid.affine
+    groups: list[_RenderGroup] = [
+        ([("soft", 1000.0)], [tissues.soft_g_cm3], affine),
+        ([("fat", 1000.0)], [tissues.fat_g_cm3], affine),
+        (
+            [("ha", 1.0)] + [(metal, 1000.0) for metal in tissues.metal_g_cm3],
+            [tissues.mineral_mg_cm3, *tissues.metal_g_cm3.values()],
+            affine,
+        ),
     ]
-    parts += [(metal, Volume(v, affine, "mg/cm3"), 1000.0) for metal, v in tissues.metal_g_cm3.items()]
-    parts += [(material, volume, 1.0) for addition in additions for material, volume in addition.items()]
+    groups += [group for addition in additions for group in _addition_groups(addition)]
     sums: dict[str, npt.NDArray[np.float32]] = {}
-    for material, volume, scale in parts:
-        image = Projector(volume).render(coarse).images[0] * np.float32(scale)
-        sums[material] = sums[material] + image if material in sums else image
+    rays = camera_rays(coarse)
+    for materials, arrays, affine in groups:
+        images = render_channels(arrays, affine, rays)
+        for (material, scale), rendered in zip(materials, images, strict=True):
+            image = rendered * np.float32(scale)
+            sums[material] = sums[material] + image if material in sums else image
     return sums
+
+
+def _addition_groups(
+    addition: Mapping[str, Volume],
+) -> list[_RenderGroup]:
+    """An addition's volumes (mg/cm³, scale 1) gathered by grid, for one traversal of each grid."""
+    groups: dict[bytes, _RenderGroup] = {}
+    for material, volume in addition.items():
+        if volume.unit != "mg/cm3":
+            raise ValueError(f"additions are mg/cm3 volumes, {material} is {volume.unit}")
+        key = np.asarray(volume.affine, np.float64).tobytes() + np.asarray(volume.shape).tobytes()
+        materials, arrays, _ = groups.setdefault(key, ([], [], np.asarray(volume.affine, np.float64)))
+        materials.append((material, 1.0))
+        arrays.append(np.asarray(volume.array, np.float32))
+    return list(groups.values())
 
 
 def upsampled(

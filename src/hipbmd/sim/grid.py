@@ -74,8 +74,10 @@ def near_voxels(
     """Grid indices of the voxels of ``box`` that a shape may reach, found on a coarse lattice first.
 
     The signed distance is evaluated at the corners of blocks of ``block``³ voxels; a block is kept when
-    any corner is within the block's diagonal plus ``reach_mm`` of the inside. The shape then needs
-    evaluating only on the kept voxels, a few percent of a bone's bounding box.
+    any corner is within the block's diagonal plus ``reach_mm`` of the inside, and within it the voxels
+    for which the same holds with their own distance to that corner instead of the diagonal (the test
+    for the block is the test for its farthest voxel). The shape then needs evaluating only on the kept
+    voxels, a few percent of a bone's bounding box.
     """
     size = np.array([s.stop - s.start for s in box])
     start = np.array([s.start for s in box])
@@ -86,16 +88,42 @@ def near_voxels(
         for n, first, d, o in zip(counts, start, step, grid.origin_mm, strict=True)
     ]
     x, y, z = np.meshgrid(*axes, indexing="ij")
-    near = distance_fn(np.stack([x, y, z], axis=-1)) < float(np.linalg.norm(step * block)) + reach_mm
+    corner_mm = distance_fn(np.stack([x, y, z], axis=-1))
+    near = corner_mm < float(np.linalg.norm(step * block)) + reach_mm
     keep = np.zeros(tuple(counts), dtype=np.bool_)
     for dx in (0, 1):
         for dy in (0, 1):
             for dz in (0, 1):
                 keep |= near[dx : dx + counts[0], dy : dy + counts[1], dz : dz + counts[2]]
-    offsets = np.stack(np.meshgrid(*[np.arange(block)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
-    voxels = (np.argwhere(keep)[:, None, :] * block + offsets[None]).reshape(-1, 3)
-    voxels = voxels[np.all(voxels < size, axis=1)] + start
-    return tuple(voxels.T)
+    blocks = np.nonzero(keep)
+    reached = _voxels_within_reach(corner_mm, blocks, step, block, reach_mm)
+    # The kept voxels, listed in the grid's memory order (later gathers and scatters run along it).
+    kept = np.zeros((counts[0], block, counts[1], block, counts[2], block), dtype=np.bool_)
+    kept[blocks[0], :, blocks[1], :, blocks[2], :] = reached
+    kept_box = kept.reshape(counts * block)[: size[0], : size[1], : size[2]]
+    return tuple(axis + first for axis, first in zip(np.nonzero(kept_box), start, strict=True))
+
+
+def _voxels_within_reach(
+    corner_mm: npt.NDArray[np.float32],
+    blocks: tuple[npt.NDArray[np.intp], ...],
+    step_mm: npt.NDArray[np.float64],
+    block: int,
+    reach_mm: float,
+) -> npt.NDArray[np.bool_]:
+    """Per kept block (K, block, block, block): the voxels near a corner that is near the shape.
+
+    A voxel is kept when some corner of its block has a distance below ``reach_mm`` plus the voxel's
+    distance to that corner (mm).
+    """
+    offsets = np.arange(block)
+    nearest = np.full((len(blocks[0]), block, block, block), np.inf, np.float32)
+    for corner in np.ndindex(2, 2, 2):
+        along = [((offsets - c * block) * d) ** 2 for c, d in zip(corner, step_mm, strict=True)]
+        apart = np.sqrt(along[0][:, None, None] + along[1][None, :, None] + along[2][None, None, :])
+        at_corner = corner_mm[tuple(b + c for b, c in zip(blocks, corner, strict=True))]
+        np.minimum(nearest, at_corner[:, None, None, None] - apart.astype(np.float32), out=nearest)
+    return nearest < reach_mm
 
 
 def index_points(grid: Grid, index: tuple[npt.NDArray[np.intp], ...]) -> npt.NDArray[np.float32]:

@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from hipbmd.sim.resampling import linear_on_lattice
+
 LabelArray = npt.NDArray[np.uint8]
 
 
@@ -53,12 +55,11 @@ def plurality_labels(
     """
     shape = tuple(len(p) for p in positions)
     shares = []
-    for value in np.unique(structure):
-        if value == 0:
-            continue
-        share, coarse_box = _share(structure == value, coverage, positions, widths)
+    present = np.flatnonzero(np.bincount(structure.ravel(), minlength=1))  # the labels present, sorted
+    for label in present[present > 0].tolist():
+        share, coarse_box = _share(structure == label, coverage, positions, widths)
         if share is not None:
-            shares.append((int(value), share, coarse_box))
+            shares.append((label, share, coarse_box))
     background = np.ones(shape, np.float32)
     for _, share, box in shares:
         background[box] -= share
@@ -89,15 +90,12 @@ def _share(
             return None, ()
         coarse.append(slice(int(chosen[0]), int(chosen[-1]) + 1))
     box = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
-    region = np.where(inside[box], coverage[box], np.float32(0.0)).astype(np.float32)
+    region = np.where(inside[box], coverage[box], np.float32(0.0)).astype(np.float32, copy=False)
     for axis, kernel in enumerate(kernels):
-        if len(kernel) > 1:
-            region = ndimage.convolve1d(region, kernel.astype(np.float32), axis=axis, mode="constant")
-    start = [float(p[c][0] - lo) for p, c, lo in zip(positions, coarse, low, strict=True)]
-    steps = [float(p[1] - p[0]) if len(p) > 1 else 1.0 for p in positions]
-    size = tuple(c.stop - c.start for c in coarse)
-    share = ndimage.affine_transform(region, steps, start, output_shape=size, order=1, mode="constant")
-    return np.asarray(share, np.float32), tuple(coarse)
+        if len(kernel) > 1:  # filtered in place: one region-sized array
+            ndimage.convolve1d(region, kernel.astype(np.float32), axis=axis, output=region, mode="constant")
+    share = linear_on_lattice(region, [p[c] - lo for p, c, lo in zip(positions, coarse, low, strict=True)])
+    return share, tuple(coarse)
 
 
 def _extent(inside: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

@@ -5,9 +5,11 @@ case, the peak memory of a worker, and the disk use per case with its extrapolat
 targets (issue: "at least 1 case per 2 s on 2 cores; a 200-case cohort fits in 5 GB") are printed beside
 the figures, with the machine's load average before and after (other jobs on the cores slow every
 figure; compare runs made under the same load). The peer is the simulator's own coarse test resolution
-(3 mm voxels), run alongside it, to show what the default resolution costs.
+(3 mm voxels), run alongside it, to show what the default resolution costs. Then, per anatomy source
+(``--anatomy``) and for the random styles (``--styles random``), ``--per-source`` cases at the default
+resolution over all six sites.
 
-Usage:  .venv/bin/python benchmarks/sim_speed.py [--n 12] [--workers 2] [--voxel-mm 1.0]
+Usage:  .venv/bin/python benchmarks/sim_speed.py [--n 12] [--workers 2] [--voxel-mm 1.0] [--per-source 6]
 """
 
 from __future__ import annotations
@@ -41,9 +43,16 @@ def _warm_up(workers: int) -> None:
         list(pool.map(simulate_case, requests, [Path(scratch) / r.case_id for r in requests]))
 
 
-def run(n: int, workers: int, resolution: Resolution, folder: Path) -> tuple[float, int]:
-    """Seconds and bytes for an ``n``-case cohort."""
-    spec = CohortSpec(n, resolve_sites("all"), seed=11, resolution=resolution)
+def run(
+    n: int,
+    workers: int,
+    resolution: Resolution,
+    folder: Path,
+    anatomy: str = "parametric",
+    styles: str = "sites",
+) -> tuple[float, int]:
+    """Seconds and bytes for an ``n``-case cohort of one anatomy source and style mode."""
+    spec = CohortSpec(n, resolve_sites("all"), 11, resolution, (anatomy,), styles=styles)
     folder.mkdir(parents=True)
     start = time.perf_counter()
     for _ in run_cases(spec.requests(), folder, workers):
@@ -60,6 +69,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--voxel-mm", type=float, default=1.0)
+    parser.add_argument("--per-source", type=int, default=6, help="cases per anatomy source (0: none)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     _warm_up(args.workers)
@@ -72,10 +82,29 @@ def main() -> None:
         ):
             seconds, size = run(args.n, args.workers, resolution, scratch / label.split()[0])
             rows.append((label, seconds, size))
+        sources = _per_source(args, Resolution(args.voxel_mm, 1, 1.0), scratch) if args.per_source else []
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _report(rows, args.n, args.workers)
+    for label, seconds in sources:
+        per_case = seconds / args.per_source
+        verdict = "met" if per_case <= TARGET_SECONDS_PER_CASE else "NOT met"
+        print(f"{label:32s} {per_case:7.2f} s/case ({args.per_source} cases; target {verdict})")
     print(f"load average (1 min) before and after: {load_before:.1f}, {os.getloadavg()[0]:.1f}")
+
+
+def _per_source(args: argparse.Namespace, resolution: Resolution, scratch: Path) -> list[tuple[str, float]]:
+    """Seconds for ``--per-source`` cases of each anatomy source (site styles), and of random styles."""
+    from hipbmd.sim.anatomy_sources import ANATOMY_SOURCES
+
+    runs = [(f"anatomy {name}", name, "sites") for name in ANATOMY_SOURCES]
+    runs.append(("parametric, random styles", "parametric", "random"))
+    timed = []
+    for label, source, styles in runs:
+        folder = scratch / label.replace(" ", "_").replace(",", "")
+        seconds, _ = run(args.per_source, args.workers, resolution, folder, source, styles)
+        timed.append((label, seconds))
+    return timed
 
 
 def _report(rows: list[tuple[str, float, int]], n: int, workers: int) -> None:

@@ -65,8 +65,8 @@ class FemurShape:
     lesser_trochanter_lift_mm: float = 0.0
     outline: SampledDistance | None = field(default=None, compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, float]:
-        """The shape's numbers (the outline, an array, is left out)."""
+    def summary(self) -> dict[str, float]:
+        """The shape's numbers for the truth (one way: the outline, an array, is left out)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self) if f.name != "outline"}
 
     @property

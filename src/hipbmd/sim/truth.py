@@ -147,7 +147,7 @@ def _side_record(
         "ct_abmd": draw.abmd[side].summary(),
         "femur_density": f"truth/femur_density_{side}.nii.gz",
         "density_mg_cm3": asdict(draw.patient.femur_densities[side]),
-        "shape": draw.patient.femur_shapes[side].to_dict(),
+        "shape": draw.patient.femur_shapes[side].summary(),
     }
 
 

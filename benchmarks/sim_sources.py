@@ -37,7 +37,17 @@ CREDIT = (
 
 def simulate(folder: Path, arguments: tuple[str, ...], workers: int) -> None:
     """``hipbmd simulate`` into ``folder`` (resumed if it exists)."""
-    command = ["hipbmd", "simulate", "-o", str(folder), *arguments, "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "hipbmd.cli",
+        "simulate",
+        "-o",
+        str(folder),
+        *arguments,
+        "--workers",
+        str(workers),
+    ]
     subprocess.run([*command, "--no-contact-sheet"], check=True)
 
 

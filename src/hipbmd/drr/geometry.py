@@ -39,6 +39,18 @@ DEFAULT_SID_MM = 1100.0
 DEFAULT_TABLE_TO_DETECTOR_MM = 150.0
 
 
+def rotation_onto_x(vector: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The smallest rotation taking the direction of ``vector`` onto (1, 0, 0) (Rodrigues' formula)."""
+    unit = np.asarray(vector, np.float64) / np.linalg.norm(vector)
+    axis = np.cross(unit, [1.0, 0.0, 0.0])
+    sin, cos = float(np.linalg.norm(axis)), float(unit[0])
+    if sin < 1e-12:
+        return np.eye(3)
+    k = axis / sin
+    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.asarray(np.eye(3) + sin * cross + (1.0 - cos) * cross @ cross, np.float64)
+
+
 def rotation_matrix_deg(rotation_deg: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """R_z · R_y · R_x for rotations (about x, about y, about z) in degrees, right-handed."""
     rx, ry, rz = (math.radians(float(a)) for a in np.asarray(rotation_deg, dtype=np.float64))

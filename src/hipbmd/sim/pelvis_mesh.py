@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from hipbmd.drr.geometry import rotation_onto_x
 from hipbmd.sim.femur_mesh_fit import Sphere, fit_sphere
 from hipbmd.sim.grid import Grid
 from hipbmd.sim.mesh_distance import SampledDistance, mesh_distance
@@ -52,7 +53,7 @@ class PelvisMesh:
     def placed(self, hip_half_distance_mm: float) -> dict[str, SurfaceMesh]:
         """The bones moved so the acetabular centres sit at (±h, 0, 0) (see the module docstring)."""
         right, left = self.acetabula["right"].centre_mm, self.acetabula["left"].centre_mm
-        rotation = _turn_onto_x(right - left)
+        rotation = rotation_onto_x(right - left)
         scale = 2.0 * hip_half_distance_mm / float(np.linalg.norm(right - left))
         middle = 0.5 * (right + left)
         return {
@@ -65,18 +66,6 @@ class PelvisMesh:
         radius = 0.5 * (self.acetabula["right"].radius_mm + self.acetabula["left"].radius_mm)
         distance = np.linalg.norm(self.acetabula["right"].centre_mm - self.acetabula["left"].centre_mm)
         return float(0.5 * distance * socket_radius_mm / radius)
-
-
-def _turn_onto_x(direction: Points) -> Points:
-    """The smallest rotation taking ``direction`` onto +x (Rodrigues)."""
-    unit = direction / np.linalg.norm(direction)
-    axis = np.cross(unit, [1.0, 0.0, 0.0])
-    sin, cos = float(np.linalg.norm(axis)), float(unit[0])
-    if sin < 1e-12:
-        return np.eye(3)
-    k = axis / sin
-    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.asarray(np.eye(3) + sin * cross + (1.0 - cos) * cross @ cross)
 
 
 def find_acetabulum(bone: SurfaceMesh) -> Sphere:

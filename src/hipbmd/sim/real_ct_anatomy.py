@@ -24,6 +24,8 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
+from hipbmd.drr.geometry import rotation_onto_x
+
 Array = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
 RESOURCE = ("anatomy", "real_ct", "pelvis_ct.npz")
@@ -69,7 +71,7 @@ class RealCtAnatomy:
 
     def rotation(self) -> Matrix:
         """R: the smallest rotation turning the right-minus-left hip vector onto +x."""
-        return _rotation_onto_x(self.hip_centres_mm[0] - self.hip_centres_mm[1])
+        return rotation_onto_x(self.hip_centres_mm[0] - self.hip_centres_mm[1])
 
 
 @dataclass(frozen=True)
@@ -95,18 +97,6 @@ class RealCtPlacement:
         linear = anatomy.rotation().T / self.scale / anatomy.spacing_mm[:, None]
         offset = (anatomy.hip_midpoint_mm - anatomy.origin_mm) / anatomy.spacing_mm
         return np.asarray(linear, np.float64), np.asarray(offset, np.float64)
-
-
-def _rotation_onto_x(vector: npt.ArrayLike) -> Matrix:
-    """Rodrigues' rotation taking the direction of ``vector`` onto (1, 0, 0)."""
-    unit = np.asarray(vector, np.float64) / np.linalg.norm(vector)
-    axis = np.cross(unit, [1.0, 0.0, 0.0])
-    sin, cos = float(np.linalg.norm(axis)), float(unit[0])
-    if sin < 1e-12:
-        return np.eye(3)
-    k = axis / sin
-    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.asarray(np.eye(3) + sin * cross + (1.0 - cos) * cross @ cross, np.float64)
 
 
 @lru_cache(maxsize=1)

@@ -80,8 +80,9 @@ class Estimator:
         self.samples = args.samples
         print(f"model {self.model.manifest.get('name')} sha256 {self.model.sha256[:12]}")
 
-    def run(self, path: Path) -> tuple[dict[str, Any], float]:
-        """The JSON record of one radiograph (no overlay) and the seconds it took."""
+    def run(self, path: Path, spacing_mm: tuple[float, float] | None = None) -> tuple[dict[str, Any], float]:
+        """The JSON record of one radiograph (no overlay) and the seconds it took; ``spacing_mm`` is
+        given to a file without one (a PNG/JPEG export), as a user would with ``--spacing-mm``."""
         from hipbmd.bmd.batch import estimate_record
         from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
         from hipbmd.bmd.record_parts import EstimateOptions
@@ -89,6 +90,8 @@ class Estimator:
 
         started = time.perf_counter()
         radiograph = read_radiograph(path)
+        if radiograph.pixel_spacing_mm is None and spacing_mm is not None:
+            radiograph = read_radiograph(path, spacing_mm=spacing_mm)
         hips = estimate_hips(radiograph, self.model, self.localiser, EstimateSettings(self.samples))
         seconds = time.perf_counter() - started
         options = EstimateOptions(self.samples)
@@ -159,10 +162,11 @@ def _print_poses(
         values: dict[str, list[float | None]] = {roi: [] for roi in ROIS}
         for pose in range(args.poses):
             folder = Path(args.work) / "poses" / row["case_id"] / f"pose_{pose}"
-            xray = folder / "xray.dcm"
-            if not xray.is_file():
-                simulate_reposed_radiograph(requests[row["case_id"]], folder, pose)
-            hip = _index_hip(estimator.run(xray)[0], row["side"])
+            written = sorted(folder.glob("xray.*"))
+            xray = (
+                written[0] if written else simulate_reposed_radiograph(requests[row["case_id"]], folder, pose)
+            )
+            hip = _index_hip(estimator.run(xray, _export_spacing(cohort, row, xray))[0], row["side"])
             for roi in ROIS:
                 values[roi].append(hip["abmd"].get(roi))
         if any(v is None for roi in ROIS for v in values[roi]):
@@ -231,6 +235,15 @@ def _requests(cohort: Path, n: int) -> dict[str, Any]:
     resolution = Resolution(**spec["resolution"])
     cohort_spec = CohortSpec(n, tuple(spec["sites"]), spec["seed"], resolution)
     return {request.case_id: request for request in cohort_spec.requests()}
+
+
+def _export_spacing(cohort: Path, row: dict[str, str], xray: Path) -> tuple[float, float] | None:
+    """The detector spacing of an export without one (from the case's truth), None for a DICOM file."""
+    if xray.suffix == ".dcm":
+        return None
+    truth = json.loads((cohort / Path(row["xray"]).parent / "truth.json").read_text())
+    row_mm, col_mm = truth["xray"]["camera"]["pixel_spacing_mm"]
+    return float(row_mm), float(col_mm)
 
 
 def _has_implant(cohort: Path, row: dict[str, str]) -> bool:

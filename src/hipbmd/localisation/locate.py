@@ -263,7 +263,10 @@ def _given_centre(
         source = frame.orientation.source
         flags.append("side_from_position")
     head = Peak(float(working[0]), float(working[1]), 1.0)
-    hip = _hip(frame, chosen, head, source, limit)
+    # The channels of the head the image shows there (its trochanter, its implant), whatever it is called.
+    strongest: Side = "right" if responses["right"] >= responses["left"] else "left"
+    seen = strongest if responses[strongest] >= limit / 2.0 else None
+    hip = _hip(frame, chosen, head, source, limit, seen_as=seen)
     return replace(hip, head_centre_px=centre_px, flags=(*hip.flags, *flags))
 
 

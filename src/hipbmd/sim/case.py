@@ -44,7 +44,7 @@ from hipbmd.sim.grid import Grid
 from hipbmd.sim.phantom_rods import RodLayout, phantom_slab
 from hipbmd.sim.population import Patient
 from hipbmd.sim.radiograph_made import RadiographMade
-from hipbmd.sim.random_style import radiograph_style
+from hipbmd.sim.random_style import RadiographStyle, radiograph_style
 from hipbmd.sim.real_ct_anatomy import load_real_ct_anatomy
 from hipbmd.sim.scanners import SCANNERS, SITE_SCANNERS
 from hipbmd.sim.tissues import Tissues
@@ -78,12 +78,14 @@ def simulate_case(request: CaseRequest, folder: Path) -> dict[str, Any]:
 
 
 def simulate_reposed_radiograph(request: CaseRequest, folder: Path, pose: int) -> Path:
-    """The same patient's radiograph in another positioning, written as ``folder/xray.dcm``.
+    """The same patient's radiograph in another positioning, written in ``folder`` (``xray.dcm``, or the
+    ``xray.png``/``xray.jpg`` of an export style); returns the file.
 
     Pose 0 is the case's own positioning (the file ``simulate_case`` writes); pose k ≥ 1 draws a new
     positioning and exposure from a generator seeded by (cohort seed, case number, k), so the patient,
-    the anatomy and the site are those of the case and only how they lie on the table changes. Used to
-    measure how much an estimate moves with positioning alone.
+    the anatomy, the site and the radiograph's style (drawn as for the case itself) are those of the case
+    and only how they lie on the table changes. Used to measure how much an estimate moves with
+    positioning alone.
     """
     streams = case_streams(request.seed, request.number)
     draw = draw_case(request, streams)
@@ -91,8 +93,18 @@ def simulate_reposed_radiograph(request: CaseRequest, folder: Path, pose: int) -
     tissues = build_surroundings(draw.patient, grid, streams["ct"])
     rng = streams["xray"] if pose == 0 else np.random.default_rng([request.seed, request.number, 7001, pose])
     folder.mkdir(parents=True, exist_ok=True)
-    made = _simulate_radiograph_file(request, draw, draw_positioning(rng), tissues, rng, folder, pose)
+    positioning = draw_positioning(rng)
+    made = _simulate_radiograph_file(
+        request, draw, positioning, tissues, rng, folder, pose, _case_style(request)
+    )
     return folder / made.file_name
+
+
+def _case_style(request: CaseRequest) -> RadiographStyle:
+    """The style of the case's own radiograph, drawn as :func:`simulate_case` draws it."""
+    rng = case_streams(request.seed, request.number)["xray"]
+    draw_positioning(rng)
+    return radiograph_style(request.style, request.site, rng)
 
 
 def simulate_ct_in_joint_pose(request: CaseRequest, folder: Path, joints: dict[Side, JointPose]) -> Path:
@@ -150,13 +162,15 @@ def _simulate_radiograph_file(
     rng: np.random.Generator,
     folder: Path,
     pose: int = 0,
+    style: RadiographStyle | None = None,
 ) -> RadiographMade:
     """The radiograph as the site stores it (femurs in the radiograph's joint pose).
 
-    The style (acquisition, processing, framing, finishing, file) is the site's own, or drawn from
-    ``rng`` first when the request asks for random styles.
+    The style (acquisition, processing, framing, finishing, file) is ``style`` when given, else the
+    site's own, or drawn from ``rng`` first when the request asks for random styles.
     """
-    style = radiograph_style(request.style, request.site, rng)
+    if style is None:
+        style = radiograph_style(request.style, request.site, rng)
     profile = style.profile
     patient = draw.patient
     positioning = framed(positioning, style.framing_offset_mm)

@@ -3,7 +3,7 @@
 The six named sites are six fixed points; a model trained on them can learn their look. A random style
 draws every setting of the chain anew for each radiograph, over ranges wider than any one vendor's:
 
-* **framing**: AP pelvis (two thirds) or AP hip, a field of 24–43 cm, centring errors up to ±4 cm
+* **framing**: AP pelvis (two thirds) or AP hip, a field of 18–43 cm, centring errors up to ±4 cm
   across and ±5 cm along the body, so that a hip is sometimes cut by the edge of the field;
 * **acquisition**: detector (CsI, a-Se or CR storage phosphor, pitch 0.20–0.40 mm, its own blur and
   read-out noise), 60–100 kVp with 0–2 mm Al and 0–0.2 mm Cu, automatic exposure to 1.2–5 µGy or a fixed
@@ -214,7 +214,7 @@ def draw_style(rng: np.random.Generator, family: str) -> RadiographStyle:
 
 
 def _draw_field(rng: np.random.Generator, view: View) -> tuple[float, float]:
-    """(rows, cols) of the field at the detector, mm: from a 24 × 24 cm hip field to a full 35 × 43 cm."""
+    """(rows, cols) of the field at the detector, mm: from a 24 × 18 cm hip field to a full 35 × 43 cm."""
     if view == "AP pelvis":
         return float(rng.uniform(280.0, PELVIS_FIELD_MM[0])), float(rng.uniform(300.0, PELVIS_FIELD_MM[1]))
     return float(rng.uniform(240.0, HIP_FIELD_MM[0])), float(rng.uniform(180.0, HIP_FIELD_MM[1]))

@@ -46,3 +46,14 @@ def test_each_case_records_its_style_and_its_file(random_cohort: Path) -> None:
         if truth.radiograph_file != "xray.dcm":
             assert radiograph.pixel_spacing_mm is None
     assert names == ["xray.dcm", "xray.jpg"]
+
+
+def test_a_reposed_radiograph_keeps_the_case_style(random_cohort: Path) -> None:
+    import json
+
+    from hipbmd.sim.case import _case_style
+
+    for request in RANDOM.requests():
+        truth = CaseTruth.read(random_cohort / "cases" / request.case_id)
+        drawn = json.loads(json.dumps(_case_style(request).summary()))
+        assert drawn == truth.document["xray"]["style"]

@@ -80,18 +80,17 @@ class Estimator:
         self.samples = args.samples
         print(f"model {self.model.manifest.get('name')} sha256 {self.model.sha256[:12]}")
 
-    def run(self, path: Path, spacing_mm: tuple[float, float] | None = None) -> tuple[dict[str, Any], float]:
-        """The JSON record of one radiograph (no overlay) and the seconds it took; ``spacing_mm`` is
-        given to a file without one (a PNG/JPEG export), as a user would with ``--spacing-mm``."""
+    def run(self, path: Path, truth: Any = None) -> tuple[dict[str, Any], float]:
+        """The JSON record of one radiograph (no overlay) and the seconds it took; with the case's
+        ``truth`` a PNG/JPEG export gets its detector spacing, as a user would give ``--spacing-mm``."""
         from hipbmd.bmd.batch import estimate_record
         from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
         from hipbmd.bmd.record_parts import EstimateOptions
         from hipbmd.io.radiograph import read_radiograph
+        from hipbmd.sim.case_truth import read_case_radiograph
 
         started = time.perf_counter()
-        radiograph = read_radiograph(path)
-        if radiograph.pixel_spacing_mm is None and spacing_mm is not None:
-            radiograph = read_radiograph(path, spacing_mm=spacing_mm)
+        radiograph = read_radiograph(path) if truth is None else read_case_radiograph(path, truth)
         hips = estimate_hips(radiograph, self.model, self.localiser, EstimateSettings(self.samples))
         seconds = time.perf_counter() - started
         options = EstimateOptions(self.samples)
@@ -153,6 +152,7 @@ def _print_poses(
     cohort: Path, manifest: list[dict[str, str]], estimator: Estimator, args: argparse.Namespace
 ) -> None:
     from hipbmd.sim.case import simulate_reposed_radiograph
+    from hipbmd.sim.case_truth import CaseTruth
 
     requests = _requests(cohort, len(manifest))
     chosen = [row for row in manifest if not _has_implant(cohort, row)][: args.pose_patients]
@@ -166,7 +166,8 @@ def _print_poses(
             xray = (
                 written[0] if written else simulate_reposed_radiograph(requests[row["case_id"]], folder, pose)
             )
-            hip = _index_hip(estimator.run(xray, _export_spacing(cohort, row, xray))[0], row["side"])
+            truth = CaseTruth.read(cohort / Path(row["xray"]).parent)
+            hip = _index_hip(estimator.run(xray, truth)[0], row["side"])
             for roi in ROIS:
                 values[roi].append(hip["abmd"].get(roi))
         if any(v is None for roi in ROIS for v in values[roi]):
@@ -235,15 +236,6 @@ def _requests(cohort: Path, n: int) -> dict[str, Any]:
     resolution = Resolution(**spec["resolution"])
     cohort_spec = CohortSpec(n, tuple(spec["sites"]), spec["seed"], resolution)
     return {request.case_id: request for request in cohort_spec.requests()}
-
-
-def _export_spacing(cohort: Path, row: dict[str, str], xray: Path) -> tuple[float, float] | None:
-    """The detector spacing of an export without one (from the case's truth), None for a DICOM file."""
-    if xray.suffix == ".dcm":
-        return None
-    truth = json.loads((cohort / Path(row["xray"]).parent / "truth.json").read_text())
-    row_mm, col_mm = truth["xray"]["camera"]["pixel_spacing_mm"]
-    return float(row_mm), float(col_mm)
 
 
 def _has_implant(cohort: Path, row: dict[str, str]) -> bool:

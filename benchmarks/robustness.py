@@ -78,16 +78,13 @@ class Runner:
     def case(self, cohort: Path, row: dict[str, str]) -> list[HipOutcome]:
         """Both true hips of one case with what was found, measured and flagged on them."""
         from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
-        from hipbmd.io.radiograph import read_radiograph
-        from hipbmd.sim.case_truth import CaseTruth
+        from hipbmd.sim.case_truth import CaseTruth, read_case_radiograph
 
         folder = cohort / "cases" / row["case_id"]
         truth = CaseTruth.read(folder)
         path = cohort / row["xray"]
         started = time.perf_counter()
-        radiograph = read_radiograph(path)
-        if radiograph.pixel_spacing_mm is None:  # an export: the detector spacing, as a user gives it
-            radiograph = read_radiograph(path, spacing_mm=truth.radiograph.pixel_spacing_mm)
+        radiograph = read_case_radiograph(path, truth)
         result = estimate_hips(radiograph, self.model, self.localiser, EstimateSettings(self.samples))
         self.seconds.append(time.perf_counter() - started)
         style = row.get("style", "site")

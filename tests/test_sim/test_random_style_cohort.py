@@ -57,3 +57,15 @@ def test_a_reposed_radiograph_keeps_the_case_style(random_cohort: Path) -> None:
         truth = CaseTruth.read(random_cohort / "cases" / request.case_id)
         drawn = json.loads(json.dumps(_case_style(request).summary()))
         assert drawn == truth.document["xray"]["style"]
+
+
+def test_an_export_is_read_with_the_truth_detector_spacing(random_cohort: Path) -> None:
+    from hipbmd.sim.case_truth import read_case_radiograph
+
+    for request in RANDOM.requests():
+        truth = CaseTruth.read(random_cohort / "cases" / request.case_id)
+        radiograph = read_case_radiograph(
+            random_cohort / "cases" / request.case_id / truth.radiograph_file, truth
+        )
+        assert radiograph.pixel_spacing_mm == pytest.approx(truth.radiograph.pixel_spacing_mm)
+        assert (radiograph.spacing_source == "assumed") == (truth.radiograph_file != "xray.dcm")

@@ -20,12 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.errors import InputError
-from hipbmd.io.radiograph import read_radiograph
 from hipbmd.localisation.grid import GridMap, to_working_grid
 from hipbmd.localisation.heatmaps import IMPLANT_CHANNELS, LANDMARKS
 from hipbmd.localisation.network import LocaliserConfig, normalise_intensity
 from hipbmd.localisation.orientation import display_orientation, display_transform, to_standard
-from hipbmd.sim.case_truth import CaseTruth
+from hipbmd.sim.case_truth import CaseTruth, read_case_radiograph
 
 # Landmark channels and the truth entries they come from: (side, landmarks_drr_px key).
 TRUTH_KEYS = (
@@ -96,9 +95,9 @@ def truth_landmarks_px(truth: CaseTruth, names: tuple[str, ...] = LANDMARKS) -> 
 def load_sample(name: str, xray: Path, truth_path: Path, config: LocaliserConfig) -> LocaliserSample:
     """Read one case and bring it onto the working grid in the standard AP display."""
     truth = CaseTruth.read(truth_path.parent)
-    radiograph = read_radiograph(xray)
-    # An export without spacing: the truth knows its detector.
-    spacing = radiograph.pixel_spacing_mm or truth.radiograph.pixel_spacing_mm
+    radiograph = read_case_radiograph(xray, truth)
+    spacing = radiograph.pixel_spacing_mm
+    assert spacing is not None, "read_case_radiograph gives every case a spacing"
     orientation = display_orientation(radiograph)
     image = to_standard(radiograph.array, orientation)
     working, valid, mapping = to_working_grid(image, spacing, config.pitch_mm)

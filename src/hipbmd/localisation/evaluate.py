@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.io.radiograph import read_radiograph
 from hipbmd.localisation.data import truth_landmarks_px
 from hipbmd.localisation.hip_location import IMPLANT_THRESHOLD, HipLocation
 from hipbmd.localisation.locate import locate_hips
-from hipbmd.sim.case_truth import CaseTruth
+from hipbmd.sim.case_truth import CaseTruth, read_case_radiograph
 from hipbmd.types import Radiograph
 
 EDGE_MARGIN_MM = 12.0
@@ -34,9 +33,7 @@ def evaluate_localiser(model: Any, cases: list[tuple[str, Path, Path]]) -> dict[
     crops: list[dict[str, Any]] = []
     for name, xray, truth_path in cases:
         case = CaseTruth.read(truth_path.parent)
-        radiograph = read_radiograph(xray)
-        if radiograph.pixel_spacing_mm is None:  # an export without spacing: the truth knows its detector
-            radiograph = read_radiograph(xray, spacing_mm=case.radiograph.pixel_spacing_mm)
+        radiograph = read_case_radiograph(xray, case)
         truth = truth_landmarks_px(case)
         present = _present(truth, radiograph)
         scored = _score(name, locate_hips(radiograph, model), truth, present, radiograph)

@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.errors import InputError
-from hipbmd.types import Side
+from hipbmd.io.radiograph import read_radiograph
+from hipbmd.types import Radiograph, Side
 
 Pixel = tuple[float, float]
 
@@ -202,3 +203,13 @@ def _side(value: Any) -> Side:
     if value not in ("right", "left"):
         raise ValueError(f"side {value!r}")
     return "right" if value == "right" else "left"
+
+
+def read_case_radiograph(path: Path, truth: CaseTruth) -> Radiograph:
+    """A case's radiograph as read; a PNG/JPEG export, which carries no spacing, gets the truth's detector
+    spacing (source "assumed"), as a user gives it with ``--spacing-mm``."""
+    radiograph = read_radiograph(path)
+    if radiograph.pixel_spacing_mm is None:
+        radiograph.pixel_spacing_mm = truth.radiograph.pixel_spacing_mm
+        radiograph.spacing_source = "assumed"
+    return radiograph

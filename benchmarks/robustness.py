@@ -40,6 +40,7 @@ from scipy.stats import mannwhitneyu, pearsonr
 from hipbmd.bmd.classify import t_score
 
 FOUND_MM = 5.0
+NEAR_MM = 30.0  # a reported head this close is the same hip, for the head-centre error
 ROIS = ("neck", "total_hip")
 
 
@@ -57,6 +58,9 @@ class HipOutcome:
     estimate_g_cm2: dict[str, float] = field(default_factory=dict)
     dxa_g_cm2: dict[str, float] = field(default_factory=dict)
     ceiling_raw_g_cm2: dict[str, float] = field(default_factory=dict)
+    head_error_mm: float | None = None
+    not_measured: str | None = None
+    landmarks: str | None = None  # "learnt" or "fitted" for a measured hip
 
     @property
     def measured(self) -> bool:
@@ -96,6 +100,7 @@ class Runner:
             rows, cols = radiograph.shape
             inside = bool(0 <= head[0] < rows and 0 <= head[1] < cols)
             hip = _nearest_hip(result.hips, head, truth.radiograph.pixel_spacing_mm)
+            closest = _nearest_hip(result.hips, head, truth.radiograph.pixel_spacing_mm, NEAR_MM)
             outcome = HipOutcome(
                 row.get("anatomy", "parametric"),
                 group_style,
@@ -104,7 +109,18 @@ class Runner:
                 side == truth.index_side,
                 truth.implant_side == side,
             )
+            if closest is not None:
+                offset = np.asarray(closest.location.head_centre_px) - head
+                outcome.head_error_mm = float(np.hypot(*(offset * truth.radiograph.pixel_spacing_mm)))
             if hip is not None:
+                reasons = [
+                    f.removeprefix("not_measured: ") for f in hip.flags if f.startswith("not_measured")
+                ]
+                outcome.not_measured = reasons[0] if reasons else None
+                learnt = "landmarks: landmarks_learnt" in hip.flags
+                outcome.landmarks = (
+                    None if hip.femur is None or not hip.femur.ok else ("learnt" if learnt else "fitted")
+                )
                 outcome.flagged_implant = any(flag.startswith("implant_suspected") for flag in hip.flags)
                 outcome.estimate_g_cm2 = {
                     m.roi: m.abmd_g_cm2 for m in hip.measurements if m.abmd_g_cm2 is not None
@@ -127,9 +143,11 @@ class Runner:
         return measured
 
 
-def _nearest_hip(hips: list[Any], head_px: np.ndarray, spacing_mm: tuple[float, float]) -> Any:
-    """The reported hip whose head lies within :data:`FOUND_MM` of ``head_px`` (detector mm), if any."""
-    best, best_mm = None, FOUND_MM
+def _nearest_hip(
+    hips: list[Any], head_px: np.ndarray, spacing_mm: tuple[float, float], within_mm: float = FOUND_MM
+) -> Any:
+    """The reported hip whose head lies within ``within_mm`` of ``head_px`` (detector mm), if any."""
+    best, best_mm = None, within_mm
     for hip in hips:
         offset = (np.asarray(hip.location.head_centre_px) - np.asarray(head_px)) * np.asarray(spacing_mm)
         distance = float(np.hypot(*offset))
@@ -152,9 +170,34 @@ def summarise(name: str, hips: list[HipOutcome]) -> list[str]:
         f"  implants: recall {_share(sum(h.flagged_implant for h in metal), len(metal))}, "
         f"false alarms {_share(sum(h.flagged_implant for h in native), len(native))} of native hips found",
     ]
+    errors = np.array([h.head_error_mm for h in inside if h.head_error_mm is not None])
+    if len(errors):
+        lines.append(
+            f"  head centre error (hips reported within {NEAR_MM:.0f} mm): "
+            f"median {np.median(errors):.1f} mm, 90th percentile {np.percentile(errors, 90):.1f} mm, "
+            f"n {len(errors)}"
+        )
+    chosen = [h.landmarks for h in index_native if h.found and h.landmarks]
+    reasons = defaultdict(int)
+    for h in index_native:
+        if h.found and not h.measured and h.not_measured:
+            reasons[_reason_code(h.not_measured)] += 1
+    lines.append(
+        f"  regions placed on learnt landmarks {chosen.count('learnt')}, "
+        f"on fitted ones {chosen.count('fitted')}"
+        + ("; not measured: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) if reasons else "")
+    )
     for roi in ROIS:
         lines.append("  " + _accuracy(roi, measured, index_native))
     return lines
+
+
+def _reason_code(reason: str) -> str:
+    """A short name of a not_measured reason: its code, or its first words."""
+    head = reason.split(":")[0]
+    if head == "landmarks":
+        head = "landmarks: " + reason.split(":", 1)[1].split("(")[0].split(";")[0].strip()[:40]
+    return head
 
 
 def _accuracy(roi: str, measured: list[HipOutcome], index_native: list[HipOutcome]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -42,3 +44,25 @@ def test_truth_landmarks_in_channel_order() -> None:
         points[0], [(214.1 - 194.0) * 3 + 583.0, (98.99 - 238.33333333333334) * 3 + 716.0]
     )
     assert np.isnan(points[2:]).all()  # no left femur in this truth
+
+
+def test_region_points_project_with_each_femurs_pose(sim_cohort: Path) -> None:
+    for folder in sorted((sim_cohort / "cases").iterdir()):
+        truth = CaseTruth.read(folder)
+        for side in ("right", "left"):
+            points = truth.femur_points_px(side)
+            head_ct = truth.document["femurs"][side]["landmarks_ct"]["head_centre_mm"]
+            # the pose as recorded reproduces the simulator's own projection of the head (to its rounding)
+            np.testing.assert_allclose(
+                truth.femur_ct_points_px(side, head_ct)[0], points["head_centre"], atol=0.05
+            )
+            head, base, distal = points["head_centre"], points["neck_base"], points["shaft_distal"]
+            lesser = points["lesser_trochanter"]
+            assert head[0] < base[0] < lesser[0] < distal[0]  # rows: head, neck base, trochanter, shaft
+            spacing = truth.radiograph.pixel_spacing_mm[0]
+            length_mm = float(np.linalg.norm(distal - base)) * spacing / truth.magnification
+            assert 50.0 < length_mm <= 60.0 * 1.05  # 60 mm along the shaft, foreshortened by its tilt
+        names = ("right_neck_base", "left_shaft_distal", "left_greater_trochanter")
+        channels = truth_landmarks_px(truth, names)
+        np.testing.assert_allclose(channels[1], truth.femur_points_px("left")["shaft_distal"])
+        assert np.isfinite(channels).all()

@@ -22,7 +22,13 @@ from hipbmd.bmd.dxa_calibration import LinearDXAMap
 from hipbmd.bmd.qc import LOW_CONFIDENCE, WIDE_INTERVAL_G_CM2, implant_suspected, withholds_category
 from hipbmd.bmd.record_parts import ROIMeasurement
 from hipbmd.bmd.reference import YAMTable
-from hipbmd.decomposition.crop import CropGrid, CropPlacement, normalise_radiograph, sample_crop
+from hipbmd.decomposition.crop import (
+    CropGrid,
+    CropPlacement,
+    crop_frame,
+    normalise_radiograph,
+    sample_crop,
+)
 from hipbmd.io.radiograph_geometry import radiograph_geometry
 from hipbmd.localisation.hip_location import IMPLANT_THRESHOLD, HipLocation
 from hipbmd.types import Radiograph, Side
@@ -38,6 +44,8 @@ REPORTED_ROIS = ("neck", "total_hip")
 # ISCD Official Positions (2019) prefer Z-scores to T-scores before 50 in men and premenopausal women.
 ADULT_AGE_YEARS = 20.0
 T_SCORE_AGE_YEARS = 50.0
+# The lesser trochanter tip lies at least this far below the head centre (patient plane, adult femurs).
+LESSER_TROCHANTER_BELOW_HEAD_MM = 40.0
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
 QC_GRID = CropGrid((128, 128), 1.25, (0.30, 0.62))
 
@@ -132,14 +140,48 @@ def _measure(
     if hip.location.confidence < LOW_CONFIDENCE:
         hip.flags.append(f"low_localisation_confidence: {hip.location.confidence:.2f}")
     hip.drr = predict_drr(model.generator, hip.crop, settings.samples, settings.seed)
-    hip.femur = measure_femur_drr(hip.drr.mean_g_cm2, model.grid.spacing_mm, "right")
+    learnt = _learnt_points_crop_px(hip.location, model.grid, hip.placement)
+    hip.femur = measure_femur_drr(hip.drr.mean_g_cm2, model.grid.spacing_mm, "right", learnt_points_px=learnt)
     hip.flags += [f"landmarks: {flag}" for flag in hip.femur.flags]
     if not hip.femur.ok:
-        hip.flags.append(f"not_measured: {hip.femur.failure}")
+        hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
         return
     hip.raw_abmd_g_cm2 = dict(hip.femur.abmd_g_cm2)
     for roi in REPORTED_ROIS:
         hip.measurements.append(_roi_measurement(hip, roi, model, settings, radiograph.age_years))
+
+
+def _learnt_points_crop_px(
+    location: HipLocation, grid: CropGrid, placement: CropPlacement
+) -> dict[str, tuple[float, float]] | None:
+    """The localiser's head, lesser trochanter and region points on the crop (None: a localiser without
+    region channels)."""
+    if not location.region_points_px:
+        return None
+    points = dict(location.region_points_px, head_centre=location.head_centre_px)
+    if location.lesser_trochanter_px is not None:
+        points["lesser_trochanter"] = location.lesser_trochanter_px
+    to_crop = crop_frame(grid, placement).inverse()
+    crop_points = {name: to_crop.apply(np.asarray(point, dtype=np.float64)) for name, point in points.items()}
+    return {name: (float(point[0]), float(point[1])) for name, point in crop_points.items()}
+
+
+def _why_not_measured(hip: HipEstimate, radiograph: Radiograph) -> str:
+    """The true cause when the image lacks what the regions need (the head, or the femur down to the
+    lesser trochanter), else the landmark steps' own reason."""
+    rows, cols = radiograph.shape
+    head_row, head_col = hip.location.head_centre_px
+    if not (0 <= head_row < rows and 0 <= head_col < cols):
+        return "head_outside_image: the femoral head centre lies outside the image"
+    lesser = hip.location.lesser_trochanter_px
+    if lesser is None:  # where it would be, at the least, in an upright femur
+        spacing = radiograph.pixel_spacing_mm or (1.0, 1.0)
+        assert hip.placement is not None
+        lesser = (head_row + LESSER_TROCHANTER_BELOW_HEAD_MM * hip.placement.magnification / spacing[0], 0.0)
+    if not 0 <= lesser[0] < rows:
+        return "femur_cut_above_lesser_trochanter: the image ends above the lesser trochanter"
+    assert hip.femur is not None
+    return str(hip.femur.failure)
 
 
 def _implant_flag(hip: HipEstimate, radiograph: Radiograph) -> str | None:

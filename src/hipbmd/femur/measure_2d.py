@@ -31,10 +31,12 @@ import numpy.typing as npt
 
 from hipbmd.femur.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d
 from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.landmarks_learnt import learnt_landmarks
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, hip_rois, measure_rois
 from hipbmd.types import Side
 
 BoolImage = npt.NDArray[np.bool_]
+LANDMARK_AGREEMENT_MM = 5.0  # learnt and fitted head centres farther apart are flagged
 EDGE_TOLERANCE_PX = 1e-6  # a pixel on a distal edge is in, as in hip_rois (rounding of a near-vertical axis)
 
 
@@ -134,8 +136,16 @@ def measure_femur_drr(
     side: Side,
     settings: ROISettings | None = None,
     bone_threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+    learnt_points_px: Mapping[str, tuple[float, float]] | None = None,
 ) -> FemurBMD:
     """aBMD, area and BMC of the neck, total hip and proximal femur regions of a femur DRR.
+
+    With ``learnt_points_px`` (a right femur's points named as in
+    :data:`~hipbmd.femur.landmarks_learnt.LEARNT_POINTS`, image pixels) the regions stand on those points
+    (:func:`~hipbmd.femur.landmarks_learnt.learnt_landmarks`) and the landmarks fitted to the image are a
+    consistency check: ``landmarks_learnt`` always, ``landmarks_disagree: …`` when the fitted head centre
+    lies more than ``LANDMARK_AGREEMENT_MM`` away. When the learnt points give no landmarks the fitted ones
+    are used and the learnt failure is kept in the flags.
 
     Args:
         image_g_cm2: (H, W) areal density of one femur (g/cm²), AP view, rows superior → inferior.
@@ -152,7 +162,7 @@ def measure_femur_drr(
         raise ValueError("need a finite 2-D areal-density image and a positive pixel spacing")
     bone = femur_mask(image, bone_threshold_g_cm2)
     try:
-        landmarks = find_landmarks_2d(image, spacing_mm, side, bone_threshold_g_cm2)
+        landmarks = _landmarks(image, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px)
     except LandmarkError as error:
         return FemurBMD(side, float(spacing_mm), {}, None, None, bone, (), f"landmarks: {error}")
     try:
@@ -169,6 +179,41 @@ def measure_femur_drr(
     flags = list(landmarks.flags) + list(rois.flags)
     flags += [f"empty_roi:{name}" for name, region in regions.items() if not region.bone_pixels]
     return FemurBMD(side, float(spacing_mm), regions, landmarks, rois, bone, tuple(flags))
+
+
+def _landmarks(
+    image: npt.NDArray[np.float32],
+    spacing_mm: float,
+    side: Side,
+    threshold_g_cm2: float,
+    learnt_points_px: Mapping[str, tuple[float, float]] | None,
+) -> Landmarks2D:
+    """The learnt landmarks checked against the fitted ones, else the fitted ones (see
+    :func:`measure_femur_drr`)."""
+    try:
+        fitted: Landmarks2D | None = find_landmarks_2d(image, spacing_mm, side, threshold_g_cm2)
+        fit_failure = ""
+    except LandmarkError as error:
+        fitted, fit_failure = None, str(error)
+    if learnt_points_px is None:
+        if fitted is None:
+            raise LandmarkError(fit_failure)
+        return fitted
+    try:
+        learnt = learnt_landmarks(image, learnt_points_px, spacing_mm, threshold_g_cm2)
+    except LandmarkError as error:
+        if fitted is None:
+            raise LandmarkError(f"{error}; fitted: {fit_failure}") from None
+        return dataclasses.replace(fitted, flags=(*fitted.flags, f"landmarks_learnt_failed: {error}"))
+    flags = ["landmarks_learnt"]
+    if fitted is not None:
+        apart_mm = math.dist(fitted.head_centre_px, learnt.head_centre_px) * spacing_mm
+        if apart_mm > LANDMARK_AGREEMENT_MM:
+            flags.append(f"landmarks_disagree: head centres {apart_mm:.1f} mm apart")
+    bone = femur_mask(image, threshold_g_cm2)
+    if bone[0].any() or bone[:, 0].any() or bone[:, -1].any():
+        flags.append("femur_cut_by_image_edge")
+    return dataclasses.replace(learnt, flags=tuple(flags))
 
 
 def shaft_aligned_rois(

@@ -26,13 +26,8 @@ from hipbmd.localisation.network import LocaliserConfig, normalise_intensity
 from hipbmd.localisation.orientation import display_orientation, display_transform, to_standard
 from hipbmd.sim.case_truth import CaseTruth, read_case_radiograph
 
-# Landmark channels and the truth entries they come from: (side, landmarks_drr_px key).
-TRUTH_KEYS = (
-    ("right", "head_centre"),
-    ("right", "lesser_trochanter"),
-    ("left", "head_centre"),
-    ("left", "lesser_trochanter"),
-)
+# A channel "<side>_<name>" is the truth landmark of that femur (CaseTruth.femur_points_px) named here.
+TRUTH_KEYS = {"head": "head_centre", "implant": "head_centre"}
 
 
 @dataclass
@@ -77,19 +72,20 @@ def cohort_cases(cohort: Path, first: int = 0, stop: int | None = None) -> list[
 def truth_landmarks_px(truth: CaseTruth, names: tuple[str, ...] = LANDMARKS) -> npt.NDArray[np.float64]:
     """The landmarks (K, 2) named ``names`` of a simulated case in its radiograph's pixels.
 
-    NaN: a femur missing; an implant channel ("right_implant", "left_implant") is the head centre of a
-    hip that holds metal, NaN for a hip without.
+    A name is "<side>_<landmark>" (see :data:`~hipbmd.localisation.heatmaps.REGION_LANDMARKS`). NaN: a
+    femur missing; an implant channel ("right_implant", "left_implant") is the head centre of a hip that
+    holds metal, NaN for a hip without.
     """
     points = np.full((len(names), 2), np.nan)
-    keys = dict(zip(LANDMARKS, TRUTH_KEYS, strict=True))
+    femurs = {side: truth.femur_points_px(side) for side in ("right", "left")}
     for index, name in enumerate(names):
-        side, key = keys.get(name, (name.removesuffix("_implant"), "head_centre"))
+        side, _, landmark = name.partition("_")
         if name in IMPLANT_CHANNELS and truth.implant_side != side:
             continue
-        femur = truth.landmarks_drr_px.get(side, {})
-        if key in femur:
-            points[index] = femur[key]
-    return truth.drr_to_radiograph_px(points)
+        point = femurs.get(side, {}).get(TRUTH_KEYS.get(landmark, landmark))
+        if point is not None:
+            points[index] = point
+    return points
 
 
 def load_sample(name: str, xray: Path, truth_path: Path, config: LocaliserConfig) -> LocaliserSample:

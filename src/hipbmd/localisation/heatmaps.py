@@ -20,6 +20,12 @@ LANDMARKS = ("right_head", "right_lesser_trochanter", "left_head", "left_lesser_
 # nothing otherwise; a localiser with them detects implants over both hips of every radiograph.
 IMPLANT_CHANNELS = ("right_implant", "left_implant")
 LANDMARKS_WITH_IMPLANTS = LANDMARKS + IMPLANT_CHANNELS
+# Region channels: the points that place the DXA-like regions without fitting shapes to an image: the
+# narrowest neck, the neck base (where the neck axis meets the shaft axis), a point further down the shaft
+# axis and the greater trochanter's tip.
+REGION_POINTS = ("neck_narrowest", "neck_base", "shaft_distal", "greater_trochanter")
+REGION_LANDMARKS = tuple(f"{side}_{point}" for side in ("right", "left") for point in REGION_POINTS)
+LANDMARKS_WITH_REGIONS = LANDMARKS_WITH_IMPLANTS + REGION_LANDMARKS
 LOG_FLOOR = 1e-6
 
 

@@ -6,7 +6,7 @@ Importing this module does not import torch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hipbmd.localisation.orientation import SideSource
@@ -29,6 +29,9 @@ class HipLocation:
         flags: QC notes ("side_assumed", "spacing_assumed", "side_uncertain", …).
         implant_probability: the localiser's implant response at this hip, 0–1 (None: a localiser
             without implant channels).
+        region_points_px: the points that place the DXA-like regions, by name ("neck_narrowest",
+            "neck_base", "shaft_distal", "greater_trochanter"), those the localiser found clearly (empty:
+            a localiser without region channels).
     """
 
     side: Side
@@ -39,6 +42,7 @@ class HipLocation:
     side_source: SideSource
     flags: tuple[str, ...] = ()
     implant_probability: float | None = None
+    region_points_px: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -60,4 +64,8 @@ class HipLocation:
             source,
             tuple(str(flag) for flag in record.get("flags", [])),
             None if record.get("implant_probability") is None else float(record["implant_probability"]),
+            {
+                str(name): (float(point[0]), float(point[1]))
+                for name, point in (record.get("region_points_px") or {}).items()
+            },
         )

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from hipbmd.frames import Affine2D
 from hipbmd.localisation.grid import to_working_grid
-from hipbmd.localisation.heatmaps import Peak, find_peak
+from hipbmd.localisation.heatmaps import REGION_POINTS, Peak, find_peak
 from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.localisation.network import normalise_intensity
 from hipbmd.localisation.orientation import (
@@ -212,6 +212,7 @@ def _hip(
     elif not LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] or trochanter.row <= head.row:
         flags.append("lesser_trochanter_implausible")
     implant = frame.implant_response(seen_as or side, head)
+    regions = _region_points(frame, seen_as or side, head, limit)
     return HipLocation(
         side=side,
         head_centre_px=frame.to_original(head.row, head.col),
@@ -221,7 +222,22 @@ def _hip(
         side_source=source,
         flags=tuple(flags),
         implant_probability=None if implant is None else round(implant, 4),
+        region_points_px=regions,
     )
+
+
+def _region_points(frame: _Frame, side: Side, head: Peak, limit: float) -> dict[str, tuple[float, float]]:
+    """The region points of ``side``'s channels (original pixels) whose peak within ``LT_SEARCH_MM`` of
+    the head reaches ``limit``; none for a model without region channels."""
+    near = frame.within_mm(np.asarray([head.row, head.col]), LT_SEARCH_MM)
+    points = {}
+    for point in REGION_POINTS:
+        name = f"{side}_{point}"
+        if name in frame.channel_names:
+            peak = find_peak(np.where(near, frame.heatmaps[frame.channel_names.index(name)], 0.0))
+            if peak.height >= limit:
+                points[point] = frame.to_original(peak.row, peak.col)
+    return points
 
 
 def _trochanter(frame: _Frame, channel: int, head: Peak) -> Peak:

@@ -27,7 +27,7 @@ import torch
 from hipbmd import __version__
 from hipbmd.localisation.augment import AugmentSettings, RandomViews
 from hipbmd.localisation.data import LocaliserSample, cohort_cases, load_samples
-from hipbmd.localisation.heatmaps import LANDMARKS, LANDMARKS_WITH_IMPLANTS
+from hipbmd.localisation.heatmaps import LANDMARKS, LANDMARKS_WITH_IMPLANTS, LANDMARKS_WITH_REGIONS
 from hipbmd.localisation.network import HipLocaliser, LocaliserConfig
 
 EVALUATION_FILE = "evaluation.json"
@@ -121,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--implants", action="store_true", help="also learn implant channels (metal in a hip, per side)"
     )
+    parser.add_argument(
+        "--regions",
+        action="store_true",
+        help="also learn the implant channels and the points that place the DXA-like regions",
+    )
     return parser
 
 
@@ -135,7 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     torch.set_num_threads(args.threads)
-    names = LANDMARKS_WITH_IMPLANTS if args.implants else LANDMARKS
+    if args.regions:
+        names = LANDMARKS_WITH_REGIONS
+    else:
+        names = LANDMARKS_WITH_IMPLANTS if args.implants else LANDMARKS
     config = LocaliserConfig(landmarks=names, channels=args.channels)
     settings = LocaliserTraining(args.iterations, args.batch, args.learning_rate, seed=args.seed)
     began = time.monotonic()
@@ -193,8 +201,10 @@ def _command(args: argparse.Namespace) -> str:
         parts.append("--eval-cohort EVAL_COHORT")
     parts += [f"-o OUTPUT --seed {args.seed} --iterations {args.iterations} --batch {args.batch}"]
     parts += [f"--learning-rate {args.learning_rate} --threads {args.threads}"]
-    parts += [f"--channels {','.join(str(c) for c in args.channels)}"] + (
-        ["--implants"] if args.implants else []
+    parts += (
+        [f"--channels {','.join(str(c) for c in args.channels)}"]
+        + (["--implants"] if args.implants else [])
+        + (["--regions"] if args.regions else [])
     )
     return " ".join(parts)
 

@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hipbmd.drr.geometry import PoseParameters, camera_with_pose, project_points
 from hipbmd.errors import InputError
 from hipbmd.io.radiograph import read_radiograph
-from hipbmd.types import Radiograph, Side
+from hipbmd.types import Camera, Radiograph, Side
 
 Pixel = tuple[float, float]
+SHAFT_DISTAL_MM = 60.0  # the shaft-axis landmark below the neck base, mm in the femur (below the trochanter)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ class DetectorGrid:
             "principal_point_px": list(self.principal_point_px),
             "projection": self.projection,
         }
+
+    def camera(self) -> Camera:
+        """The grid as a camera in the reference pose."""
+        if self.projection == "parallel":
+            return Camera(self.shape, self.pixel_spacing_mm, self.sdd_mm, self.principal_point_px, "parallel")
+        return Camera(self.shape, self.pixel_spacing_mm, self.sdd_mm, self.principal_point_px)
 
     def to_detector_mm(self, points_px: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """(row, col) pixels (..., 2) → mm on the detector plane from the principal point."""
@@ -189,6 +197,33 @@ class CaseTruth:
     def radiograph_to_drr_px(self, radiograph_px: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Inverse of :meth:`drr_to_radiograph_px`."""
         return self.drr.to_pixels(self.radiograph.to_detector_mm(radiograph_px))
+
+    def femur_points_px(self, side: str) -> dict[str, npt.NDArray[np.float64]]:
+        """The landmarks of ``side``'s femur in the radiograph's pixels (row, col): the truth DRR's own
+        (head centre, narrowest neck, lesser and greater trochanter) and two points of the shaft axis
+        projected from the femur's CT landmarks in its pose: ``neck_base`` (where the neck axis meets the
+        shaft axis) and ``shaft_distal`` (``SHAFT_DISTAL_MM`` further down the shaft axis). Empty for a
+        femur the truth does not describe; without the shaft points when it has no CT landmarks."""
+        drawn = self.landmarks_drr_px.get(side, {})
+        points = {name: self.drr_to_radiograph_px(px) for name, px in drawn.items()}
+        femur = self.document.get("femurs", {}).get(side) or {}
+        if "shaft_point_mm" not in femur.get("landmarks_ct", {}) or "pose" not in femur:
+            return points
+        marks = femur["landmarks_ct"]
+        base = np.asarray(marks["shaft_point_mm"], dtype=np.float64)
+        up = np.asarray(marks["shaft_axis"], dtype=np.float64)
+        up = up if up[2] >= 0 else -up  # the axis as recorded points proximally (RAS+: +z superior)
+        shaft_ct = np.stack([base, base - SHAFT_DISTAL_MM * up / np.linalg.norm(up)])
+        shaft_px = self.femur_ct_points_px(side, shaft_ct)
+        points["neck_base"], points["shaft_distal"] = shaft_px[0], shaft_px[1]
+        return points
+
+    def femur_ct_points_px(self, side: str, points_ct_mm: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Points (N, 3) of ``side``'s femur in its CT (RAS+ mm) as radiograph pixels (N, 2): the femur's
+        recorded pose in the exam on the truth DRR camera, then the common detector plane."""
+        pose = PoseParameters.from_dict(self.document["femurs"][side]["pose"]).to_pose()
+        camera = camera_with_pose(self.drr.camera(), pose)
+        return self.drr_to_radiograph_px(project_points(camera, np.atleast_2d(points_ct_mm)))
 
     def head_centre_px(self, side: str) -> npt.NDArray[np.float64]:
         """The femoral head centre of ``side`` in the radiograph's pixels (row, col)."""

@@ -1,0 +1,140 @@
+"""Landmarks of a femur from points a network placed, with the head radius read off the image.
+
+The hip localiser can learn, beside the head centre and the lesser trochanter, the points that place
+the DXA-like regions: the narrowest neck, the neck base (where the neck axis meets the shaft axis), a
+point further down the shaft axis and the greater trochanter. With them the regions need no shape fitted
+to the image: the neck axis runs from the neck base to the head centre, the shaft axis from the neck
+base to the distal shaft point, and only the head radius is read from the areal-density image.
+
+Head radius: along ``HEAD_RAYS`` rays from the head centre over the head's free dome (the half-plane
+away from the neck base), the distance to the first pixel below the bone threshold; the radius is their
+median. Too few rays leaving bone within ``HEAD_RADIUS_RANGE_MM``, or a neck–shaft angle outside
+``NECK_SHAFT_ANGLE_LIMITS_DEG``, raise :class:`~hipbmd.femur.landmarks_from_mask.LandmarkError`.
+
+Points are (row, column) pixels of a right femur as an AP radiograph is displayed (medial = +column);
+a left femur's image and points are mirrored first, as in :mod:`hipbmd.femur.landmarks_2d`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from hipbmd.femur.landmarks_2d import Landmarks2D
+from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.outline_2d import HEAD_RADIUS_RANGE_MM
+from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2
+
+LEARNT_POINTS = (
+    "head_centre",
+    "neck_narrowest",
+    "neck_base",
+    "shaft_distal",
+    "lesser_trochanter",
+    "greater_trochanter",
+)
+HEAD_RAYS = 36
+HEAD_DOME_DEG = 70.0  # rays within this of the direction away from the neck base
+MIN_HEAD_RAYS_FRACTION = 0.5
+NECK_SHAFT_ANGLE_LIMITS_DEG = (95.0, 170.0)
+
+
+def learnt_landmarks(
+    image_g_cm2: npt.ArrayLike,
+    points_px: Mapping[str, tuple[float, float]],
+    spacing_mm: float,
+    threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+) -> Landmarks2D:
+    """:class:`Landmarks2D` of a right femur from learnt points (``LEARNT_POINTS``, crop pixels) and the
+    head radius read on ``image_g_cm2`` (g/cm², square ``spacing_mm`` pixels).
+
+    Raises:
+        LandmarkError: a point missing, no head edge around the head centre, or axes that meet
+            implausibly.
+    """
+    missing = [name for name in LEARNT_POINTS if name not in points_px]
+    if missing:
+        raise LandmarkError(f"the localiser gave no {', '.join(missing)}")
+    image = np.asarray(image_g_cm2, dtype=np.float64)
+    point = {name: np.asarray(points_px[name], dtype=np.float64) for name in LEARNT_POINTS}
+    head, base = point["head_centre"], point["neck_base"]
+    neck_up = _unit(head - base, "the neck base lies on the head centre")
+    shaft_down = _unit(point["shaft_distal"] - base, "the distal shaft point lies on the neck base")
+    angle = math.degrees(math.acos(float(np.clip(neck_up @ shaft_down, -1.0, 1.0))))
+    low, high = NECK_SHAFT_ANGLE_LIMITS_DEG
+    if not low <= angle <= high:
+        raise LandmarkError(f"learnt neck and shaft axes meet at {angle:.0f}°, outside {low:.0f}–{high:.0f}°")
+    radius_mm = head_radius_mm(image, head, neck_up, spacing_mm, threshold_g_cm2)
+    return Landmarks2D(
+        side="right",
+        shape=(int(image.shape[0]), int(image.shape[1])),
+        pixel_spacing_mm=float(spacing_mm),
+        head_centre_px=_pair(head),
+        head_radius_mm=radius_mm,
+        neck_narrowest_px=_pair(point["neck_narrowest"]),
+        neck_base_px=_pair(base),
+        lesser_trochanter_px=_pair(point["lesser_trochanter"]),
+        greater_trochanter_px=_pair(point["greater_trochanter"]),
+        shaft_axis=_pair(shaft_down),
+        neck_axis=_pair(neck_up),
+        neck_shaft_angle_deg=angle,
+        flags=(),
+        qc={},
+    )
+
+
+def head_radius_mm(
+    image_g_cm2: npt.NDArray[np.float64],
+    head_px: npt.NDArray[np.float64],
+    neck_up: npt.NDArray[np.float64],
+    spacing_mm: float,
+    threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+) -> float:
+    """The femoral head's radius (mm): the median distance from the head centre to the bone's edge along
+    rays over the head's free dome (``HEAD_DOME_DEG`` either side of the direction away from the neck).
+
+    Raises:
+        LandmarkError: fewer than half the rays leave bone within the plausible radii, or the centre is
+            not on bone.
+    """
+    low, high = HEAD_RADIUS_RANGE_MM
+    if _value(image_g_cm2, head_px) <= threshold_g_cm2:
+        raise LandmarkError("no bone at the head centre")
+    away = math.atan2(float(neck_up[1]), float(neck_up[0]))  # (row, col) angle of the dome's middle
+    angles = away + np.radians(np.linspace(-HEAD_DOME_DEG, HEAD_DOME_DEG, HEAD_RAYS))
+    steps_mm = np.arange(0.0, high + spacing_mm, spacing_mm / 2.0)
+    directions = np.stack([np.cos(angles), np.sin(angles)], axis=1)  # (rays, 2) row, col
+    samples = head_px[None, None, :] + directions[:, None, :] * (steps_mm[None, :, None] / spacing_mm)
+    values = ndimage.map_coordinates(
+        image_g_cm2, [samples[..., 0], samples[..., 1]], order=1, mode="constant", cval=0.0
+    )
+    below = values <= threshold_g_cm2
+    first = np.where(below.any(axis=1), below.argmax(axis=1), -1)
+    radii = steps_mm[first[first >= 0]]
+    radii = radii[(radii >= low) & (radii <= high)]
+    if len(radii) < MIN_HEAD_RAYS_FRACTION * HEAD_RAYS:
+        raise LandmarkError(
+            f"no femoral head edge around the head centre ({len(radii)} of {HEAD_RAYS} rays leave bone "
+            f"at {low:.0f}–{high:.0f} mm)"
+        )
+    return float(np.median(radii))
+
+
+def _value(image: npt.NDArray[np.float64], point: npt.NDArray[np.float64]) -> float:
+    sampled = ndimage.map_coordinates(image, [[point[0]], [point[1]]], order=1, mode="constant", cval=0.0)
+    return float(sampled[0])
+
+
+def _unit(vector: npt.NDArray[np.float64], why: str) -> npt.NDArray[np.float64]:
+    length = float(np.linalg.norm(vector))
+    if length < 1e-6:
+        raise LandmarkError(why)
+    return vector / length
+
+
+def _pair(values: npt.NDArray[np.float64]) -> tuple[float, float]:
+    return float(values[0]), float(values[1])

@@ -1,0 +1,42 @@
+"""Why a hip is not measured: a head outside the image or a femur cut above the lesser trochanter are
+named as such; otherwise the landmark steps' own reason stands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hipbmd.bmd.estimate import LESSER_TROCHANTER_BELOW_HEAD_MM, HipEstimate, _why_not_measured
+from hipbmd.decomposition.crop import CropPlacement
+from hipbmd.femur.measure_2d import FemurBMD
+from hipbmd.localisation.hip_location import HipLocation
+from hipbmd.types import Radiograph
+
+SPACING_MM, MAGNIFICATION = 0.5, 1.2
+
+
+def _reason(rows: int, head: tuple[float, float], lesser: tuple[float, float] | None) -> str:
+    location = HipLocation("right", head, lesser, 0.9, 0.9 if lesser else 0.1, "dicom")
+    femur = FemurBMD("right", 1.0, {}, None, None, np.zeros((4, 4), bool), (), "landmarks: no neck")
+    placement = CropPlacement(head, (SPACING_MM, SPACING_MM), MAGNIFICATION, False)
+    hip = HipEstimate("right", location, placement, femur=femur)
+    return _why_not_measured(
+        hip, Radiograph(np.zeros((rows, 400), np.float32), (SPACING_MM, SPACING_MM), "imager")
+    )
+
+
+def test_a_head_outside_the_image_is_named() -> None:
+    assert _reason(400, (-12.0, 200.0), None).startswith("head_outside_image")
+
+
+@pytest.mark.parametrize("lesser", [None, (430.0, 210.0)])
+def test_a_femur_cut_above_the_lesser_trochanter_is_named(lesser: tuple[float, float] | None) -> None:
+    # the head at row 340: the image ends 60 px = 25 mm (patient plane) below it
+    assert _reason(400, (340.0, 200.0), lesser).startswith("femur_cut_above_lesser_trochanter")
+
+
+def test_a_femur_shown_to_below_the_trochanter_keeps_the_landmark_reason() -> None:
+    below_px = LESSER_TROCHANTER_BELOW_HEAD_MM * MAGNIFICATION / SPACING_MM
+    assert _reason(400, (100.0, 200.0), None) == "landmarks: no neck"  # the trochanter would be in view
+    assert 100.0 + below_px < 400
+    assert _reason(400, (100.0, 200.0), (230.0, 210.0)) == "landmarks: no neck"

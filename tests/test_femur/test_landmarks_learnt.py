@@ -1,0 +1,103 @@
+"""Regions placed on learnt points: the analytic femur's own points give its landmarks and its density,
+a femur whose shapes defeat the fits is still measured, and the fits check the learnt points."""
+
+from __future__ import annotations
+
+import math
+
+import femur_drr_phantom as phantom
+import numpy as np
+import pytest
+
+from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.landmarks_learnt import head_radius_mm, learnt_landmarks
+from hipbmd.femur.measure_2d import measure_femur_drr
+from hipbmd.femur.roi import ROI_NAMES
+
+DENSITY_G_CM2 = 0.8
+SHAFT_DISTAL_MM = 60.0
+
+
+def true_points(femur: phantom.Phantom, tilt_deg: float = 0.0) -> dict[str, tuple[float, float]]:
+    """The phantom's points as a perfect localiser would place them (pixels)."""
+    s = femur.spacing_mm
+    head, base = np.array(femur.head_centre_px), np.array(femur.neck_base_px)
+    up = (head - base) / np.linalg.norm(head - base)
+    turn = math.radians(tilt_deg)
+    down = np.array([math.cos(turn), math.sin(turn)])  # the tilted shaft, distal
+    (g_row, g_col), g_radius = phantom.GREATER
+    points = {
+        "head_centre": head,
+        "neck_narrowest": head - up * phantom.NECK_WAIST_MM[0] / s,
+        "neck_base": base,
+        "shaft_distal": base + down * SHAFT_DISTAL_MM / s,
+        "lesser_trochanter": np.array(femur.lesser_trochanter_px),
+        "greater_trochanter": np.array([(g_row - g_radius) / s, g_col / s]),
+    }
+    return {name: (float(p[0]), float(p[1])) for name, p in points.items()}
+
+
+@pytest.mark.parametrize(("angle_deg", "tilt_deg"), [(130.0, 0.0), (120.0, 0.0), (135.0, 8.0)])
+def test_the_true_points_give_the_phantoms_head_radius_and_angle(angle_deg: float, tilt_deg: float) -> None:
+    femur = phantom.femur(neck_shaft_angle_deg=angle_deg, tilt_deg=tilt_deg)
+    marks = learnt_landmarks(femur.image_g_cm2, true_points(femur, tilt_deg), femur.spacing_mm)
+    assert marks.head_radius_mm == pytest.approx(phantom.HEAD_RADIUS_MM, abs=femur.spacing_mm)
+    assert marks.neck_shaft_angle_deg == pytest.approx(angle_deg, abs=0.01)
+    assert marks.head_centre_px == pytest.approx(femur.head_centre_px)
+
+
+def test_a_uniform_femur_measured_on_learnt_points_gives_its_density_and_agrees_with_the_fits() -> None:
+    femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
+    fitted = measure_femur_drr(femur.image_g_cm2, femur.spacing_mm, "right")
+    learnt = measure_femur_drr(
+        femur.image_g_cm2, femur.spacing_mm, "right", learnt_points_px=true_points(femur)
+    )
+    assert learnt.ok and learnt.flags == ("landmarks_learnt",)
+    for name in ROI_NAMES:
+        assert learnt.abmd_g_cm2[name] == pytest.approx(float(np.float32(DENSITY_G_CM2)), rel=1e-12)
+        assert learnt.regions[name].area_cm2 == pytest.approx(fitted.regions[name].area_cm2, rel=0.05)
+
+
+def test_a_femur_the_fits_cannot_read_is_measured_on_learnt_points() -> None:
+    femur = phantom.femur(lesser=False, density_g_cm2=DENSITY_G_CM2)
+    assert not measure_femur_drr(femur.image_g_cm2, femur.spacing_mm, "right").ok
+    points = true_points(femur)
+    result = measure_femur_drr(femur.image_g_cm2, femur.spacing_mm, "right", learnt_points_px=points)
+    assert result.ok
+    assert result.regions["neck"].bone_pixels > 0
+
+
+def test_learnt_points_far_from_the_fitted_head_are_flagged() -> None:
+    femur = phantom.femur()
+    points = true_points(femur)
+    shift_px = 8.0 / femur.spacing_mm
+    points["head_centre"] = (points["head_centre"][0] - shift_px, points["head_centre"][1])
+    result = measure_femur_drr(femur.image_g_cm2, femur.spacing_mm, "right", learnt_points_px=points)
+    assert any(flag.startswith("landmarks_disagree: head centres 8.") for flag in result.flags)
+
+
+def test_without_a_learnt_point_the_fits_are_used_and_say_why() -> None:
+    femur = phantom.femur()
+    points = true_points(femur)
+    del points["shaft_distal"]
+    result = measure_femur_drr(femur.image_g_cm2, femur.spacing_mm, "right", learnt_points_px=points)
+    assert result.ok
+    assert "landmarks_learnt_failed: the localiser gave no shaft_distal" in result.flags
+
+
+def test_no_bone_at_the_head_or_no_edge_gives_no_landmarks() -> None:
+    femur = phantom.femur()
+    empty = np.zeros_like(femur.image_g_cm2, dtype=np.float64)
+    with pytest.raises(LandmarkError, match="no bone at the head centre"):
+        head_radius_mm(empty, np.array(femur.head_centre_px), np.array([-1.0, 0.0]), femur.spacing_mm)
+    full = np.ones_like(empty)
+    with pytest.raises(LandmarkError, match="no femoral head edge"):
+        head_radius_mm(full, np.array(femur.head_centre_px), np.array([-1.0, 0.0]), femur.spacing_mm)
+
+
+def test_axes_that_meet_implausibly_give_no_landmarks() -> None:
+    femur = phantom.femur()
+    points = true_points(femur)
+    points["shaft_distal"] = points["head_centre"]
+    with pytest.raises(LandmarkError, match="meet at"):
+        learnt_landmarks(femur.image_g_cm2, points, femur.spacing_mm)

@@ -1,0 +1,82 @@
+"""Region channels: the mirror keeps each point with its side, and `locate` reads each hip's points near
+its head from the heatmaps, leaving out a point the model does not see clearly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hipbmd.localisation.heatmaps import LANDMARKS_WITH_REGIONS, gaussian_heatmaps, mirrored_order  # noqa: E402
+from hipbmd.localisation.hip_location import HipLocation  # noqa: E402
+from hipbmd.localisation.locate import locate_hips  # noqa: E402
+from hipbmd.localisation.network import LocaliserConfig  # noqa: E402
+from hipbmd.types import Radiograph  # noqa: E402
+
+SIZE, PITCH_MM, SIGMA_PX = 64, 3.0, 2.0
+CONFIG = LocaliserConfig(landmarks=LANDMARKS_WITH_REGIONS, channels=(8, 16), pitch_mm=PITCH_MM, size=SIZE)
+POINTS = {  # working = original pixels here: spacing = pitch, no padding
+    "right_head": (20.0, 18.0),
+    "right_lesser_trochanter": (38.0, 20.0),
+    "left_head": (21.0, 45.0),
+    "left_lesser_trochanter": (39.0, 43.0),
+    "right_neck_narrowest": (24.0, 14.5),
+    "right_neck_base": (27.0, 10.0),
+    "right_shaft_distal": (47.0, 12.0),
+    "right_greater_trochanter": (19.0, 7.0),
+    "left_neck_narrowest": (25.0, 49.0),
+    "left_neck_base": (28.0, 53.0),
+    "left_shaft_distal": (48.0, 51.0),
+    "left_greater_trochanter": (20.0, 56.0),
+}
+
+
+class FixedHeatmaps(torch.nn.Module):  # type: ignore[misc]
+    """A stand-in localiser whose heatmaps are Gaussians at given points (``weak`` channels peak at 0.2)."""
+
+    def __init__(self, weak: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.config = CONFIG
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+        names = CONFIG.landmarks
+        points = np.array([POINTS.get(name, (np.nan, np.nan)) for name in names])
+        maps = 0.001 + 0.99 * gaussian_heatmaps(points, (SIZE, SIZE), SIGMA_PX)
+        for name in weak:
+            maps[names.index(name)] *= 0.2
+        self.logits = torch.logit(torch.from_numpy(maps))[None]
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.logits
+
+
+def test_the_mirror_trades_each_region_point_with_its_other_side() -> None:
+    order = mirrored_order(LANDMARKS_WITH_REGIONS)
+    names = LANDMARKS_WITH_REGIONS
+    assert [names[i] for i in order][6:10] == [f"left_{n.removeprefix('right_')}" for n in names[6:10]]
+
+
+def test_locate_reads_each_hips_region_points_near_its_head() -> None:
+    radiograph = Radiograph(np.zeros((SIZE, SIZE), np.float32), (PITCH_MM, PITCH_MM), "imager")
+    hips = locate_hips(radiograph, FixedHeatmaps(weak=("left_shaft_distal",)))
+    assert [hip.side for hip in hips] == ["right", "left"]
+    right, left = hips
+    assert set(right.region_points_px) == {
+        "neck_narrowest",
+        "neck_base",
+        "shaft_distal",
+        "greater_trochanter",
+    }
+    for name, point in right.region_points_px.items():
+        np.testing.assert_allclose(point, POINTS[f"right_{name}"], atol=0.05)
+    assert "shaft_distal" not in left.region_points_px  # seen too faintly to place a region on
+    np.testing.assert_allclose(left.region_points_px["neck_base"], POINTS["left_neck_base"], atol=0.05)
+    assert HipLocation.from_dict(left.to_dict()) == left
+
+
+def test_a_model_without_region_channels_gives_none() -> None:
+    radiograph = Radiograph(np.zeros((SIZE, SIZE), np.float32), (PITCH_MM, PITCH_MM), "imager")
+    model = FixedHeatmaps()
+    model.config = LocaliserConfig(landmarks=LANDMARKS_WITH_REGIONS[:4], channels=(8, 16), size=SIZE)
+    model.logits = model.logits[:, :4]
+    assert all(hip.region_points_px == {} for hip in locate_hips(radiograph, model))

@@ -1,10 +1,17 @@
-"""Which manifest rows a training plan takes: a row range, or an explicit list of case ids."""
+"""Which manifest rows a training plan takes: a row range, or an explicit list of case ids; several
+cohorts give the pairs of each."""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from hipbmd.decomposition.fit_model import plan_from_config
+from hipbmd.decomposition.data import PairSet
+from hipbmd.decomposition.fit_model import plan_from_config, training_pairs
 
 ROWS = [{"case_id": f"case_{k:05d}", "site": "s"} for k in range(5)]
 
@@ -31,3 +38,22 @@ def test_case_ids_the_cohort_lacks_or_given_with_a_range_are_refused() -> None:
         plan_from_config(None, case_ids=["case_00009"]).select_rows(ROWS)
     with pytest.raises(ValueError, match="not both"):
         plan_from_config(None, (0, 2), ["case_00000"])
+
+
+def test_several_cohorts_give_the_pairs_of_each_in_turn(sim_cohort: Path, tmp_path: Path) -> None:
+    other = tmp_path / "second_cohort"
+    shutil.copytree(sim_cohort, other)
+    plan = plan_from_config(None, (0, 1))
+    one = training_pairs([sim_cohort], plan, tmp_path / "one", None)
+    calls: list[tuple[int, int]] = []
+    both = training_pairs([sim_cohort, other], plan, tmp_path / "both", lambda d, t: calls.append((d, t)))
+    assert len(both.records) == 2 * len(one.records)
+    assert [r["cohort"] for r in both.records] == [sim_cohort.name] * len(one.records) + [other.name] * len(
+        one.records
+    )
+    np.testing.assert_array_equal(both.inputs[len(one.records) :], one.inputs)
+    assert calls[-1] == (2, 2)  # progress counts the cases of every cohort
+    _, _, cases = PairSet.load(tmp_path / "both" / "pairs.npz")
+    assert cases == [f"{sim_cohort.name}/case_00000", "second_cohort/case_00000"]
+    with pytest.raises(ValueError, match="one cohort at a time"):
+        training_pairs([sim_cohort, other], replace(plan, register=True), tmp_path / "r", None)

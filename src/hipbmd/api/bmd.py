@@ -21,7 +21,7 @@ FileCallback = Callable[[int, int, str, str], None]
 
 
 def train(
-    cohort: str | Path,
+    cohort: str | Path | Sequence[str | Path],
     output: str | Path,
     config: str | Path | None = None,
     cases: tuple[int, int | None] | None = None,
@@ -33,13 +33,15 @@ def train(
 ) -> dict[str, Any]:
     """Train a decomposition model (BMD-GAN) on a simulated cohort and write its model folder.
 
-    Mirrors ``hipbmd train --cohort C -o model/ [--config configs/x.yaml] [--cases A:B] [--init DIR]``.
+    Mirrors ``hipbmd train --cohort C [--cohort C2 …] -o model/ [--config configs/x.yaml] [--cases A:B]
+    [--init DIR]``.
     Builds the training pairs once (``output/pairs.npz``), trains in two stages (all bones, then the femur),
     resumes from ``output/checkpoint.pt``, fits the DXA calibration on the training cases and writes
     ``model.safetensors``, ``model.json`` and ``loss_curves.png``.
 
     Args:
-        cohort: cohort folder (``manifest.csv``, cases with ``truth.json``).
+        cohort: cohort folder (``manifest.csv``, cases with ``truth.json``), or several: the pairs of
+            each (``cases`` rows of each) are trained on together.
         output: model folder to write.
         config: YAML training config (see ``configs/bmd_gan_default.yaml``); defaults otherwise.
         cases: manifest rows [first, stop) sorted by case id; overrides the config's ``cases``.
@@ -63,7 +65,8 @@ def train(
     command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
     record = {"command": command, "config": None if config is None else str(config)}
     start = None if init is None else Path(init)
-    return fit_model(Path(cohort), Path(output), plan, record, on_case, on_step, start, calibrate_to_dxa)
+    cohorts = [Path(cohort)] if isinstance(cohort, str | Path) else [Path(c) for c in cohort]
+    return fit_model(cohorts, Path(output), plan, record, on_case, on_step, start, calibrate_to_dxa)
 
 
 def estimate(

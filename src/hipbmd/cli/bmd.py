@@ -22,7 +22,12 @@ from hipbmd.cli.support import (
 
 
 def train(
-    cohort: Annotated[Path, typer.Option(help="Simulated cohort folder (manifest.csv, truth per case).")],
+    cohort: Annotated[
+        list[Path],
+        typer.Option(
+            help="Simulated cohort folder (manifest.csv, truth per case); repeat to train on several."
+        ),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model folder to write (resumes).")],
     config: Annotated[
         Path | None, typer.Option(help="YAML training config, e.g. configs/bmd_gan_default.yaml.")

@@ -52,6 +52,16 @@ class PairSet:
         return path
 
     @classmethod
+    def joined(cls, sets: list[PairSet]) -> PairSet:
+        """One set of the pairs of several, in order."""
+        return cls(
+            np.concatenate([pairs.inputs for pairs in sets]),
+            np.concatenate([pairs.femur_g_cm2 for pairs in sets]),
+            np.concatenate([pairs.bone_g_cm2 for pairs in sets]),
+            [record for pairs in sets for record in pairs.records],
+        )
+
+    @classmethod
     def load(cls, path: Path) -> tuple[PairSet, CropGrid, list[str] | None]:
         """Read a set written by :meth:`save`: the pairs, their grid and the cases they came from."""
         with np.load(path) as data:

@@ -87,29 +87,50 @@ class TrainingPlan:
 
 
 def training_pairs(
-    cohort: Path, plan: TrainingPlan, folder: Path, on_case: Callable[[int, int], None] | None
+    cohorts: Sequence[Path], plan: TrainingPlan, folder: Path, on_case: Callable[[int, int], None] | None
 ) -> PairSet:
-    """The plan's pairs, built once and cached in ``folder/pairs.npz`` (rebuilt when the grid or the
-    cases differ)."""
+    """The plan's pairs from each cohort (the plan's rows of each), built once and cached in
+    ``folder/pairs.npz`` (rebuilt when the grid or the cases differ).
+
+    Raises:
+        ValueError: registration asked for with several cohorts (one site's cohort at a time).
+    """
     cached = folder / PAIRS_FILE
-    rows = plan.select_rows(case_rows(cohort))
+    rows = {cohort: plan.select_rows(case_rows(cohort)) for cohort in cohorts}
     if plan.register:  # cached per case under folder/registered/ instead
         from hipbmd.decomposition.registered_pairs import build_registered_pairs
 
-        return build_registered_pairs(cohort, plan.grid, rows, folder, plan.registration, on_case)[0]
-    cases = [row["case_id"] for row in rows]
+        if len(cohorts) != 1:
+            raise ValueError("registered pairs are made from one cohort at a time")
+        cohort = cohorts[0]
+        return build_registered_pairs(cohort, plan.grid, rows[cohort], folder, plan.registration, on_case)[0]
+    several = len(cohorts) > 1
+    cases = [f"{c.name}/{r['case_id']}" if several else r["case_id"] for c in cohorts for r in rows[c]]
     if cached.is_file():
         pairs, grid, cached_cases = PairSet.load(cached)
         if grid == plan.grid and cached_cases == cases:
             return pairs
-    pairs = build_pairs(cohort, plan.grid, rows, on_case)
+    total, done = len(cases), 0
+
+    def counted(count: int, _: int) -> None:
+        if on_case is not None:
+            on_case(done + count, total)
+
+    sets = []
+    for cohort in cohorts:
+        built = build_pairs(cohort, plan.grid, rows[cohort], counted)
+        for record in built.records:
+            record["cohort"] = cohort.name
+        sets.append(built)
+        done += len(rows[cohort])
+    pairs = PairSet.joined(sets)
     folder.mkdir(parents=True, exist_ok=True)
     pairs.save(cached, plan.grid, cases)
     return pairs
 
 
 def fit_model(
-    cohort: Path,
+    cohorts: Sequence[Path],
     folder: Path,
     plan: TrainingPlan,
     record: dict[str, Any],
@@ -131,13 +152,13 @@ def fit_model(
     trainer = new_trainer(plan.generator, plan.gan)
     if init is not None:
         record = {**record, "initialised_from": initial_weights(trainer, plan, init)}
-    pairs = training_pairs(cohort, plan, folder, on_case)
+    pairs = training_pairs(cohorts, plan, folder, on_case)
     trainer = train_gan(trainer, pairs, plan.gan, folder / "checkpoint.pt", on_step)
     calibration, fits = calibrate(trainer.generator, pairs, plan.grid) if calibrate else ({}, {})
     save_gan_curves(trainer.history, folder / "loss_curves.png")
     training = {
         **record,
-        "cohort": cohort_description(cohort),
+        **_cohorts_record(cohorts),
         "plan": plan.to_dict(),
         "pairs": len(pairs.records),
         "final_l1_g_cm2": float(np.mean([entry["l1_g_cm2"] for entry in trainer.history[-50:]])),
@@ -168,6 +189,13 @@ def initial_weights(trainer: Trainer, plan: TrainingPlan, init: Path) -> dict[st
         raise InputError(init, f"its grid {start.grid.to_dict()} is not the config's {plan.grid.to_dict()}")
     trainer.generator.load_state_dict(start.generator.state_dict())
     return {"name": str(start.manifest.get("name", init.name)), "sha256": start.sha256}
+
+
+def _cohorts_record(cohorts: Sequence[Path]) -> dict[str, Any]:
+    """``cohort`` (one) or ``cohorts`` (several) as the model records them."""
+    if len(cohorts) == 1:
+        return {"cohort": cohort_description(cohorts[0])}
+    return {"cohorts": [cohort_description(cohort) for cohort in cohorts]}
 
 
 def cohort_description(cohort: Path) -> dict[str, Any]:

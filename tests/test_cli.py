@@ -83,6 +83,10 @@ def test_info_json_on_the_real_radiographs(real: Path, capsys, monkeypatch) -> N
     )
     assert infant["photometric_handling"].startswith("RGB converted to grey")
     assert "converted to grey" in err
+    # the hip's geometry as the estimate uses it: no distances in the file, an assumed SID
+    assert (dx["hip_geometry"]["source"], chest["hip_geometry"]["spacing_mm"]) == ("assumed", None)
+    magnification = dx["hip_geometry"]["magnification"]
+    assert dx["hip_geometry"]["spacing_mm"] == pytest.approx([0.14 / magnification] * 2, abs=1e-4)
 
 
 def test_info_table_output(real: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

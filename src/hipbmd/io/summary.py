@@ -11,6 +11,7 @@ from hipbmd.errors import InputError
 from hipbmd.io.dicom_file import read_dicom
 from hipbmd.io.dicom_series import RADIOGRAPH_MODALITIES
 from hipbmd.io.image_file import IMAGE_SUFFIXES
+from hipbmd.io.radiograph_geometry import radiograph_geometry
 from hipbmd.io.volume_files import volume_format
 from hipbmd.types import Radiograph, Volume
 
@@ -81,6 +82,18 @@ def volume_summary(volume: Volume) -> dict[str, Any]:
     return summary
 
 
+def _hip_geometry(radiograph: Radiograph) -> dict[str, Any]:
+    """The hip's magnification as ``hipbmd estimate`` uses it (:func:`radiograph_geometry`), beside the
+    file's own object-plane spacing (``object_spacing_mm``: calibrated, or the file's magnification)."""
+    geometry = radiograph_geometry(radiograph)
+    return {
+        "magnification": round(geometry.magnification, 4),
+        "relative_uncertainty": round(geometry.relative_uncertainty, 4),
+        "source": geometry.source,
+        "spacing_mm": _rounded(geometry.hip_spacing_mm),
+    }
+
+
 def radiograph_summary(radiograph: Radiograph) -> dict[str, Any]:
     """Geometry, photometric handling, intensity range and the tags that matter of a radiograph."""
     meta = radiograph.meta
@@ -94,6 +107,7 @@ def radiograph_summary(radiograph: Radiograph) -> dict[str, Any]:
         "spacing_source": radiograph.spacing_source,
         "calibrated_spacing_mm": _rounded(radiograph.calibrated_spacing_mm),
         "object_spacing_mm": _rounded(radiograph.object_spacing_mm),
+        "hip_geometry": _hip_geometry(radiograph),
         "magnification": _rounded(radiograph.magnification),
         "magnification_source": meta.get("magnification_source"),
         "sid_mm": radiograph.sid_mm,

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipbmd.bmd.estimate import LESSER_TROCHANTER_BELOW_HEAD_MM, HipEstimate, _why_not_measured
+from hipbmd.bmd.estimate import (
+    LESSER_TROCHANTER_BELOW_HEAD_MM,
+    HipEstimate,
+    _no_femoral_head,
+    _why_no_adult_hip,
+    _why_not_measured,
+)
 from hipbmd.decomposition.crop import CropPlacement
 from hipbmd.femur.measure_2d import FemurBMD
 from hipbmd.localisation.hip_location import HipLocation
@@ -40,3 +46,17 @@ def test_a_femur_shown_to_below_the_trochanter_keeps_the_landmark_reason() -> No
     assert _reason(400, (100.0, 200.0), None) == "landmarks: no neck"  # the trochanter would be in view
     assert 100.0 + below_px < 400
     assert _reason(400, (100.0, 200.0), (230.0, 210.0)) == "landmarks: no neck"
+
+
+def test_a_hip_without_a_femoral_head_is_named_and_metal_keeps_it_a_hip() -> None:
+    location = HipLocation("right", (100.0, 200.0), (230.0, 210.0), 0.6, 0.6, "dicom")
+    bone = np.zeros((4, 4), bool)
+    femur = FemurBMD("right", 1.0, {}, None, None, bone, (), "landmarks: no bone at the head centre", True)
+    placement = CropPlacement((100.0, 200.0), (SPACING_MM, SPACING_MM), MAGNIFICATION, False)
+    hip = HipEstimate("right", location, placement, femur=femur)
+    image = Radiograph(np.zeros((400, 400), np.float32), (SPACING_MM, SPACING_MM), "imager")
+    assert _why_not_measured(hip, image).startswith("no_femoral_head: landmarks: no bone")
+    assert _no_femoral_head(hip)
+    assert "0.60" in _why_no_adult_hip([hip]) and _why_no_adult_hip([hip]).startswith("no adult femoral head")
+    hip.flags.append("implant_suspected: 0.91")  # metal can hide a head: still a hip
+    assert not _no_femoral_head(hip)

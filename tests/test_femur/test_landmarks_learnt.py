@@ -101,3 +101,20 @@ def test_axes_that_meet_implausibly_give_no_landmarks() -> None:
     points["shaft_distal"] = points["head_centre"]
     with pytest.raises(LandmarkError, match="meet at"):
         learnt_landmarks(femur.image_g_cm2, points, femur.spacing_mm)
+
+
+def test_a_femur_without_a_head_is_told_apart_from_other_failures() -> None:
+    # an infant's femur: the shaft and metaphysis, no ossified head or neck
+    femur = phantom.femur()
+    image = np.zeros_like(femur.image_g_cm2)
+    s = femur.spacing_mm
+    rows, cols = np.indices(image.shape)
+    image[(rows * s >= 70.0) & (np.abs(cols * s - phantom.SHAFT_COL_MM) <= 12.0)] = 0.8
+    points = true_points(femur)  # a localiser that expects an adult femur puts them where it would be
+    result = measure_femur_drr(image, s, "right", learnt_points_px=points)
+    assert not result.ok and result.no_femoral_head
+    assert "no femoral head edge" in str(result.failure) or "no bone at the head" in str(result.failure)
+    # a femur with a head whose other landmarks fail is not "no femoral head"
+    no_lesser = phantom.femur(lesser=False)
+    plain = measure_femur_drr(no_lesser.image_g_cm2, s, "right")
+    assert not plain.ok and not plain.no_femoral_head

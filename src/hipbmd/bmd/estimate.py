@@ -108,7 +108,25 @@ def estimate_hips(
             hip.placement = CropPlacement(location.head_centre_px, spacing, magnification, mirror)
             _measure(hip, radiograph, model, settings)
         estimates.append(hip)
+    if estimates and all(_no_femoral_head(hip) for hip in estimates):
+        return RadiographEstimate([], _why_no_adult_hip(estimates))
     return RadiographEstimate(estimates, None if estimates else search.why_none)
+
+
+def _no_femoral_head(hip: HipEstimate) -> bool:
+    """The hip was looked at and shows no femoral head, and no metal that could hide one."""
+    metal = any(flag.startswith("implant_suspected") for flag in hip.flags)
+    return hip.femur is not None and hip.femur.no_femoral_head and not metal
+
+
+def _why_no_adult_hip(hips: list[HipEstimate]) -> str:
+    """Why a radiograph whose every candidate hip shows no femoral head has no hip, in one line."""
+    strongest = max(hip.location.confidence for hip in hips)
+    return (
+        f"no adult femoral head: the {len(hips)} place(s) the localiser pointed to (strongest head "
+        f"response {strongest:.2f}) show no round femoral head on the decomposed image (an unossified "
+        "head, as in a child, or not a hip)"
+    )
 
 
 def _input_flags(radiograph: Radiograph) -> list[str]:
@@ -181,6 +199,8 @@ def _why_not_measured(hip: HipEstimate, radiograph: Radiograph) -> str:
     if not 0 <= lesser[0] < rows:
         return "femur_cut_above_lesser_trochanter: the image ends above the lesser trochanter"
     assert hip.femur is not None
+    if hip.femur.no_femoral_head:
+        return f"no_femoral_head: {hip.femur.failure}"
     return str(hip.femur.failure)
 
 

@@ -41,7 +41,7 @@ from scipy import ndimage
 
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.femur.dxa_pose import DXAView
-from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.landmarks_from_mask import NoFemoralHeadError
 from hipbmd.femur.outline_2d import BoolImage, Point, RightFemurOutline
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, bone_mask
 from hipbmd.types import Camera, Side
@@ -153,7 +153,7 @@ def find_landmarks_2d(
     mask = np.asarray(ndimage.binary_fill_holes(femur_mask(image, threshold_g_cm2)))
     area_mm2 = float(mask.sum()) * spacing_mm**2
     if area_mm2 < MIN_FEMUR_AREA_MM2:
-        raise LandmarkError(f"only {area_mm2:.0f} mm² of bone: no femur in the image")
+        raise NoFemoralHeadError(f"only {area_mm2:.0f} mm² of bone: no femur in the image")
     mirrored = side == "left"
     found = RightFemurOutline(mask[:, ::-1] if mirrored else mask, spacing_mm).measure()
     if mirrored:

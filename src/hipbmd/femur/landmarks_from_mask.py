@@ -76,6 +76,11 @@ class LandmarkError(ValueError):
     """The mask does not give trustworthy femur landmarks; the message lists the reasons."""
 
 
+class NoFemoralHeadError(LandmarkError):
+    """The image shows no femoral head where one should be: no round bone about the head centre (an
+    unossified head, a resected one, or no femur there at all)."""
+
+
 @dataclass
 class LandmarkFit:
     """Landmarks measured on a mask with the quality figures behind them.

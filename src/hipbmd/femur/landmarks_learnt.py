@@ -8,8 +8,9 @@ base to the distal shaft point, and only the head radius is read from the areal-
 
 Head radius: along ``HEAD_RAYS`` rays from the head centre over the head's free dome (the half-plane
 away from the neck base), the distance to the first pixel below the bone threshold; the radius is their
-median. Too few rays leaving bone within ``HEAD_RADIUS_RANGE_MM``, or a neck–shaft angle outside
-``NECK_SHAFT_ANGLE_LIMITS_DEG``, raise :class:`~hipbmd.femur.landmarks_from_mask.LandmarkError`.
+median. No bone at the head centre, or too few rays leaving bone within ``HEAD_RADIUS_RANGE_MM``, raise
+:class:`~hipbmd.femur.landmarks_from_mask.NoFemoralHeadError`; a neck–shaft angle outside
+``NECK_SHAFT_ANGLE_LIMITS_DEG`` raises :class:`~hipbmd.femur.landmarks_from_mask.LandmarkError`.
 
 Points are (row, column) pixels of a right femur as an AP radiograph is displayed (medial = +column);
 a left femur's image and points are mirrored first, as in :mod:`hipbmd.femur.landmarks_2d`.
@@ -25,7 +26,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from hipbmd.femur.landmarks_2d import Landmarks2D
-from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError
 from hipbmd.femur.outline_2d import HEAD_RADIUS_RANGE_MM
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2
 
@@ -103,7 +104,7 @@ def head_radius_mm(
     """
     low, high = HEAD_RADIUS_RANGE_MM
     if _value(image_g_cm2, head_px) <= threshold_g_cm2:
-        raise LandmarkError("no bone at the head centre")
+        raise NoFemoralHeadError("no bone at the head centre")
     away = math.atan2(float(neck_up[1]), float(neck_up[0]))  # (row, col) angle of the dome's middle
     angles = away + np.radians(np.linspace(-HEAD_DOME_DEG, HEAD_DOME_DEG, HEAD_RAYS))
     steps_mm = np.arange(0.0, high + spacing_mm, spacing_mm / 2.0)
@@ -117,7 +118,7 @@ def head_radius_mm(
     radii = steps_mm[first[first >= 0]]
     radii = radii[(radii >= low) & (radii <= high)]
     if len(radii) < MIN_HEAD_RAYS_FRACTION * HEAD_RAYS:
-        raise LandmarkError(
+        raise NoFemoralHeadError(
             f"no femoral head edge around the head centre ({len(radii)} of {HEAD_RAYS} rays leave bone "
             f"at {low:.0f}–{high:.0f} mm)"
         )

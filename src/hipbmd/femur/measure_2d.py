@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.femur.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d
-from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError
 from hipbmd.femur.landmarks_learnt import learnt_landmarks
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, hip_rois, measure_rois
 from hipbmd.types import Side
@@ -82,6 +82,8 @@ class FemurBMD:
         bone: (H, W) bone mask the means were taken over.
         flags: QC codes of the landmarks and regions (empty when none).
         failure: why there are no numbers (None when there are).
+        no_femoral_head: the failure is that no femoral head was found at all (neither the learnt nor the
+            fitted landmarks saw round bone about the head centre).
     """
 
     side: Side
@@ -92,6 +94,7 @@ class FemurBMD:
     bone: BoolImage
     flags: tuple[str, ...] = ()
     failure: str | None = None
+    no_femoral_head: bool = False
 
     @property
     def ok(self) -> bool:
@@ -164,7 +167,8 @@ def measure_femur_drr(
     try:
         landmarks = _landmarks(image, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px)
     except LandmarkError as error:
-        return FemurBMD(side, float(spacing_mm), {}, None, None, bone, (), f"landmarks: {error}")
+        missing = isinstance(error, NoFemoralHeadError)
+        return FemurBMD(side, float(spacing_mm), {}, None, None, bone, (), f"landmarks: {error}", missing)
     try:
         rois = shaft_aligned_rois(image, landmarks, settings, bone)
     except ValueError as error:  # hip_rois: the neck axis misses the bone
@@ -192,19 +196,24 @@ def _landmarks(
     :func:`measure_femur_drr`)."""
     try:
         fitted: Landmarks2D | None = find_landmarks_2d(image, spacing_mm, side, threshold_g_cm2)
-        fit_failure = ""
+        fit_error: LandmarkError | None = None
     except LandmarkError as error:
-        fitted, fit_failure = None, str(error)
+        fitted, fit_error = None, error
     if learnt_points_px is None:
-        if fitted is None:
-            raise LandmarkError(fit_failure)
+        if fit_error is not None:
+            raise fit_error
+        assert fitted is not None
         return fitted
     try:
         learnt = learnt_landmarks(image, learnt_points_px, spacing_mm, threshold_g_cm2)
     except LandmarkError as error:
-        if fitted is None:
-            raise LandmarkError(f"{error}; fitted: {fit_failure}") from None
-        return dataclasses.replace(fitted, flags=(*fitted.flags, f"landmarks_learnt_failed: {error}"))
+        if fitted is not None:
+            return dataclasses.replace(fitted, flags=(*fitted.flags, f"landmarks_learnt_failed: {error}"))
+        # No femoral head: the learnt way saw no round bone about its head centre, or it stopped before
+        # looking and the fit found no head either.
+        no_head = isinstance(error, NoFemoralHeadError) or isinstance(fit_error, NoFemoralHeadError)
+        kind = NoFemoralHeadError if no_head else LandmarkError
+        raise kind(f"{error}; fitted: {fit_error}") from None
     flags = ["landmarks_learnt"]
     if fitted is not None:
         apart_mm = math.dist(fitted.head_centre_px, learnt.head_centre_px) * spacing_mm

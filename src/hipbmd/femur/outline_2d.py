@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, optimize, signal
 
-from hipbmd.femur.landmarks_from_mask import LandmarkError
+from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError
 from hipbmd.femur.roi import neck_widths_mm
 
 Point = npt.NDArray[np.float64]  # (row, col) px
@@ -174,19 +174,21 @@ class RightFemurOutline:
         for _ in range(6):
             near = np.abs(np.linalg.norm(self.outline - centre, axis=1) - radius) < tolerance
             if near.sum() < 20:
-                raise LandmarkError("no circular femoral head found")
+                raise NoFemoralHeadError("no circular femoral head found")
             centre, radius, rms = fit_circle(self.outline[near])
             tolerance = max(0.7 * tolerance, 1.5, 3.0 * rms)
         rel = self.outline[near] - centre
         bins = np.floor((np.arctan2(rel[:, 0], rel[:, 1]) + math.pi) / (2 * math.pi) * 72).astype(int)
         self.qc.update(head_fit_rms_mm=rms * s, head_coverage=len(np.unique(bins % 72)) / 72.0)
         if rms * s > HEAD_FIT_RMS_FAIL_MM:
-            raise LandmarkError(
+            raise NoFemoralHeadError(
                 f"no circular femoral head (circle fit RMS {rms * s:.1f} mm): an implant or a resected head?"
             )
         low, high = HEAD_RADIUS_RANGE_MM
         if not low <= radius * s <= high:
-            raise LandmarkError(f"head circle fit gave radius {radius * s:.1f} mm, outside {low}–{high} mm")
+            raise NoFemoralHeadError(
+                f"head circle fit gave radius {radius * s:.1f} mm, outside {low}–{high} mm"
+            )
         return centre, radius
 
     def _run(self, row: int, hint: float | None) -> tuple[float, float] | None:

@@ -3,6 +3,8 @@ named as such; otherwise the landmark steps' own reason stands."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -49,7 +51,7 @@ def test_a_femur_shown_to_below_the_trochanter_keeps_the_landmark_reason() -> No
 
 
 def test_a_hip_without_a_femoral_head_is_named_and_metal_keeps_it_a_hip() -> None:
-    location = HipLocation("right", (100.0, 200.0), (230.0, 210.0), 0.6, 0.6, "dicom")
+    location = HipLocation("right", (100.0, 200.0), (230.0, 210.0), 0.45, 0.6, "dicom")
     bone = np.zeros((4, 4), bool)
     femur = FemurBMD("right", 1.0, {}, None, None, bone, (), "landmarks: no bone at the head centre", True)
     placement = CropPlacement((100.0, 200.0), (SPACING_MM, SPACING_MM), MAGNIFICATION, False)
@@ -57,6 +59,9 @@ def test_a_hip_without_a_femoral_head_is_named_and_metal_keeps_it_a_hip() -> Non
     image = Radiograph(np.zeros((400, 400), np.float32), (SPACING_MM, SPACING_MM), "imager")
     assert _why_not_measured(hip, image).startswith("no_femoral_head: landmarks: no bone")
     assert _no_femoral_head(hip)
-    assert "0.60" in _why_no_adult_hip([hip]) and _why_no_adult_hip([hip]).startswith("no adult femoral head")
+    assert "0.45" in _why_no_adult_hip([hip]) and _why_no_adult_hip([hip]).startswith("no adult femoral head")
     hip.flags.append("implant_suspected: 0.91")  # metal can hide a head: still a hip
+    assert not _no_femoral_head(hip)
+    hip.flags.pop()
+    hip.location = replace(location, confidence=0.8)  # clearly seen: a hip the decomposition failed on
     assert not _no_femoral_head(hip)

@@ -80,3 +80,22 @@ def test_a_model_without_region_channels_gives_none() -> None:
     model.config = LocaliserConfig(landmarks=LANDMARKS_WITH_REGIONS[:4], channels=(8, 16), size=SIZE)
     model.logits = model.logits[:, :4]
     assert all(hip.region_points_px == {} for hip in locate_hips(radiograph, model))
+
+
+def test_a_localiser_with_region_channels_starts_from_one_without() -> None:
+    from hipbmd.localisation.heatmaps import LANDMARKS_WITH_IMPLANTS
+    from hipbmd.localisation.network import HipLocaliser
+    from hipbmd.localisation.train import start_from
+
+    torch.manual_seed(0)
+    old = HipLocaliser(LocaliserConfig(landmarks=LANDMARKS_WITH_IMPLANTS, channels=(4, 8)))
+    new = HipLocaliser(LocaliserConfig(landmarks=LANDMARKS_WITH_REGIONS, channels=(4, 8)))
+    fresh_region_weight = new.head.weight[6].clone()
+    start_from(new, old)
+    for key, value in old.state_dict().items():
+        if not key.startswith("head."):
+            assert torch.equal(new.state_dict()[key], value), key
+    assert torch.equal(new.head.weight[:6], old.head.weight)  # the six channels both have, by name
+    assert torch.equal(new.head.weight[6], fresh_region_weight)  # a new channel starts afresh
+    with pytest.raises(ValueError, match="channels"):
+        start_from(HipLocaliser(LocaliserConfig(channels=(8, 16))), old)

@@ -114,9 +114,12 @@ def estimate_hips(
 
 
 def _no_femoral_head(hip: HipEstimate) -> bool:
-    """The hip was looked at and shows no femoral head, and no metal that could hide one."""
+    """Not a hip: the localiser saw it only faintly (below ``LOW_CONFIDENCE``), the decomposed image
+    shows no femoral head there, and no metal could hide one. A clear localiser response keeps a hip
+    (the decomposition may be what failed), reported as not measured."""
     metal = any(flag.startswith("implant_suspected") for flag in hip.flags)
-    return hip.femur is not None and hip.femur.no_femoral_head and not metal
+    faint = hip.location.confidence < 2.0
+    return faint and hip.femur is not None and hip.femur.no_femoral_head and not metal
 
 
 def _why_no_adult_hip(hips: list[HipEstimate]) -> str:

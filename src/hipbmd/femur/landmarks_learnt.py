@@ -6,11 +6,16 @@ point further down the shaft axis and the greater trochanter. With them the regi
 to the image: the neck axis runs from the neck base to the head centre, the shaft axis from the neck
 base to the distal shaft point, and only the head radius is read from the areal-density image.
 
-Head radius: along ``HEAD_RAYS`` rays from the head centre over the head's free dome (the half-plane
-away from the neck base), the distance to the first pixel below the bone threshold; the radius is their
-median. No bone at the head centre, or too few rays leaving bone within ``HEAD_RADIUS_RANGE_MM``, raise
-:class:`~hipbmd.femur.landmarks_from_mask.NoFemoralHeadError`; a neck–shaft angle outside
-``NECK_SHAFT_ANGLE_LIMITS_DEG`` raises :class:`~hipbmd.femur.landmarks_from_mask.LandmarkError`.
+Head radius: along ``HEAD_RAYS`` rays from the head centre over the head's free dome (``HEAD_DOME_DEG``
+either side of the direction away from the neck base), the distance to where the areal density first
+falls below ``HEAD_EDGE_FRACTION`` of its value at the head centre (and below the bone threshold at the
+least); the radius is their median. A sphere's projection falls to a quarter of its central value at
+0.968 of its radius, so the edge is the sphere's outline to within a few per cent whatever the image's
+blur; the bone threshold alone puts it some 2.5 mm outside on a blurred image. No bone at the head centre,
+too few rays ending within ``HEAD_RADIUS_RANGE_MM``, or radii too unequal to be a sphere's (their half
+16–84 % range over ``HEAD_ROUNDNESS_LIMIT`` of the median: the flat top of an unossified femur, a
+trochanter) raise :class:`~hipbmd.femur.landmarks_from_mask.NoFemoralHeadError`; a neck–shaft angle
+outside ``NECK_SHAFT_ANGLE_LIMITS_DEG`` raises :class:`~hipbmd.femur.landmarks_from_mask.LandmarkError`.
 
 Points are (row, column) pixels of a right femur as an AP radiograph is displayed (medial = +column);
 a left femur's image and points are mirrored first, as in :mod:`hipbmd.femur.landmarks_2d`.
@@ -41,6 +46,8 @@ LEARNT_POINTS = (
 HEAD_RAYS = 36
 HEAD_DOME_DEG = 70.0  # rays within this of the direction away from the neck base
 MIN_HEAD_RAYS_FRACTION = 0.5
+HEAD_EDGE_FRACTION = 0.25
+HEAD_ROUNDNESS_LIMIT = 0.3
 NECK_SHAFT_ANGLE_LIMITS_DEG = (95.0, 170.0)
 
 
@@ -95,25 +102,26 @@ def head_radius_mm(
     spacing_mm: float,
     threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
 ) -> float:
-    """The femoral head's radius (mm): the median distance from the head centre to the bone's edge along
-    rays over the head's free dome (``HEAD_DOME_DEG`` either side of the direction away from the neck).
+    """The femoral head's radius (mm): the median distance from the head centre to the head's edge along
+    rays over its free dome (see the module docstring).
 
     Raises:
-        LandmarkError: fewer than half the rays leave bone within the plausible radii, or the centre is
-            not on bone.
+        NoFemoralHeadError: no bone at the centre, fewer than half the rays end within the plausible
+            radii, or radii too unequal for a sphere.
     """
     low, high = HEAD_RADIUS_RANGE_MM
-    if _value(image_g_cm2, head_px) <= threshold_g_cm2:
+    centre_g_cm2 = _value(image_g_cm2, head_px)
+    if centre_g_cm2 <= threshold_g_cm2:
         raise NoFemoralHeadError("no bone at the head centre")
     away = math.atan2(float(neck_up[1]), float(neck_up[0]))  # (row, col) angle of the dome's middle
     angles = away + np.radians(np.linspace(-HEAD_DOME_DEG, HEAD_DOME_DEG, HEAD_RAYS))
-    steps_mm = np.arange(0.0, high + spacing_mm, spacing_mm / 2.0)
+    steps_mm = np.arange(0.0, high + spacing_mm, spacing_mm / 4.0)
     directions = np.stack([np.cos(angles), np.sin(angles)], axis=1)  # (rays, 2) row, col
     samples = head_px[None, None, :] + directions[:, None, :] * (steps_mm[None, :, None] / spacing_mm)
     values = ndimage.map_coordinates(
         image_g_cm2, [samples[..., 0], samples[..., 1]], order=1, mode="constant", cval=0.0
     )
-    below = values <= threshold_g_cm2
+    below = values <= max(threshold_g_cm2, HEAD_EDGE_FRACTION * centre_g_cm2)
     first = np.where(below.any(axis=1), below.argmax(axis=1), -1)
     radii = steps_mm[first[first >= 0]]
     radii = radii[(radii >= low) & (radii <= high)]
@@ -122,7 +130,13 @@ def head_radius_mm(
             f"no femoral head edge around the head centre ({len(radii)} of {HEAD_RAYS} rays leave bone "
             f"at {low:.0f}–{high:.0f} mm)"
         )
-    return float(np.median(radii))
+    median = float(np.median(radii))
+    spread = float(np.percentile(radii, 84) - np.percentile(radii, 16)) / 2.0 / median
+    if spread > HEAD_ROUNDNESS_LIMIT:
+        raise NoFemoralHeadError(
+            f"the bone about the head centre is not round (radii vary by ±{100 * spread:.0f} %)"
+        )
+    return median
 
 
 def _value(image: npt.NDArray[np.float64], point: npt.NDArray[np.float64]) -> float:

@@ -60,10 +60,17 @@ def train_localiser(
     settings: LocaliserTraining,
     augment: AugmentSettings | None = None,
     on_step: Callable[[int, float], None] | None = None,
+    start: HipLocaliser | None = None,
 ) -> tuple[HipLocaliser, list[float]]:
-    """A model trained on ``samples`` and its loss per iteration; ``on_step(iteration, loss)`` reports."""
+    """A model trained on ``samples`` and its loss per iteration; ``on_step(iteration, loss)`` reports.
+
+    ``start``: a trained localiser of the same channels per level whose weights start this one
+    (:func:`start_from`); its output channels are kept where the names match, new ones start afresh.
+    """
     torch.manual_seed(settings.seed)
     model = HipLocaliser(config)
+    if start is not None:
+        start_from(model, start)
     optimiser = torch.optim.AdamW(
         model.parameters(), settings.learning_rate, weight_decay=settings.weight_decay
     )
@@ -83,6 +90,29 @@ def train_localiser(
             on_step(iteration + 1, history[-1])
     model.eval()
     return model, history
+
+
+def start_from(model: HipLocaliser, start: HipLocaliser) -> None:
+    """Copy ``start``'s weights into ``model``: every layer but the output one as it is, and of the output
+    layer the channels both name.
+
+    Raises:
+        ValueError: the two differ in their channels per level or pitch.
+    """
+    if (start.config.channels, start.config.pitch_mm) != (model.config.channels, model.config.pitch_mm):
+        raise ValueError(
+            f"the starting localiser has channels {start.config.channels} at {start.config.pitch_mm} mm, "
+            f"not {model.config.channels} at {model.config.pitch_mm} mm"
+        )
+    state = {k: v for k, v in start.state_dict().items() if not k.startswith("head.")}
+    model.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        for index, name in enumerate(model.config.landmarks):
+            if name in start.config.landmarks:
+                old = start.config.landmarks.index(name)
+                model.head.weight[index] = start.head.weight[old]
+                if model.head.bias is not None and start.head.bias is not None:
+                    model.head.bias[index] = start.head.bias[old]
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -122,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
         "--implants", action="store_true", help="also learn implant channels (metal in a hip, per side)"
     )
     parser.add_argument(
+        "--init", type=Path, default=None, help="start from this localiser folder's weights (same channels)"
+    )
+    parser.add_argument(
         "--regions",
         action="store_true",
         help="also learn the implant channels and the points that place the DXA-like regions",
@@ -149,8 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.monotonic()
     cases = [case for cohort in args.cohort for case in cohort_cases(cohort, *args.cases)]
     samples = load_samples(cases, config, _progress("read", len(cases)))
+    start = None
+    if args.init is not None:
+        from hipbmd.localisation.model_files import load_localiser
+
+        start = load_localiser(args.init)
     model, history = train_localiser(
-        samples, config, settings, on_step=_progress("train", settings.iterations)
+        samples, config, settings, on_step=_progress("train", settings.iterations), start=start
     )
     trained = time.monotonic()
     record: dict[str, Any] = {
@@ -205,6 +243,7 @@ def _command(args: argparse.Namespace) -> str:
         [f"--channels {','.join(str(c) for c in args.channels)}"]
         + (["--implants"] if args.implants else [])
         + (["--regions"] if args.regions else [])
+        + (["--init START"] if args.init is not None else [])
     )
     return " ".join(parts)
 

@@ -118,7 +118,7 @@ def _no_femoral_head(hip: HipEstimate) -> bool:
     shows no femoral head there, and no metal could hide one. A clear localiser response keeps a hip
     (the decomposition may be what failed), reported as not measured."""
     metal = any(flag.startswith("implant_suspected") for flag in hip.flags)
-    faint = hip.location.confidence < 2.0
+    faint = hip.location.confidence < LOW_CONFIDENCE
     return faint and hip.femur is not None and hip.femur.no_femoral_head and not metal
 
 

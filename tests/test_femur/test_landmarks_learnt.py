@@ -42,8 +42,8 @@ def test_the_true_points_give_the_phantoms_head_radius_and_angle(angle_deg: floa
     femur = phantom.femur(neck_shaft_angle_deg=angle_deg, tilt_deg=tilt_deg)
     marks = learnt_landmarks(femur.image_g_cm2, true_points(femur, tilt_deg), femur.spacing_mm)
     assert marks.head_radius_mm == pytest.approx(phantom.HEAD_RADIUS_MM, abs=femur.spacing_mm)
-    assert marks.neck_shaft_angle_deg == pytest.approx(angle_deg, abs=0.01)
-    assert marks.head_centre_px == pytest.approx(femur.head_centre_px)
+    assert marks.neck_shaft_angle_deg == pytest.approx(angle_deg, abs=0.5)
+    assert math.dist(marks.head_centre_px, femur.head_centre_px) * femur.spacing_mm < 0.25
 
 
 def test_a_uniform_femur_measured_on_learnt_points_gives_its_density_and_agrees_with_the_fits() -> None:
@@ -118,3 +118,14 @@ def test_a_femur_without_a_head_is_told_apart_from_other_failures() -> None:
     no_lesser = phantom.femur(lesser=False)
     plain = measure_femur_drr(no_lesser.image_g_cm2, s, "right")
     assert not plain.ok and not plain.no_femoral_head
+
+
+def test_a_head_centre_placed_off_the_head_moves_onto_it() -> None:
+    femur = phantom.femur()
+    points = true_points(femur)
+    s = femur.spacing_mm
+    points["head_centre"] = (points["head_centre"][0] - 3.0 / s, points["head_centre"][1] + 3.0 / s)
+    marks = learnt_landmarks(femur.image_g_cm2, points, s)
+    offset_mm = math.dist(marks.head_centre_px, femur.head_centre_px) * s
+    assert offset_mm < 0.5
+    assert marks.head_radius_mm == pytest.approx(phantom.HEAD_RADIUS_MM, abs=s)

@@ -12,7 +12,7 @@ be trusted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,6 +44,8 @@ REPORTED_ROIS = ("neck", "total_hip")
 # ISCD Official Positions (2019) prefer Z-scores to T-scores before 50 in men and premenopausal women.
 ADULT_AGE_YEARS = 20.0
 T_SCORE_AGE_YEARS = 50.0
+# The head centre of the regions replaces the localiser's when this close (detector mm).
+HEAD_REFINEMENT_MM = 10.0
 # The lesser trochanter tip lies at least this far below the head centre (patient plane, adult femurs).
 LESSER_TROCHANTER_BELOW_HEAD_MM = 40.0
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
@@ -167,9 +169,24 @@ def _measure(
     if not hip.femur.ok:
         hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
         return
+    _refine_head_centre(hip, model.grid)
     hip.raw_abmd_g_cm2 = dict(hip.femur.abmd_g_cm2)
     for roi in REPORTED_ROIS:
         hip.measurements.append(_roi_measurement(hip, roi, model, settings, radiograph.age_years))
+
+
+def _refine_head_centre(hip: HipEstimate, grid: CropGrid) -> None:
+    """Report the head centre the regions stand on (the centre of the head's outline on the decomposed
+    image) as the hip's head centre when it lies within ``HEAD_REFINEMENT_MM`` of the localiser's, with the
+    flag ``head_centre_refined: d mm`` (d: the shift at the detector)."""
+    assert hip.femur is not None and hip.femur.landmarks is not None and hip.placement is not None
+    moved = crop_frame(grid, hip.placement).apply(np.asarray(hip.femur.landmarks.head_centre_px))
+    shift_px = np.asarray(moved) - np.asarray(hip.location.head_centre_px)
+    shift_mm = float(np.hypot(*(shift_px * np.asarray(hip.placement.detector_spacing_mm))))
+    if shift_mm > HEAD_REFINEMENT_MM:
+        return
+    hip.location = replace(hip.location, head_centre_px=(float(moved[0]), float(moved[1])))
+    hip.flags.append(f"head_centre_refined: {shift_mm:.1f} mm")
 
 
 def _learnt_points_crop_px(

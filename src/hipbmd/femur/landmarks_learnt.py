@@ -11,7 +11,9 @@ either side of the direction away from the neck base), the distance to where the
 falls below ``HEAD_EDGE_FRACTION`` of its value at the head centre (and below the bone threshold at the
 least); the radius is their median. A sphere's projection falls to a quarter of its central value at
 0.968 of its radius, so the edge is the sphere's outline to within a few per cent whatever the image's
-blur; the bone threshold alone puts it some 2.5 mm outside on a blurred image. No bone at the head centre,
+blur; the bone threshold alone puts it some 2.5 mm outside on a blurred image. The head centre is then
+moved to the centre of the circle through the edge points (twice, each time casting the rays again), so a
+centre a few millimetres off, as a localiser places it, ends on the head's own centre. No bone at the head centre,
 too few rays ending within ``HEAD_RADIUS_RANGE_MM``, or radii too unequal to be a sphere's (their half
 16–84 % range over ``HEAD_ROUNDNESS_LIMIT`` of the median: the flat top of an unossified femur, a
 trochanter) raise :class:`~hipbmd.femur.landmarks_from_mask.NoFemoralHeadError`; a neck–shaft angle
@@ -32,7 +34,7 @@ from scipy import ndimage
 
 from hipbmd.femur.landmarks_2d import Landmarks2D
 from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError
-from hipbmd.femur.outline_2d import HEAD_RADIUS_RANGE_MM
+from hipbmd.femur.outline_2d import HEAD_RADIUS_RANGE_MM, fit_circle
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2
 
 LEARNT_POINTS = (
@@ -47,7 +49,9 @@ HEAD_RAYS = 36
 HEAD_DOME_DEG = 70.0  # rays within this of the direction away from the neck base
 MIN_HEAD_RAYS_FRACTION = 0.5
 HEAD_EDGE_FRACTION = 0.25
-HEAD_ROUNDNESS_LIMIT = 0.3
+HEAD_ROUNDNESS_LIMIT = 0.3  # allows a head centre up to ~0.3 radii off (the localiser's ~5 mm on ~22 mm)
+REFINE_PASSES = 2
+MAX_CENTRE_SHIFT_MM = 8.0
 NECK_SHAFT_ANGLE_LIMITS_DEG = (95.0, 170.0)
 
 
@@ -76,7 +80,8 @@ def learnt_landmarks(
     low, high = NECK_SHAFT_ANGLE_LIMITS_DEG
     if not low <= angle <= high:
         raise LandmarkError(f"learnt neck and shaft axes meet at {angle:.0f}°, outside {low:.0f}–{high:.0f}°")
-    radius_mm = head_radius_mm(image, head, neck_up, spacing_mm, threshold_g_cm2)
+    head, radius_mm = head_circle(image, head, neck_up, spacing_mm, threshold_g_cm2)
+    neck_up = _unit(head - base, "the neck base lies on the head centre")
     return Landmarks2D(
         side="right",
         shape=(int(image.shape[0]), int(image.shape[1])),
@@ -95,6 +100,39 @@ def learnt_landmarks(
     )
 
 
+def head_circle(
+    image_g_cm2: npt.NDArray[np.float64],
+    head_px: npt.NDArray[np.float64],
+    neck_up: npt.NDArray[np.float64],
+    spacing_mm: float,
+    threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+) -> tuple[npt.NDArray[np.float64], float]:
+    """The femoral head's centre (px) and radius (mm), from the head's edge along rays over its free dome
+    (see the module docstring). The centre starts at ``head_px`` and moves to the centre of the circle
+    through the edge points while that moves it less than ``MAX_CENTRE_SHIFT_MM`` (``REFINE_PASSES``
+    times); the radius is the median ray length from the last centre.
+
+    Raises:
+        NoFemoralHeadError: no bone at the centre, fewer than half the rays end within the plausible
+            radii, or radii too unequal for a sphere.
+    """
+    centre = np.asarray(head_px, dtype=np.float64)
+    for _ in range(REFINE_PASSES):
+        radii, directions = _dome_edges(image_g_cm2, centre, neck_up, spacing_mm, threshold_g_cm2)
+        fitted, _, _ = fit_circle(centre + directions * (radii[:, None] / spacing_mm))
+        if float(np.linalg.norm(fitted - centre)) * spacing_mm > MAX_CENTRE_SHIFT_MM:
+            break
+        centre = np.asarray(fitted, dtype=np.float64)
+    radii, _ = _dome_edges(image_g_cm2, centre, neck_up, spacing_mm, threshold_g_cm2)
+    median = float(np.median(radii))
+    spread = float(np.percentile(radii, 84) - np.percentile(radii, 16)) / 2.0 / median
+    if spread > HEAD_ROUNDNESS_LIMIT:
+        raise NoFemoralHeadError(
+            f"the bone about the head centre is not round (radii vary by ±{100 * spread:.0f} %)"
+        )
+    return centre, median
+
+
 def head_radius_mm(
     image_g_cm2: npt.NDArray[np.float64],
     head_px: npt.NDArray[np.float64],
@@ -102,13 +140,19 @@ def head_radius_mm(
     spacing_mm: float,
     threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
 ) -> float:
-    """The femoral head's radius (mm): the median distance from the head centre to the head's edge along
-    rays over its free dome (see the module docstring).
+    """The radius (mm) of :func:`head_circle`."""
+    return head_circle(image_g_cm2, head_px, neck_up, spacing_mm, threshold_g_cm2)[1]
 
-    Raises:
-        NoFemoralHeadError: no bone at the centre, fewer than half the rays end within the plausible
-            radii, or radii too unequal for a sphere.
-    """
+
+def _dome_edges(
+    image_g_cm2: npt.NDArray[np.float64],
+    head_px: npt.NDArray[np.float64],
+    neck_up: npt.NDArray[np.float64],
+    spacing_mm: float,
+    threshold_g_cm2: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Ray lengths (mm) to the head's edge and their unit (row, col) directions, for the rays that end
+    within the plausible radii."""
     low, high = HEAD_RADIUS_RANGE_MM
     centre_g_cm2 = _value(image_g_cm2, head_px)
     if centre_g_cm2 <= threshold_g_cm2:
@@ -122,21 +166,15 @@ def head_radius_mm(
         image_g_cm2, [samples[..., 0], samples[..., 1]], order=1, mode="constant", cval=0.0
     )
     below = values <= max(threshold_g_cm2, HEAD_EDGE_FRACTION * centre_g_cm2)
-    first = np.where(below.any(axis=1), below.argmax(axis=1), -1)
-    radii = steps_mm[first[first >= 0]]
-    radii = radii[(radii >= low) & (radii <= high)]
-    if len(radii) < MIN_HEAD_RAYS_FRACTION * HEAD_RAYS:
+    ended = below.any(axis=1)
+    radii = steps_mm[below.argmax(axis=1)]
+    keep = ended & (radii >= low) & (radii <= high)
+    if keep.sum() < MIN_HEAD_RAYS_FRACTION * HEAD_RAYS:
         raise NoFemoralHeadError(
-            f"no femoral head edge around the head centre ({len(radii)} of {HEAD_RAYS} rays leave bone "
+            f"no femoral head edge around the head centre ({int(keep.sum())} of {HEAD_RAYS} rays end "
             f"at {low:.0f}–{high:.0f} mm)"
         )
-    median = float(np.median(radii))
-    spread = float(np.percentile(radii, 84) - np.percentile(radii, 16)) / 2.0 / median
-    if spread > HEAD_ROUNDNESS_LIMIT:
-        raise NoFemoralHeadError(
-            f"the bone about the head centre is not round (radii vary by ±{100 * spread:.0f} %)"
-        )
-    return median
+    return radii[keep], directions[keep]
 
 
 def _value(image: npt.NDArray[np.float64], point: npt.NDArray[np.float64]) -> float:

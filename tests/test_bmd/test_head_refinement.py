@@ -1,0 +1,42 @@
+"""The head centre reported for a measured hip is the one its regions stand on, when near the localiser's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hipbmd.bmd.estimate import HEAD_REFINEMENT_MM, HipEstimate, _refine_head_centre
+from hipbmd.decomposition.crop import CropGrid, CropPlacement
+from hipbmd.femur.landmarks_2d import Landmarks2D
+from hipbmd.femur.measure_2d import FemurBMD
+from hipbmd.localisation.hip_location import HipLocation
+
+GRID = CropGrid((64, 64), 1.5, (0.3, 0.6))
+HEAD_PX = (300.0, 200.0)
+
+
+def _hip(shift_crop_px: tuple[float, float], mirror: bool) -> HipEstimate:
+    head = np.asarray(GRID.head_px) + np.asarray(shift_crop_px)
+    marks = Landmarks2D(
+        "right", GRID.shape, 1.5, (float(head[0]), float(head[1])), 20.0, *[(0.0, 0.0)] * 4,
+        (1.0, 0.0), (-1.0, 0.0), 130.0,
+    )  # fmt: skip
+    femur = FemurBMD("right", 1.5, {}, marks, None, np.zeros(GRID.shape, bool))
+    location = HipLocation("left" if mirror else "right", HEAD_PX, None, 0.9, 0.0, "dicom")
+    return HipEstimate(location.side, location, CropPlacement(HEAD_PX, (0.5, 0.5), 1.2, mirror), femur=femur)
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_a_nearby_centre_replaces_the_localisers_and_says_by_how_much(mirror: bool) -> None:
+    hip = _hip((2.0, 1.0), mirror)  # crop pixels of 1.5 mm at the hip = 1.8 mm at the detector = 3.6 px
+    _refine_head_centre(hip, GRID)
+    sign = -1.0 if mirror else 1.0
+    assert hip.location.head_centre_px == pytest.approx((HEAD_PX[0] + 7.2, HEAD_PX[1] + sign * 3.6))
+    assert hip.flags == [f"head_centre_refined: {np.hypot(3.6, 1.8):.1f} mm"]
+
+
+def test_a_far_centre_leaves_the_localisers() -> None:
+    far_px = (HEAD_REFINEMENT_MM + 1.0) / (1.5 * 1.2)
+    hip = _hip((far_px, 0.0), False)
+    _refine_head_centre(hip, GRID)
+    assert hip.location.head_centre_px == HEAD_PX and hip.flags == []

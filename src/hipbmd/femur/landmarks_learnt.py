@@ -12,12 +12,13 @@ falls below ``HEAD_EDGE_FRACTION`` of its value at the head centre (and below th
 least); the radius is their median. A sphere's projection falls to a quarter of its central value at
 0.968 of its radius, so the edge is the sphere's outline to within a few per cent whatever the image's
 blur; the bone threshold alone puts it some 2.5 mm outside on a blurred image. The head centre is then
-moved to the centre of the circle through the edge points (twice, each time casting the rays again), so a
-centre a few millimetres off, as a localiser places it, ends on the head's own centre. No bone at the head centre,
-too few rays ending within ``HEAD_RADIUS_RANGE_MM``, or radii too unequal to be a sphere's (their half
-16–84 % range over ``HEAD_ROUNDNESS_LIMIT`` of the median: the flat top of an unossified femur, a
-trochanter) raise :class:`~hipbmd.femur.landmarks_from_mask.NoFemoralHeadError`; a neck–shaft angle
-outside ``NECK_SHAFT_ANGLE_LIMITS_DEG`` raises :class:`~hipbmd.femur.landmarks_from_mask.LandmarkError`.
+moved to the centre of the circle through the edge points (twice, each time casting the rays again), so
+a centre a few millimetres off, as a localiser places it, ends on the head's own centre.
+
+:class:`~hipbmd.femur.landmarks_from_mask.NoFemoralHeadError` (no proximal femur there): no bone at the
+head centre, too few rays ending within ``HEAD_RADIUS_RANGE_MM``, radii too unequal to be a sphere's
+(their half 16–84 % range over ``HEAD_ROUNDNESS_LIMIT`` of the median: the flat top of an unossified
+femur, a trochanter), or a neck–shaft angle outside ``NECK_SHAFT_ANGLE_LIMITS_DEG``.
 
 Points are (row, column) pixels of a right femur as an AP radiograph is displayed (medial = +column);
 a left femur's image and points are mirrored first, as in :mod:`hipbmd.femur.landmarks_2d`.
@@ -79,7 +80,10 @@ def learnt_landmarks(
     angle = math.degrees(math.acos(float(np.clip(neck_up @ shaft_down, -1.0, 1.0))))
     low, high = NECK_SHAFT_ANGLE_LIMITS_DEG
     if not low <= angle <= high:
-        raise LandmarkError(f"learnt neck and shaft axes meet at {angle:.0f}°, outside {low:.0f}–{high:.0f}°")
+        raise NoFemoralHeadError(
+            f"learnt neck and shaft axes meet at {angle:.0f}° (outside {low:.0f}–{high:.0f}°): "
+            "no proximal femur"
+        )
     head, radius_mm = head_circle(image, head, neck_up, spacing_mm, threshold_g_cm2)
     neck_up = _unit(head - base, "the neck base lies on the head centre")
     return Landmarks2D(

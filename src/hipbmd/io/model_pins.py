@@ -29,8 +29,8 @@ SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
         "model.json": "e755c74d0fe31391d482c4114e75981d984788708038e34286ba5390a4f5bec3",
     },
     "hip_localiser": {
-        "model.safetensors": "9e118a98d35bc3afbc8fc2cd8f1255bd7167fab808814c27323cc046346f912b",
-        "model.json": "a4a68c4200b179bafe8a7651adc1845dff12a96621dd64ad98e33f7e1c70ab1a",
+        "model.safetensors": "ae96ea6096c72fb5ade6f385eac73ff6978128057bc3212d94bdcc50149d46d0",
+        "model.json": "a4efd522f90493f2ec39934ba47d3277dffedaff7cc083e629182c4ec998a586",
     },
 }
 

@@ -210,6 +210,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python": platform.python_version(),
         }
     }
+    if start is not None:
+        earlier = start.manifest.get("training", {})
+        record["training"]["initialised_from"] = {
+            "weights_sha256": start.manifest["weights"]["sha256"],
+            "command": earlier.get("command"),
+            "data": earlier.get("data"),
+            "seconds": earlier.get("seconds"),
+        }
     if args.eval_cases is not None:
         eval_cohort = args.eval_cohort or args.cohort[0]
         evaluation = evaluate_localiser(model, cohort_cases(eval_cohort, *args.eval_cases))

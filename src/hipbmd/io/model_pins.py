@@ -30,7 +30,7 @@ SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     },
     "hip_localiser": {
         "model.safetensors": "ae96ea6096c72fb5ade6f385eac73ff6978128057bc3212d94bdcc50149d46d0",
-        "model.json": "a4efd522f90493f2ec39934ba47d3277dffedaff7cc083e629182c4ec998a586",
+        "model.json": "67b0e8ce5181205bea0207cf98ba6cedfaa449e143de95ee079740e6e1fbae57",
     },
 }
 

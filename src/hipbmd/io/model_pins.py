@@ -21,8 +21,8 @@ PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
 # model folder name → file → sha256 (written by scripts/pin_models.py)
 SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     "bmd_gan": {
-        "model.safetensors": "66ca6266f8f29099361f6eada2c30c003735d8d16eb07efa5a7b93196622177e",
-        "model.json": "51029efeb3838b7ad31f96c9afe2db39dcc7c2203c51f0d8ed566f7e5761173f",
+        "model.safetensors": "7a0c3e9c3faeb541062b7ccbe5dbabe6b3273c95c799f6fafb32df2e2ea13e49",
+        "model.json": "72c9f4ae6e41e3292a560e73a95df9ac7c47d2c76816deb7f7741385431b42f0",
     },
     "femur_segmentation": {
         "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",

@@ -12,6 +12,7 @@ from hipbmd.bmd.estimate import (
     LESSER_TROCHANTER_BELOW_HEAD_MM,
     HipEstimate,
     _no_femoral_head,
+    _placeholder_spacing,
     _why_no_adult_hip,
     _why_not_measured,
 )
@@ -65,3 +66,11 @@ def test_a_hip_without_a_femoral_head_is_named_and_metal_keeps_it_a_hip() -> Non
     hip.flags.pop()
     hip.location = replace(location, confidence=0.8)  # clearly seen: a hip the decomposition failed on
     assert not _no_femoral_head(hip)
+
+
+def test_a_placeholder_spacing_is_one_mm_from_a_bare_pixel_spacing_tag_only() -> None:
+    image = np.zeros((8, 8), np.float32)
+    assert _placeholder_spacing(Radiograph(image, (1.0, 1.0), "pixel"))
+    assert not _placeholder_spacing(Radiograph(image, (1.0, 1.0), "imager"))  # the detector's own
+    assert not _placeholder_spacing(Radiograph(image, (1.0, 1.0), "assumed"))  # given by the user
+    assert not _placeholder_spacing(Radiograph(image, (0.5, 0.5), "pixel"))

@@ -3,9 +3,9 @@ dental panoramic, a chest CR without spacing) never drop out and never get a num
 results.csv with its reason, and the batch's exit code says that one file could not be processed.
 
 Five are refused outright (no hip found, or the file cannot be processed). On one infant pelvis
-(331_DDH_115) the shipped localiser reports a right hip clearly (its unossified femur looks like an adult
-hip to a network trained on adults only); the decomposed image shows no femoral head there, so that hip
-is reported not measured, with the reason, and no number.
+(331_DDH_115) the shipped localiser reports hips (its unossified femurs look like adult hips to networks
+trained on adults only); its only pixel spacing is a converter's 1 mm placeholder, so they are reported
+not measured, with that reason, and no number.
 """
 
 from __future__ import annotations
@@ -58,6 +58,6 @@ def test_every_real_non_hip_file_gets_a_row_with_its_reason(
     )
     hips = [row for row in rows if not row["reason"]]
     assert {Path(row["file"]).name for row in hips} == {"331_DDH_115.dcm"}
-    assert all("not_measured: no_femoral_head" in row["flags"] for row in hips)
+    assert all("not_measured: spacing_placeholder" in row["flags"] for row in hips)
     errors = capsys.readouterr().err.strip().splitlines()
     assert errors == [f"hipbmd: error: {inputs[3]}: the radiograph has no pixel spacing: give --spacing-mm"]

@@ -21,12 +21,11 @@ def test_the_shipped_model_loads_and_records_its_training() -> None:
     assert model.grid.shape == (128, 128) and model.grid.spacing_mm == 1.5
     training = model.manifest["training"]
     assert training["command"].startswith("hipbmd train --cohort")
-    assert training["cohort"]["simulation"]["sites"] == [
-        "site_a_csi",
-        "site_b_csi",
-        "site_c_cr",
-        "site_d_raw",
-    ]
+    training_sites = ["site_a_csi", "site_b_csi", "site_c_cr", "site_d_raw"]
+    assert [cohort["simulation"]["sites"] for cohort in training["cohorts"]] == [training_sites] * 3
+    assert all(c["simulation"]["anatomy_region"] == "training" for c in training["cohorts"])
+    assert not any("real_ct" in c["simulation"]["anatomy"] for c in training["cohorts"])  # held out
+    assert "/" not in training["config"].removeprefix("configs/")  # no path of the training machine
     assert (folder / "model.safetensors").stat().st_size < 50_000_000
     card = (folder / "MODEL_CARD.md").read_text()
     assert "Trained on simulated data only" in card

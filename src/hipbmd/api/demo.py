@@ -59,8 +59,9 @@ def training_resolution(model: Path | None) -> dict[str, Any]:
     from hipbmd.decomposition.model_files import default_model_dir
 
     manifest = json.loads(((model or default_model_dir()) / "model.json").read_text())
-    simulation = manifest.get("training", {}).get("cohort", {})
-    simulation = simulation.get("simulation") if isinstance(simulation, dict) else None
+    training = manifest.get("training", {})
+    cohorts = training.get("cohorts") or [training.get("cohort")]  # several cohorts: the first's
+    simulation = cohorts[0].get("simulation") if isinstance(cohorts[0], dict) else None
     return dict((simulation or {}).get("resolution", {}))
 
 

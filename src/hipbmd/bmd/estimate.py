@@ -44,6 +44,10 @@ REPORTED_ROIS = ("neck", "total_hip")
 # ISCD Official Positions (2019) prefer Z-scores to T-scores before 50 in men and premenopausal women.
 ADULT_AGE_YEARS = 20.0
 T_SCORE_AGE_YEARS = 50.0
+PLACEHOLDER_REASON = (
+    "spacing_placeholder: the file's pixel spacing is a 1 mm placeholder, so the regions' size is unknown; "
+    "give --spacing-mm"
+)
 # The head centre of the regions replaces the localiser's when this close (detector mm).
 HEAD_REFINEMENT_MM = 10.0
 # The lesser trochanter tip lies at least this far below the head centre (patient plane, adult femurs).
@@ -170,9 +174,18 @@ def _measure(
         hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
         return
     _refine_head_centre(hip, model.grid)
+    if _placeholder_spacing(radiograph):
+        hip.flags.append(f"not_measured: {PLACEHOLDER_REASON}")
+        return
     hip.raw_abmd_g_cm2 = dict(hip.femur.abmd_g_cm2)
     for roi in REPORTED_ROIS:
         hip.measurements.append(_roi_measurement(hip, roi, model, settings, radiograph.age_years))
+
+
+def _placeholder_spacing(radiograph: Radiograph) -> bool:
+    """The file's only spacing is a PixelSpacing of exactly 1 mm: what converters write when they know
+    none. The crop's size in millimetres, and so every region, would rest on it."""
+    return radiograph.spacing_source == "pixel" and radiograph.pixel_spacing_mm == (1.0, 1.0)
 
 
 def _refine_head_centre(hip: HipEstimate, grid: CropGrid) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hipbmd.femur.landmarks_from_mask import LandmarkError
-from hipbmd.femur.landmarks_learnt import head_radius_mm, learnt_landmarks
+from hipbmd.femur.landmarks_learnt import head_circle, learnt_landmarks
 from hipbmd.femur.measure_2d import measure_femur_drr
 from hipbmd.femur.roi import ROI_NAMES
 
@@ -89,10 +89,10 @@ def test_no_bone_at_the_head_or_no_edge_gives_no_landmarks() -> None:
     femur = phantom.femur()
     empty = np.zeros_like(femur.image_g_cm2, dtype=np.float64)
     with pytest.raises(LandmarkError, match="no bone at the head centre"):
-        head_radius_mm(empty, np.array(femur.head_centre_px), np.array([-1.0, 0.0]), femur.spacing_mm)
+        head_circle(empty, np.array(femur.head_centre_px), np.array([-1.0, 0.0]), femur.spacing_mm)
     full = np.ones_like(empty)
     with pytest.raises(LandmarkError, match="no femoral head edge"):
-        head_radius_mm(full, np.array(femur.head_centre_px), np.array([-1.0, 0.0]), femur.spacing_mm)
+        head_circle(full, np.array(femur.head_centre_px), np.array([-1.0, 0.0]), femur.spacing_mm)
 
 
 def test_axes_that_meet_implausibly_give_no_landmarks() -> None:

@@ -30,6 +30,7 @@ from hipbmd.decomposition.crop import (
     sample_crop,
 )
 from hipbmd.io.radiograph_geometry import radiograph_geometry
+from hipbmd.io.radiograph_tags import PLACEHOLDER_SPACING_MM
 from hipbmd.localisation.hip_location import IMPLANT_THRESHOLD, HipLocation
 from hipbmd.types import Radiograph, Side
 
@@ -185,7 +186,8 @@ def _measure(
 def _placeholder_spacing(radiograph: Radiograph) -> bool:
     """The file's only spacing is a PixelSpacing of exactly 1 mm: what converters write when they know
     none. The crop's size in millimetres, and so every region, would rest on it."""
-    return radiograph.spacing_source == "pixel" and radiograph.pixel_spacing_mm == (1.0, 1.0)
+    placeholder = (PLACEHOLDER_SPACING_MM, PLACEHOLDER_SPACING_MM)
+    return radiograph.spacing_source == "pixel" and radiograph.pixel_spacing_mm == placeholder
 
 
 def _refine_head_centre(hip: HipEstimate, grid: CropGrid) -> None:

@@ -137,17 +137,6 @@ def head_circle(
     return centre, median
 
 
-def head_radius_mm(
-    image_g_cm2: npt.NDArray[np.float64],
-    head_px: npt.NDArray[np.float64],
-    neck_up: npt.NDArray[np.float64],
-    spacing_mm: float,
-    threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
-) -> float:
-    """The radius (mm) of :func:`head_circle`."""
-    return head_circle(image_g_cm2, head_px, neck_up, spacing_mm, threshold_g_cm2)[1]
-
-
 def _dome_edges(
     image_g_cm2: npt.NDArray[np.float64],
     head_px: npt.NDArray[np.float64],

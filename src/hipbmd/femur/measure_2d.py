@@ -165,7 +165,7 @@ def measure_femur_drr(
         raise ValueError("need a finite 2-D areal-density image and a positive pixel spacing")
     bone = femur_mask(image, bone_threshold_g_cm2)
     try:
-        landmarks = _landmarks(image, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px)
+        landmarks = _landmarks(image, bone, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px)
     except LandmarkError as error:
         missing = isinstance(error, NoFemoralHeadError)
         return FemurBMD(side, float(spacing_mm), {}, None, None, bone, (), f"landmarks: {error}", missing)
@@ -187,6 +187,7 @@ def measure_femur_drr(
 
 def _landmarks(
     image: npt.NDArray[np.float32],
+    bone: BoolImage,
     spacing_mm: float,
     side: Side,
     threshold_g_cm2: float,
@@ -219,7 +220,6 @@ def _landmarks(
         apart_mm = math.dist(fitted.head_centre_px, learnt.head_centre_px) * spacing_mm
         if apart_mm > LANDMARK_AGREEMENT_MM:
             flags.append(f"landmarks_disagree: head centres {apart_mm:.1f} mm apart")
-    bone = femur_mask(image, threshold_g_cm2)
     if bone[0].any() or bone[:, 0].any() or bone[:, -1].any():
         flags.append("femur_cut_by_image_edge")
     return dataclasses.replace(learnt, flags=tuple(flags))

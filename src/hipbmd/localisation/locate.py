@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.frames import Affine2D
+from hipbmd.io.radiograph_tags import PLACEHOLDER_SPACING_MM
 from hipbmd.localisation.grid import to_working_grid
 from hipbmd.localisation.heatmaps import REGION_POINTS, Peak, find_peak
 from hipbmd.localisation.hip_location import HipLocation
@@ -32,7 +33,7 @@ from hipbmd.localisation.orientation import (
 from hipbmd.types import Radiograph, Side
 
 CHANNELS: dict[Side, tuple[int, int]] = {"right": (0, 1), "left": (2, 3)}
-PLACEHOLDER_SPACING = (1.0, 1.0)  # a common stand-in for "unknown" in converted files
+PLACEHOLDER_SPACING = (PLACEHOLDER_SPACING_MM, PLACEHOLDER_SPACING_MM)  # "unknown" in converted files
 ASSUMED_FIELD_MM = 430.0  # a 43 cm cassette, when an image carries no spacing
 LT_SEARCH_MM = 150.0
 LT_RANGE_MM = (25.0, 140.0)  # plausible head → lesser trochanter distance at the detector
@@ -202,7 +203,8 @@ def _hip(
     frame: _Frame, side: Side, head: Peak, source: SideSource, limit: float, seen_as: Side | None = None
 ) -> HipLocation:
     """A hip with head ``head``; its trochanter from the channel of ``seen_as`` (default ``side``)."""
-    trochanter = _trochanter(frame, CHANNELS[seen_as or side][1], head)
+    near = frame.within_mm(np.asarray([head.row, head.col]), LT_SEARCH_MM)
+    trochanter = _trochanter(frame, CHANNELS[seen_as or side][1], near)
     flags = [flag for flag in frame.flags if not (source == "user" and flag == "side_assumed")]
     lesser: tuple[float, float] | None = frame.to_original(trochanter.row, trochanter.col)
     distance_mm = float(np.hypot(head.row - trochanter.row, head.col - trochanter.col)) * frame.pitch_mm
@@ -212,7 +214,7 @@ def _hip(
     elif not LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] or trochanter.row <= head.row:
         flags.append("lesser_trochanter_implausible")
     implant = frame.implant_response(seen_as or side, head)
-    regions = _region_points(frame, seen_as or side, head, limit)
+    regions = _region_points(frame, seen_as or side, near, limit)
     return HipLocation(
         side=side,
         head_centre_px=frame.to_original(head.row, head.col),
@@ -226,10 +228,12 @@ def _hip(
     )
 
 
-def _region_points(frame: _Frame, side: Side, head: Peak, limit: float) -> dict[str, tuple[float, float]]:
-    """The region points of ``side``'s channels (original pixels) whose peak within ``LT_SEARCH_MM`` of
-    the head reaches ``limit``; none for a model without region channels."""
-    near = frame.within_mm(np.asarray([head.row, head.col]), LT_SEARCH_MM)
+def _region_points(
+    frame: _Frame, side: Side, near: npt.NDArray[np.bool_], limit: float
+) -> dict[str, tuple[float, float]]:
+    """The region points of ``side``'s channels (original pixels) whose peak within ``near`` (the working
+    pixels within ``LT_SEARCH_MM`` of the head) reaches ``limit``; none for a model without region
+    channels."""
     points = {}
     for point in REGION_POINTS:
         name = f"{side}_{point}"
@@ -240,9 +244,8 @@ def _region_points(frame: _Frame, side: Side, head: Peak, limit: float) -> dict[
     return points
 
 
-def _trochanter(frame: _Frame, channel: int, head: Peak) -> Peak:
-    """Peak of a trochanter channel within ``LT_SEARCH_MM`` of the head (working pixels)."""
-    near = frame.within_mm(np.asarray([head.row, head.col]), LT_SEARCH_MM)
+def _trochanter(frame: _Frame, channel: int, near: npt.NDArray[np.bool_]) -> Peak:
+    """Peak of a trochanter channel within ``near`` (working pixels within ``LT_SEARCH_MM`` of the head)."""
     return find_peak(np.where(near, frame.heatmaps[channel], 0.0))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hipbmd.bmd.estimate import HEAD_REFINEMENT_MM, HipEstimate, _refine_head_centre
+from hipbmd.bmd.estimate import HEAD_REFINEMENT_MM, HEAD_SHIFT_FLAG_MM, HipEstimate, _refine_head_centre
 from hipbmd.decomposition.crop import CropGrid, CropPlacement
 from hipbmd.femur.landmarks_2d import Landmarks2D
 from hipbmd.femur.measure_2d import FemurBMD
@@ -27,12 +27,19 @@ def _hip(shift_crop_px: tuple[float, float], mirror: bool) -> HipEstimate:
 
 
 @pytest.mark.parametrize("mirror", [False, True])
-def test_a_nearby_centre_replaces_the_localisers_and_says_by_how_much(mirror: bool) -> None:
+def test_a_nearby_centre_replaces_the_localisers(mirror: bool) -> None:
     hip = _hip((2.0, 1.0), mirror)  # crop pixels of 1.5 mm at the hip = 1.8 mm at the detector = 3.6 px
     _refine_head_centre(hip, GRID)
     sign = -1.0 if mirror else 1.0
     assert hip.location.head_centre_px == pytest.approx((HEAD_PX[0] + 7.2, HEAD_PX[1] + sign * 3.6))
-    assert hip.flags == [f"head_centre_refined: {np.hypot(3.6, 1.8):.1f} mm"]
+    assert hip.flags == []  # 4.0 mm: within the localiser's usual error, not flagged
+
+
+def test_a_larger_shift_is_flagged() -> None:
+    shift_px = (HEAD_SHIFT_FLAG_MM + 1.0) / (1.5 * 1.2)
+    hip = _hip((shift_px, 0.0), False)
+    _refine_head_centre(hip, GRID)
+    assert hip.flags == [f"head_centre_refined: {HEAD_SHIFT_FLAG_MM + 1.0:.1f} mm"]
 
 
 def test_a_far_centre_leaves_the_localisers() -> None:

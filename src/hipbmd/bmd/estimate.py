@@ -51,6 +51,7 @@ PLACEHOLDER_REASON = (
 )
 # The head centre of the regions replaces the localiser's when this close (detector mm).
 HEAD_REFINEMENT_MM = 10.0
+HEAD_SHIFT_FLAG_MM = 5.0  # a larger shift is flagged: the localiser's head was off by more than usual
 # The lesser trochanter tip lies at least this far below the head centre (patient plane, adult femurs).
 LESSER_TROCHANTER_BELOW_HEAD_MM = 40.0
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
@@ -192,8 +193,9 @@ def _placeholder_spacing(radiograph: Radiograph) -> bool:
 
 def _refine_head_centre(hip: HipEstimate, grid: CropGrid) -> None:
     """Report the head centre the regions stand on (the centre of the head's outline on the decomposed
-    image) as the hip's head centre when it lies within ``HEAD_REFINEMENT_MM`` of the localiser's, with the
-    flag ``head_centre_refined: d mm`` (d: the shift at the detector)."""
+    image) as the hip's head centre when it lies within ``HEAD_REFINEMENT_MM`` of the localiser's; a shift
+    over ``HEAD_SHIFT_FLAG_MM`` (the localiser missed the head by more than its usual error) is flagged
+    ``head_centre_refined: d mm`` (d at the detector)."""
     assert hip.femur is not None and hip.femur.landmarks is not None and hip.placement is not None
     moved = crop_frame(grid, hip.placement).apply(np.asarray(hip.femur.landmarks.head_centre_px))
     shift_px = np.asarray(moved) - np.asarray(hip.location.head_centre_px)
@@ -201,7 +203,8 @@ def _refine_head_centre(hip: HipEstimate, grid: CropGrid) -> None:
     if shift_mm > HEAD_REFINEMENT_MM:
         return
     hip.location = replace(hip.location, head_centre_px=(float(moved[0]), float(moved[1])))
-    hip.flags.append(f"head_centre_refined: {shift_mm:.1f} mm")
+    if shift_mm > HEAD_SHIFT_FLAG_MM:
+        hip.flags.append(f"head_centre_refined: {shift_mm:.1f} mm")
 
 
 def _learnt_points_crop_px(

@@ -61,6 +61,11 @@ class HipOutcome:
     head_error_mm: float | None = None
     not_measured: str | None = None
     landmarks: str | None = None  # "learnt" or "fitted" for a measured hip
+    refused: str | None = None  # why the radiograph was said to hold no hip
+    measurements: dict[str, Any] = field(default_factory=dict)  # region -> ROIMeasurement
+    category: Any = None  # the hip's HipCategory
+    ood_distance: float | None = None
+    flags: tuple[str, ...] = ()
 
     @property
     def measured(self) -> bool:
@@ -125,6 +130,10 @@ class Runner:
                 outcome.estimate_g_cm2 = {
                     m.roi: m.abmd_g_cm2 for m in hip.measurements if m.abmd_g_cm2 is not None
                 }
+                outcome.measurements = {m.roi: m for m in hip.measurements}
+                outcome.category, outcome.ood_distance = hip.category, hip.ood_distance
+                outcome.flags = tuple(hip.flags)
+            outcome.refused = result.no_hip_reason
             if outcome.index:
                 outcome.dxa_g_cm2 = {roi: float(truth.dxa_g_cm2[roi]) for roi in ROIS}
                 outcome.ceiling_raw_g_cm2 = ceiling.get(side, {})

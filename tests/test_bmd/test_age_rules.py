@@ -8,13 +8,20 @@ import pytest
 
 from hipbmd.bmd.dxa_calibration import LinearDXAMap
 from hipbmd.bmd.estimate import EstimateSettings, HipEstimate, _input_flags, _roi_measurement
+from hipbmd.bmd.interval_calibration import IntervalCalibration, OODReference, RegionErrorModel
 from hipbmd.decomposition.crop import CropGrid
 from hipbmd.decomposition.model_files import DecompositionModel
 from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.types import Radiograph
 
 LOCATION = HipLocation("right", (100.0, 100.0), None, 0.9, 0.0, "dicom")
-MODEL = DecompositionModel(None, CropGrid(), {"neck": LinearDXAMap(1.0, 0.0, 0.9, 100, 0.01).to_dict()})
+LINE = LinearDXAMap(1.0, 0.0, 0.9, 100, 0.01)
+MODEL = DecompositionModel(None, CropGrid(), {"neck": LINE.to_dict()})
+# an error SD of 0.02 g/cm² whatever the hip: at 0.60 g/cm² the neck is osteopenic with probability 0.98
+CALIBRATION = IntervalCalibration(
+    {"neck": RegionErrorModel(LINE, (float(np.log(0.02)), 0.0, 0.0), 1.96, 1.0, 50, 50)},
+    OODReference((0.0,) * 8, tuple(tuple(float(i == j) for j in range(8)) for i in range(8)), 10.0),
+)
 
 
 def _radiograph(age: float | None) -> Radiograph:
@@ -23,7 +30,7 @@ def _radiograph(age: float | None) -> Radiograph:
 
 def _neck(age: float | None) -> tuple[list[str], object]:
     hip = HipEstimate("right", LOCATION, raw_abmd_g_cm2={"neck": 0.60}, flags=_input_flags(_radiograph(age)))
-    return hip.flags, _roi_measurement(hip, "neck", MODEL, EstimateSettings(), age)
+    return hip.flags, _roi_measurement(hip, "neck", MODEL, EstimateSettings(), age, CALIBRATION)
 
 
 @pytest.mark.parametrize("age", [7.0, 19.9])

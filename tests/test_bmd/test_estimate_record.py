@@ -1,19 +1,22 @@
 """The estimate record and the rows of results.csv: written and read back unchanged, in the documented
-layout of schema hipbmd-estimate/2; records of schema 1 are still read."""
+layout of schema hipbmd-estimate/3; records of schemas 1 and 2 are still read."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from hipbmd.bmd.hip_evidence import HipEvidence
 from hipbmd.bmd.record import EstimateRecord, read_records
 from hipbmd.bmd.record_parts import (
     EstimateOptions,
+    HipCategory,
     HipRecord,
     ModelReference,
     RadiographSummary,
@@ -24,10 +27,13 @@ from hipbmd.localisation.hip_location import HipLocation
 
 LOCATION = HipLocation("left", (120.5, 300.25), (190.0, 280.0), 0.91, 0.72, "assumed", ("side_assumed",))
 OPTIONS = EstimateOptions(samples=4, seed=3, side=None, center_mm=(12.5, 30.0), yam_table=None)
+EVIDENCE = HipEvidence({"neck": 0.012, "total_hip": 0.008}, 0.91, 0.05, 1.5, 23.25, 128.5, 31.5)
 
 
 def _record() -> EstimateRecord:
-    neck = ROIMeasurement("left", "neck", 0.7123, (0.61, 0.81), -1.4, None, "osteopenia", None)
+    neck = ROIMeasurement(
+        "left", "neck", 0.7123, (0.61, 0.81), -1.4, None, "osteopenia", None, 0.051, 0.0123, 0.9456
+    )
     withheld = ROIMeasurement("left", "total_hip", None)
     hip = HipRecord(
         "left",
@@ -36,6 +42,9 @@ def _record() -> EstimateRecord:
         {"neck": 0.65432, "total_hip": 0.8},
         (neck, withheld),
         {"side": "right", "failure": None, "regions": {}},
+        HipCategory(None, None, None, 0.9, "not_measured: total_hip"),
+        EVIDENCE,
+        1.234,
     )
     bare = HipRecord(
         "right", replace(LOCATION, side="right", lesser_trochanter_px=None), ("not_measured: x",)
@@ -58,10 +67,31 @@ def test_a_record_round_trips_through_json_text() -> None:
     assert EstimateRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
 
 
+def test_evidence_without_a_neck_width_is_written_as_null_and_read_back_as_nan() -> None:
+    written = json.loads(json.dumps(replace(EVIDENCE, neck_width_mm=float("nan")).to_dict()))
+    assert written["neck_width_mm"] is None
+    assert math.isnan(HipEvidence.from_dict(written).neck_width_mm)
+
+
+def test_a_record_of_schema_2_is_read() -> None:
+    written = json.loads(json.dumps(_record().to_json()))
+    del written["settings"]["category_confidence"]
+    for hip in written["hips"]:
+        for key in ("category", "evidence", "ood_distance"):
+            del hip[key]
+        for measurement in hip["measurements"]:
+            for key in ("error_sd_g_cm2", "p_osteoporosis", "p_below_normal"):
+                del measurement[key]
+    read = EstimateRecord.from_json({**written, "schema": "hipbmd-estimate/2"})
+    assert read.schema == "hipbmd-estimate/2" and read.options == OPTIONS
+    hip = read.hips[1]
+    assert hip.category is None and hip.evidence is None and hip.measurements[0].p_osteoporosis is None
+
+
 def test_an_error_record_round_trips_and_has_only_its_three_keys() -> None:
     record = EstimateRecord.failed("/data/broken.dcm", "not a DICOM file")
     assert record.to_json() == {
-        "schema": "hipbmd-estimate/2",
+        "schema": "hipbmd-estimate/3",
         "source": "/data/broken.dcm",
         "error": "not a DICOM file",
     }
@@ -84,7 +114,9 @@ def test_a_record_of_schema_1_is_read() -> None:
         del written[model]["shipped"]
     read = EstimateRecord.from_json({**written, "schema": "hipbmd-estimate/1"})
     assert read.schema == "hipbmd-estimate/1" and read.input_sha256 is None and read.model
-    assert read.model.shipped is None and read.hips == _record().hips
+    assert read.model.shipped is None and [h.measurements for h in read.hips] == [
+        h.measurements for h in _record().hips
+    ]
     assert not read.is_finished(OPTIONS, "ab" * 32, "cd" * 32, "ef" * 32)  # redone by this version
 
 
@@ -112,9 +144,28 @@ def test_the_json_keeps_the_documented_layout() -> None:
         "center_mm": [12.5, 30.0],
         "yam_table": None,
         "spacing_mm": None,
+        "category_confidence": 0.9,
     }
     hip = written["hips"][1]
-    assert list(hip) == ["side", "location", "flags", "raw_roi_mean_g_cm2", "measurements", "femur"]
+    assert list(hip) == [
+        "side",
+        "location",
+        "flags",
+        "raw_roi_mean_g_cm2",
+        "measurements",
+        "femur",
+        "category",
+        "evidence",
+        "ood_distance",
+    ]
+    assert hip["category"] == {
+        "who_category": None,
+        "probability": None,
+        "likeliest": None,
+        "confidence": 0.9,
+        "withheld": "not_measured: total_hip",
+    }
+    assert hip["evidence"]["neck_width_mm"] == 31.5 and hip["ood_distance"] == 1.234
     assert hip["measurements"][0] == {
         "side": "left",
         "roi": "neck",
@@ -124,6 +175,9 @@ def test_the_json_keeps_the_documented_layout() -> None:
         "yam_percent": None,
         "who_category": "osteopenia",
         "jos_category": None,
+        "error_sd_g_cm2": 0.051,
+        "p_osteoporosis": 0.0123,
+        "p_below_normal": 0.9456,
     }
     assert hip["location"]["head_centre_px"] == [120.5, 300.25]
     assert written["qc_flags"] == [

@@ -14,22 +14,6 @@ torch = pytest.importorskip("torch")
 from hipbmd import api  # noqa: E402
 from hipbmd.cli import main  # noqa: E402
 
-TINY_CONFIG = """
-grid: {shape: [64, 64], spacing_mm: 2.5}
-generator: {base_width: 4}
-gan: {iterations: [2, 2], batch: 2, checkpoint_every: 2}
-"""
-
-
-@pytest.fixture(scope="module")
-def tiny_model(sim_cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    config = folder.parent / "tiny.yaml"
-    config.write_text(TINY_CONFIG)
-    api.train(sim_cohort, folder, config)
-    return folder
-
 
 def test_train_writes_a_model_folder_that_says_how_it_was_made(tiny_model: Path) -> None:
     manifest = json.loads((tiny_model / "model.json").read_text())
@@ -51,14 +35,17 @@ def test_estimate_writes_records_overlays_and_a_csv_and_survives_a_bad_file(
     failed = [record for record in records if record.error is not None]  # records come sorted by path
     assert len(failed) == 1 and failed[0].source == str(bad) and failed[0].error == "not a DICOM file"
     for record in (record for record in records if record.error is None):
-        assert record.schema == "hipbmd-estimate/2" and record.hips, record.source
+        assert record.schema == "hipbmd-estimate/3" and record.hips, record.source
         assert record.model and record.model.sha256
         assert record.radiograph and record.radiograph.magnification_used > 1.0
         assert (tmp_path / "out" / str(record.overlay)).stat().st_size > 5000
         for hip in record.hips:
             assert hip.side in ("right", "left")
-            # an untrained, uncalibrated model must never give a category
+            # an untrained model without calibrated intervals must never give a category
             assert all(m.who_category is None for m in hip.measurements)
+            if hip.measured:
+                assert hip.category is not None and hip.category.who_category is None
+                assert str(hip.category.withheld).startswith("intervals_not_calibrated")
     names = sorted(p.name for p in (tmp_path / "out").glob("*.json"))
     assert len(names) == len(xrays) + 1  # one record per input, names made distinct
     with (tmp_path / "out" / "results.csv").open() as stream:

@@ -10,7 +10,7 @@ matplotlib) are imported only when the functions that need them run.
 
 from __future__ import annotations
 
-from hipbmd.api.bmd import estimate, merge_results, train
+from hipbmd.api.bmd import calibrate_intervals, estimate, merge_results, train
 from hipbmd.api.ct import calibrate, ct_bmd
 from hipbmd.api.demo import demo
 from hipbmd.api.drr import DetectorChoice, drr, read_pose, read_pose_camera, register
@@ -37,6 +37,7 @@ __all__ = [
     "ROIMeasurement",
     "RodMeasurement",
     "calibrate",
+    "calibrate_intervals",
     "crossval",
     "ct_bmd",
     "demo",

@@ -30,14 +30,18 @@ def train(
     case_ids: Sequence[str] | None = None,
     register: bool = False,
     init: str | Path | None = None,
+    calibration_cohort: str | Path | None = None,
+    localiser: str | Path | None = None,
+    on_calibration_case: CaseCallback | None = None,
 ) -> dict[str, Any]:
     """Train a decomposition model (BMD-GAN) on a simulated cohort and write its model folder.
 
     Mirrors ``hipbmd train --cohort C [--cohort C2 …] -o model/ [--config configs/x.yaml] [--cases A:B]
-    [--init DIR]``.
+    [--init DIR] [--calibration-cohort K]``.
     Builds the training pairs once (``output/pairs.npz``), trains in two stages (all bones, then the femur),
     resumes from ``output/checkpoint.pt``, fits the DXA calibration on the training cases and writes
-    ``model.safetensors``, ``model.json`` and ``loss_curves.png``.
+    ``model.safetensors``, ``model.json`` and ``loss_curves.png``. With a calibration cohort its last stage
+    calibrates the intervals there (:func:`calibrate_intervals`).
 
     Args:
         cohort: cohort folder (``manifest.csv``, cases with ``truth.json``), or several: the pairs of
@@ -53,6 +57,11 @@ def train(
             :mod:`hipbmd.decomposition.registered_pairs`), each case kept in ``output/registered/``.
         init: a model folder (same generator and grid) whose weights start the generator, to train an
             existing model further (set the config's stage-1 iterations to 0 to go on with the femur).
+        calibration_cohort: a simulated cohort held out of training (seeds disjoint from the training
+            and benchmark cohorts) to calibrate the intervals on; without it the model's categories are
+            withheld (``intervals_not_calibrated``).
+        localiser: the hip-localiser folder the calibration runs with (default: the shipped one).
+        on_calibration_case: called with (cases done, cases) while the calibration cohort is measured.
     """
     from dataclasses import replace
 
@@ -62,11 +71,58 @@ def train(
     check_output_folder(output)
     plan = plan_from_config(None if config is None else Path(config), cases, case_ids)
     plan = replace(plan, register=register)
-    command = "hipbmd " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "hipbmd" else None
-    record = {"command": command, "config": None if config is None else str(config)}
+    record = {"command": _command_line(), "config": None if config is None else str(config)}
     start = None if init is None else Path(init)
     cohorts = [Path(cohort)] if isinstance(cohort, str | Path) else [Path(c) for c in cohort]
-    return fit_model(cohorts, Path(output), plan, record, on_case, on_step, start, calibrate_to_dxa)
+    manifest = fit_model(cohorts, Path(output), plan, record, on_case, on_step, start, calibrate_to_dxa)
+    if calibration_cohort is None:
+        return manifest
+    calibrate_intervals(output, calibration_cohort, localiser, on_case=on_calibration_case)
+    return _manifest(output)
+
+
+def calibrate_intervals(
+    model: str | Path,
+    cohort: str | Path,
+    localiser: str | Path | None = None,
+    samples: int = 8,
+    on_case: CaseCallback | None = None,
+) -> dict[str, Any]:
+    """Calibrate an existing model's 95 % intervals, DXA lines and out-of-distribution threshold on a
+    cohort held out of its training, and store them in its ``model.json``; returns the stored calibration.
+
+    Mirrors ``hipbmd train --calibrate-only -o MODEL --calibration-cohort K``
+    (:mod:`hipbmd.bmd.calibration_cohort`, :mod:`hipbmd.bmd.interval_calibration`).
+
+    Args:
+        model: the model folder to calibrate (its weights are not changed).
+        cohort: the calibration cohort (simulated: ``manifest.csv`` and truth per case).
+        localiser: the hip-localiser folder ``estimate`` will run with (default: the shipped one).
+        samples: Monte-Carlo samples, as ``estimate`` will take them.
+        on_case: called with (cases done, cases).
+    """
+    from hipbmd.bmd.calibration_cohort import calibrate_model_intervals
+    from hipbmd.localisation.model_files import load_localiser
+
+    finder = load_localiser(None if localiser is None else Path(localiser))
+    calibrate_model_intervals(Path(model), Path(cohort), finder, samples, on_case)
+    return dict(_manifest(model)["interval_calibration"])
+
+
+def _manifest(model: str | Path) -> dict[str, Any]:
+    import json
+
+    manifest: dict[str, Any] = json.loads((Path(model) / "model.json").read_text())
+    return manifest
+
+
+def _command_line() -> str | None:
+    """The ``hipbmd`` command being run, its path arguments by their names only (no folder of this
+    machine is recorded); None when not run as ``hipbmd``."""
+    if Path(sys.argv[0]).name != "hipbmd":
+        return None
+    words = [Path(word).name if Path(word).is_absolute() else word for word in sys.argv[1:]]
+    return "hipbmd " + " ".join(words)
 
 
 def estimate(
@@ -86,17 +142,19 @@ def estimate(
     part: str | tuple[int, int] | None = None,
     overwrite: bool = False,
     dicom: bool = False,
+    category_confidence: float = 0.90,
 ) -> list[EstimateRecord]:
     """aBMD, T-score, %YAM and categories of each hip on each radiograph; resumable and shardable.
 
     Mirrors ``hipbmd estimate [XRAY|FOLDER]... [--manifest M.csv] -o out/ [--part k/N] [--overwrite]
-    [--model DIR] [--side S] [--center-mm R,C] [--yam T]``. Writes per radiograph ``<name>.json``
-    (schema ``hipbmd-estimate/2``) and ``<name>.png`` (overlay), then rebuilds ``results.csv`` from all
-    records in ``output_dir``. Every file gets a record: a file that cannot be read or processed one
-    with its ``error``, a file outside the bounds of :mod:`hipbmd.io.radiograph_bounds` one with the
-    reason it was ``refused``; nothing raised while estimating one file stops the batch. Inputs, record
-    names and parts: :mod:`hipbmd.bmd.batch_inputs`; what counts as finished (and is skipped unless
-    ``overwrite``): :meth:`hipbmd.bmd.record.EstimateRecord.is_finished`.
+    [--model DIR] [--side S] [--center-mm R,C] [--yam T] [--category-confidence P]``. Writes per
+    radiograph ``<name>.json`` (schema ``hipbmd-estimate/3``) and ``<name>.png`` (overlay), then rebuilds
+    ``results.csv`` from all records in ``output_dir``. Every file gets a record: a file that cannot be
+    read or processed one with its ``error``, a file outside the bounds of
+    :mod:`hipbmd.io.radiograph_bounds` one with the reason it was ``refused``; nothing raised while
+    estimating one file stops the batch. Inputs, record names and parts: :mod:`hipbmd.bmd.batch_inputs`;
+    what counts as finished (and is skipped unless ``overwrite``):
+    :meth:`hipbmd.bmd.record.EstimateRecord.is_finished`.
 
     Args:
         inputs: radiograph files (DICOM, or PNG/TIFF with ``spacing_mm``) and folders of them.
@@ -119,6 +177,7 @@ def estimate(
         dicom: also write per DICOM radiograph a Comprehensive SR measurement report (TID 1500,
             ``<name>_sr.dcm``) and the overlay as a Secondary Capture (``<name>_sc.dcm``), in the
             source's study (docs/dicom.md).
+        category_confidence: the probability (0.5–1) a hip's category must reach to be given.
 
     Returns:
         The records of this part's inputs (sorted by path), read back for the files skipped.
@@ -134,6 +193,8 @@ def estimate(
 
     if side not in (None, "right", "left"):
         raise ValueError(f"side must be right or left, not {side!r}")
+    if not 0.5 < category_confidence <= 1.0:
+        raise ValueError(f"--category-confidence must lie in (0.5, 1], not {category_confidence}")
     if spacing_mm is not None and not (math.isfinite(spacing_mm) and spacing_mm > 0):
         raise ValueError(f"--spacing-mm must be a positive finite number of mm, not {spacing_mm}")
     torch_device = resolve_device(device)
@@ -145,7 +206,7 @@ def estimate(
     yam = load_yam_table(Path(yam_table)) if yam_table is not None else None
     folder.mkdir(parents=True, exist_ok=True)
     yam_name = str(yam_table) if yam_table else None
-    options = EstimateOptions(samples, seed, side, center_mm, yam_name, spacing_mm)
+    options = EstimateOptions(samples, seed, side, center_mm, yam_name, spacing_mm, category_confidence)
     batch = Batch(folder, decomposition, finder, yam, options, overwrite, dicom)
     records = []
     for done, (path, name) in enumerate(todo, start=1):

@@ -137,7 +137,12 @@ class Batch:
 
         options = self.options
         settings = EstimateSettings(
-            options.samples, options.seed, _side(options.side), options.center_mm, self.yam
+            options.samples,
+            options.seed,
+            _side(options.side),
+            options.center_mm,
+            self.yam,
+            options.category_confidence,
         )
         try:
             found = estimate_hips(radiograph, self.model, self.localiser, settings)
@@ -231,6 +236,9 @@ def estimate_record(
             dict(hip.raw_abmd_g_cm2),
             tuple(hip.measurements),
             None if hip.femur is None else hip.femur.summary(),
+            hip.category,
+            hip.evidence,
+            hip.ood_distance,
         )
         for hip in hips
     )

@@ -115,3 +115,71 @@ def who_category_call(
     likeliest = max(bounds, key=lambda name: bounds[name])
     given = likeliest if bounds[likeliest] >= confidence else None
     return CategoryCall(given, round(bounds[likeliest], 4), likeliest, tuple(regions))
+
+
+@dataclass(frozen=True)
+class RegionCall:
+    """One region's own category (WHO, or JOS with a YAM table) with its probability.
+
+    Attributes:
+        category: the category given, None when none reaches the confidence.
+        probability: the probability of ``category`` (of the likeliest one when none is given).
+        likeliest: the category with the largest probability.
+    """
+
+    category: str | None
+    probability: float
+    likeliest: str
+
+
+def region_who_call(tail: RegionTail, confidence: float = DEFAULT_CATEGORY_CONFIDENCE) -> RegionCall:
+    """One region's WHO category from its tail probabilities, given when its probability reaches
+    ``confidence``."""
+    chances = {
+        "osteoporosis": tail.p_osteoporosis,
+        "osteopenia": max(0.0, tail.p_below_normal - tail.p_osteoporosis),
+        "normal": 1.0 - tail.p_below_normal,
+    }
+    return _call(chances, confidence)
+
+
+def region_jos_call(
+    estimate_g_cm2: float,
+    error_sd_g_cm2: float,
+    yam_g_cm2: float,
+    young: YoungReference,
+    confidence: float = DEFAULT_CATEGORY_CONFIDENCE,
+) -> RegionCall:
+    """One region's JOS/JSBMR 2012 category (without a fragility fracture) with its probability.
+
+    Osteoporosis below max(70 % of YAM, the T = −2.5 aBMD), normal from 80 % of YAM, low bone mass
+    between (:func:`hipbmd.bmd.classify.jos_category`), for a normal error of SD ``error_sd_g_cm2``.
+
+    Raises:
+        ValueError: a YAM or error SD that is not positive.
+    """
+    if not yam_g_cm2 > 0.0 or not error_sd_g_cm2 > 0.0:
+        raise ValueError(f"need a positive YAM and error SD, got {yam_g_cm2}, {error_sd_g_cm2}")
+    from hipbmd.bmd.classify import JOS_NORMAL_MIN_PERCENT_YAM, JOS_OSTEOPOROSIS_MAX_PERCENT_YAM
+
+    osteoporosis_below = max(
+        JOS_OSTEOPOROSIS_MAX_PERCENT_YAM / 100.0 * yam_g_cm2,
+        young.mean_g_cm2 + WHO_OSTEOPOROSIS_MAX_T * young.sd_g_cm2,
+    )
+    normal_from = JOS_NORMAL_MIN_PERCENT_YAM / 100.0 * yam_g_cm2
+    p_osteoporosis = float(norm.cdf((osteoporosis_below - estimate_g_cm2) / error_sd_g_cm2))
+    p_below_normal = max(p_osteoporosis, float(norm.cdf((normal_from - estimate_g_cm2) / error_sd_g_cm2)))
+    chances = {
+        "osteoporosis": p_osteoporosis,
+        "low_bone_mass": p_below_normal - p_osteoporosis,
+        "normal": 1.0 - p_below_normal,
+    }
+    return _call(chances, confidence)
+
+
+def _call(chances: dict[str, float], confidence: float) -> RegionCall:
+    if not 0.5 < confidence <= 1.0:
+        raise ValueError(f"the category confidence must lie in (0.5, 1], got {confidence}")
+    likeliest = max(chances, key=lambda name: chances[name])
+    given = likeliest if chances[likeliest] >= confidence else None
+    return RegionCall(given, round(chances[likeliest], 4), likeliest)

@@ -5,9 +5,12 @@ For each hip found (:func:`hipbmd.localisation.locate.locate_hips`): the crop on
 DRR predicted with Monte-Carlo dropout (:func:`hipbmd.decomposition.predict.predict_drr`), the regions
 and their mean areal density on the mean DRR (:func:`hipbmd.femur.measure_2d.measure_femur_drr`), the
 DXA-equivalent aBMD through the model's per-ROI line, the T-score (NHANES III), %YAM (a user table) and
-the WHO and JOS categories. The 95 % interval combines the spread of the Monte-Carlo samples with the
-calibration's residual SD. QC flags (:mod:`hipbmd.bmd.qc`) withhold the categories when the number cannot
-be trusted.
+the WHO and JOS categories. With a model whose intervals were calibrated on a held-out cohort
+(:mod:`hipbmd.bmd.interval_calibration`) the DXA line and the 95 % interval are the calibration's: the
+interval's half-width scales with the Monte-Carlo spread and the hip's out-of-distribution distance, and
+the categories come with their probabilities (:mod:`hipbmd.bmd.hip_category`). Without one, the interval
+combines the Monte-Carlo spread with the training line's residual SD and the categories are withheld
+(``intervals_not_calibrated``). QC flags (:mod:`hipbmd.bmd.qc`) withhold the categories for stated reasons.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hipbmd.bmd.classify import jos_category, percent_yam, reported, t_score, who_category
+from hipbmd.bmd.category_confidence import (
+    DEFAULT_CATEGORY_CONFIDENCE,
+    region_jos_call,
+    region_tail,
+    region_who_call,
+)
+from hipbmd.bmd.classify import percent_yam, reported, t_score
 from hipbmd.bmd.dxa_calibration import LinearDXAMap
-from hipbmd.bmd.qc import LOW_CONFIDENCE, WIDE_INTERVAL_G_CM2, implant_suspected, withholds_category
-from hipbmd.bmd.record_parts import ROIMeasurement
-from hipbmd.bmd.reference import YAMTable
+from hipbmd.bmd.hip_category import hip_category
+from hipbmd.bmd.hip_evidence import HipEvidence
+from hipbmd.bmd.interval_calibration import Z_95, IntervalCalibration
+from hipbmd.bmd.qc import LOW_CONFIDENCE, implant_suspected, withholding_flag
+from hipbmd.bmd.record_parts import HipCategory, ROIMeasurement
+from hipbmd.bmd.reference import NHANES_III, YAMTable, t_reference
 from hipbmd.decomposition.crop import (
     CropGrid,
     CropPlacement,
@@ -60,13 +72,15 @@ QC_GRID = CropGrid((128, 128), 1.25, (0.30, 0.62))
 
 @dataclass(frozen=True)
 class EstimateSettings:
-    """Monte-Carlo samples and seed, user overrides of side and head centre, and an optional YAM table."""
+    """Monte-Carlo samples and seed, user overrides of side and head centre, an optional YAM table, and the
+    probability a category must reach to be given."""
 
     samples: int = 8
     seed: int = 0
     side: Side | None = None
     center_mm: tuple[float, float] | None = None
     yam: YAMTable | None = None
+    category_confidence: float = DEFAULT_CATEGORY_CONFIDENCE
 
 
 @dataclass
@@ -82,6 +96,9 @@ class HipEstimate:
     raw_abmd_g_cm2: dict[str, float] = field(default_factory=dict)
     measurements: list[ROIMeasurement] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    evidence: HipEvidence | None = None
+    ood_distance: float | None = None
+    category: HipCategory | None = None
 
 
 @dataclass
@@ -105,6 +122,7 @@ def estimate_hips(
     magnification, input_flags = geometry.magnification, geometry.flags + _input_flags(radiograph)
     orientation = display_orientation(radiograph)
     search = find_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)
+    calibration = interval_calibration(model)
     estimates = []
     for location in search.hips:
         hip = HipEstimate(location.side, location, flags=list(input_flags) + list(location.flags))
@@ -114,11 +132,21 @@ def estimate_hips(
             mirror = (location.side == "left") != orientation.mirrored
             spacing = radiograph.pixel_spacing_mm
             hip.placement = CropPlacement(location.head_centre_px, spacing, magnification, mirror)
-            _measure(hip, radiograph, model, settings)
+            _measure(hip, radiograph, model, settings, calibration)
         estimates.append(hip)
     if estimates and all(_no_femoral_head(hip) for hip in estimates):
         return RadiographEstimate([], _why_no_adult_hip(estimates))
     return RadiographEstimate(estimates, None if estimates else search.why_none)
+
+
+def interval_calibration(model: DecompositionModel) -> IntervalCalibration | None:
+    """The model's interval calibration (``interval_calibration`` in its ``model.json``), None without one.
+
+    Raises:
+        ValueError: a calibration this version cannot read.
+    """
+    record = model.manifest.get("interval_calibration")
+    return None if not record else IntervalCalibration.from_dict(record)
 
 
 def _no_femoral_head(hip: HipEstimate) -> bool:
@@ -155,7 +183,11 @@ def _input_flags(radiograph: Radiograph) -> list[str]:
 
 
 def _measure(
-    hip: HipEstimate, radiograph: Radiograph, model: DecompositionModel, settings: EstimateSettings
+    hip: HipEstimate,
+    radiograph: Radiograph,
+    model: DecompositionModel,
+    settings: EstimateSettings,
+    calibration: IntervalCalibration | None,
 ) -> None:
     from hipbmd.decomposition.predict import predict_drr
     from hipbmd.femur.measure_2d import measure_femur_drr
@@ -175,13 +207,40 @@ def _measure(
     if not hip.femur.ok:
         hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
         return
-    _refine_head_centre(hip, model.grid)
+    head_shift_mm = _refine_head_centre(hip, model.grid)
     if _placeholder_spacing(radiograph):
         hip.flags.append(f"not_measured: {PLACEHOLDER_REASON}")
         return
     hip.raw_abmd_g_cm2 = dict(hip.femur.abmd_g_cm2)
+    hip.evidence = _evidence(hip, head_shift_mm)
+    if calibration is not None:
+        hip.ood_distance = calibration.ood.distance(hip.evidence)
+        if hip.ood_distance > calibration.ood.threshold:
+            hip.flags.append(
+                f"out_of_distribution: distance {hip.ood_distance:.1f} > {calibration.ood.threshold:.1f}"
+            )
+    else:
+        hip.flags.append("intervals_not_calibrated: the model has no interval calibration")
     for roi in REPORTED_ROIS:
-        hip.measurements.append(_roi_measurement(hip, roi, model, settings, radiograph.age_years))
+        hip.measurements.append(
+            _roi_measurement(hip, roi, model, settings, radiograph.age_years, calibration)
+        )
+    hip.category = hip_category(hip.measurements, hip.flags, settings.category_confidence)
+
+
+def _evidence(hip: HipEstimate, head_shift_mm: float) -> HipEvidence:
+    """What the interval calibration conditions on, for a measured hip."""
+    assert hip.femur is not None and hip.femur.landmarks is not None
+    landmarks = hip.femur.landmarks
+    return HipEvidence(
+        {roi: _sample_sd(hip, roi) for roi in REPORTED_ROIS},
+        hip.location.confidence,
+        hip.location.implant_probability or 0.0,
+        head_shift_mm,
+        landmarks.head_radius_mm,
+        landmarks.neck_shaft_angle_deg,
+        float(landmarks.qc.get("neck_width_mm", float("nan"))),
+    )
 
 
 def _placeholder_spacing(radiograph: Radiograph) -> bool:
@@ -191,20 +250,21 @@ def _placeholder_spacing(radiograph: Radiograph) -> bool:
     return radiograph.spacing_source == "pixel" and radiograph.pixel_spacing_mm == placeholder
 
 
-def _refine_head_centre(hip: HipEstimate, grid: CropGrid) -> None:
+def _refine_head_centre(hip: HipEstimate, grid: CropGrid) -> float:
     """Report the head centre the regions stand on (the centre of the head's outline on the decomposed
     image) as the hip's head centre when it lies within ``HEAD_REFINEMENT_MM`` of the localiser's; a shift
     over ``HEAD_SHIFT_FLAG_MM`` (the localiser missed the head by more than its usual error) is flagged
-    ``head_centre_refined: d mm`` (d at the detector)."""
+    ``head_centre_refined: d mm`` (d at the detector). Returns the distance between the two (mm)."""
     assert hip.femur is not None and hip.femur.landmarks is not None and hip.placement is not None
     moved = crop_frame(grid, hip.placement).apply(np.asarray(hip.femur.landmarks.head_centre_px))
     shift_px = np.asarray(moved) - np.asarray(hip.location.head_centre_px)
     shift_mm = float(np.hypot(*(shift_px * np.asarray(hip.placement.detector_spacing_mm))))
     if shift_mm > HEAD_REFINEMENT_MM:
-        return
+        return shift_mm
     hip.location = replace(hip.location, head_centre_px=(float(moved[0]), float(moved[1])))
     if shift_mm > HEAD_SHIFT_FLAG_MM:
         hip.flags.append(f"head_centre_refined: {shift_mm:.1f} mm")
+    return shift_mm
 
 
 def _learnt_points_crop_px(
@@ -254,33 +314,66 @@ def _implant_flag(hip: HipEstimate, radiograph: Radiograph) -> str | None:
 
 
 def _roi_measurement(
-    hip: HipEstimate, roi: str, model: DecompositionModel, settings: EstimateSettings, age_years: float | None
+    hip: HipEstimate,
+    roi: str,
+    model: DecompositionModel,
+    settings: EstimateSettings,
+    age_years: float | None,
+    calibration: IntervalCalibration | None = None,
 ) -> ROIMeasurement:
-    side = hip.side
-    line = model.dxa_calibration.get(roi)
+    """One region's DXA-equivalent aBMD, its 95 % interval and calibrated error, T-score, %YAM, the chances
+    of T ≤ −2.5 and T < −1, and the region's own categories when their probability reaches the confidence
+    and no flag withholds them."""
+    line, half_width = _line_and_half_width(hip, roi, model, calibration)
     if line is None or roi not in hip.raw_abmd_g_cm2:
         hip.flags.append(f"not_calibrated: {roi}")
-        return ROIMeasurement(side, roi, None)
-    mapping = LinearDXAMap.from_dict(line)
-    abmd = mapping.apply(hip.raw_abmd_g_cm2[roi])
-    half_width = 1.96 * float(np.hypot(mapping.slope * _sample_sd(hip, roi), mapping.residual_sd_g_cm2))
-    if 2 * half_width > WIDE_INTERVAL_G_CM2:
-        hip.flags.append(f"high_uncertainty: {roi} ±{half_width:.3f} g/cm2")
+        return ROIMeasurement(hip.side, roi, None)
+    abmd = line.apply(hip.raw_abmd_g_cm2[roi])
     adult = age_years is None or age_years >= ADULT_AGE_YEARS
-    t = t_score(abmd, roi) if adult else None
+    t = t_score(max(abmd, 0.0), roi) if adult else None
     yam = settings.yam.yam_g_cm2(roi) if settings.yam is not None else None
-    percent = percent_yam(abmd, yam) if yam else None
-    withheld = withholds_category(hip.flags)
+    percent = percent_yam(max(abmd, 0.0), yam) if yam and adult else None
+    error_sd = half_width / Z_95 if calibration is not None else None
+    tail = region_tail(roi, abmd, error_sd) if error_sd and t is not None else None
+    who = jos = None
+    if tail is not None and withholding_flag(hip.flags) is None:
+        who = region_who_call(tail, settings.category_confidence).category
+        young = t_reference(roi, NHANES_III)
+        if yam and young is not None and error_sd:
+            jos = region_jos_call(abmd, error_sd, yam, young, settings.category_confidence).category
     return ROIMeasurement(
-        side,
+        hip.side,
         roi,
         round(abmd, 4),
         (round(abmd - half_width, 4), round(abmd + half_width, 4)),
         None if t is None else reported(t),
         None if percent is None else reported(percent),
-        None if withheld or t is None else who_category(t),
-        None if withheld or percent is None or not adult else jos_category(percent, t),
+        who,
+        jos,
+        None if error_sd is None else round(error_sd, 4),
+        None if tail is None else round(tail.p_osteoporosis, 4),
+        None if tail is None else round(tail.p_below_normal, 4),
     )
+
+
+def _line_and_half_width(
+    hip: HipEstimate, roi: str, model: DecompositionModel, calibration: IntervalCalibration | None
+) -> tuple[LinearDXAMap | None, float]:
+    """The region's DXA line and 95 % half-width (g/cm²): the calibration's when the model has one
+    (``high_uncertainty`` when wider than 90 % of the calibration cohort's), else the training line's with
+    its residual SD and the Monte-Carlo spread combined."""
+    spread = _sample_sd(hip, roi)
+    if calibration is not None and roi in calibration.regions:
+        region = calibration.regions[roi]
+        half_width = region.half_width_g_cm2(spread, hip.ood_distance or 0.0)
+        if half_width > region.wide_half_width_g_cm2:
+            hip.flags.append(f"high_uncertainty: {roi} ±{half_width:.3f} g/cm2")
+        return region.line, half_width
+    record = model.dxa_calibration.get(roi)
+    if record is None:
+        return None, 0.0
+    line = LinearDXAMap.from_dict(record)
+    return line, Z_95 * float(np.hypot(line.slope * spread, line.residual_sd_g_cm2))
 
 
 def _sample_sd(hip: HipEstimate, roi: str) -> float:

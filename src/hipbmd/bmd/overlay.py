@@ -100,8 +100,12 @@ def _numbers(hip: HipEstimate) -> str:
         if m.abmd_g_cm2 is None:
             lines.append(f"{m.roi}: withheld")
             continue
-        category = m.who_category or "category withheld"
         t = "" if m.t_score is None else f", T {m.t_score:+.1f}"
-        lines.append(f"{m.roi}: {m.abmd_g_cm2:.3f} g/cm²{t}, {category}")
+        interval = (
+            "" if m.interval_g_cm2 is None else f" [{m.interval_g_cm2[0]:.2f}–{m.interval_g_cm2[1]:.2f}]"
+        )
+        lines.append(f"{m.roi}: {m.abmd_g_cm2:.3f} g/cm²{interval}{t}")
+    if hip.category is not None:
+        lines.append(hip.category.describe())
     flags = [flag for flag in hip.flags if not flag.startswith("landmarks:")]
     return "\n".join(lines + [f"! {flag}" for flag in flags[:3]])

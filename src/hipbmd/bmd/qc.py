@@ -9,8 +9,16 @@
   simulated radiographs only: on real images expect false alarms on clipped exposures (which withhold a
   result, the safe direction).
 * **Localisation**: a head heatmap peak below :data:`LOW_CONFIDENCE`.
-* **Uncertainty**: a 95 % interval wider than :data:`WIDE_INTERVAL_G_CM2`.
+* **Uncertainty**: ``high_uncertainty`` when a calibrated 95 % interval is wider than 90 % of the
+  calibration cohort's (:mod:`hipbmd.bmd.interval_calibration`); with a model whose intervals are not
+  calibrated, ``intervals_not_calibrated`` instead, which withholds the categories.
+* **Out of distribution**: ``out_of_distribution`` when the hip's evidence lies further from the
+  calibration cohort's than 99 % of that cohort's hips.
 * **Input**: pixel spacing or magnification assumed, not an AP view, an image upside down.
+
+The categories are withheld for a stated reason only: one of :data:`WITHHOLDING`, or a category whose
+probability falls short of the confidence asked for (:mod:`hipbmd.bmd.hip_category`). A wide interval
+alone withholds nothing: it lowers the category's probability, which is what decides.
 """
 
 from __future__ import annotations
@@ -21,10 +29,16 @@ import numpy.typing as npt
 METAL_PLATEAU_PERCENT = 0.30
 PLATEAU_BAND = 0.03
 LOW_CONFIDENCE = 0.5
-WIDE_INTERVAL_G_CM2 = 0.15
 
 # Flags that withhold the WHO/JOS category (the number may still be shown, with them).
-WITHHOLDING = ("implant_suspected", "low_localisation_confidence", "high_uncertainty", "not_calibrated")
+WITHHOLDING = (
+    "implant_suspected",
+    "low_localisation_confidence",
+    "out_of_distribution",
+    "not_calibrated",
+    "intervals_not_calibrated",
+    "age_under_20",
+)
 
 
 def metal_plateau_percent(crop: npt.NDArray[np.floating]) -> float:
@@ -41,6 +55,6 @@ def implant_suspected(crop: npt.NDArray[np.floating]) -> bool:
     return metal_plateau_percent(crop) >= METAL_PLATEAU_PERCENT
 
 
-def withholds_category(flags: list[str]) -> bool:
-    """Whether any flag withholds the diagnostic category."""
-    return any(flag.split(":")[0] in WITHHOLDING for flag in flags)
+def withholding_flag(flags: list[str]) -> str | None:
+    """The first flag that withholds the diagnostic category, None when none does."""
+    return next((flag for flag in flags if flag.split(":")[0] in WITHHOLDING), None)

@@ -1,15 +1,17 @@
 """The machine-readable result of ``hipbmd estimate``: one typed record per radiograph, written as JSON.
 
-Schema ``hipbmd-estimate/2`` (docs/estimate.md): ``schema``, ``hipbmd_version``, ``source``,
+Schema ``hipbmd-estimate/3`` (docs/estimate.md): ``schema``, ``hipbmd_version``, ``source``,
 ``input_sha256`` (the decoded pixels and SOP Instance UID, :mod:`hipbmd.io.input_digest`),
 ``input_notes`` (what reading changed, e.g. colour to grey), ``radiograph`` (spacing and its source,
 magnification used, view, laterality, presentation, age, sex), ``model`` and ``localiser`` (name,
 sha256, shipped), ``settings``, ``no_hip_found`` (why no hip was found, else null), ``hips`` (per side:
 location, flags, the raw ROI means on the predicted DRR, and per ROI the DXA-equivalent aBMD with its
-95 % interval, T-score, %YAM and categories), ``qc_flags`` (every hip's flags, prefixed by side),
+95 % interval, calibrated error SD, T-score, %YAM, categories and the chances of T ≤ −2.5 and T < −1; the
+hip's WHO category by the ISCD rule with its probability or why it is withheld, the evidence the interval
+was conditioned on and the out-of-distribution distance), ``qc_flags`` (every hip's flags, prefixed by side),
 ``overlay``. A file outside the bounds hipbmd accepts has a record of ``schema``, ``source``,
 ``input_sha256``, ``input_notes`` and ``refused``; a file that could not be read or processed one of
-``schema``, ``source`` and ``error``. Records of ``hipbmd-estimate/1`` are read too.
+``schema``, ``source`` and ``error``. Records of ``hipbmd-estimate/1`` and ``/2`` are read too.
 
 :meth:`EstimateRecord.to_json` writes it and :meth:`EstimateRecord.from_json` reads it back; every
 reader (``results.csv``, ``merge-results``, resume, the demo) goes through the class. A change to the
@@ -28,8 +30,8 @@ from typing import Any
 from hipbmd import __version__
 from hipbmd.bmd.record_parts import EstimateOptions, HipRecord, ModelReference, RadiographSummary
 
-SCHEMA = "hipbmd-estimate/2"
-READABLE_SCHEMAS = ("hipbmd-estimate/1", SCHEMA)
+SCHEMA = "hipbmd-estimate/3"
+READABLE_SCHEMAS = ("hipbmd-estimate/1", "hipbmd-estimate/2", SCHEMA)
 
 
 @dataclass(frozen=True)

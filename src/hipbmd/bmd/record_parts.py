@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hipbmd.bmd.category_confidence import DEFAULT_CATEGORY_CONFIDENCE
+from hipbmd.bmd.hip_evidence import HipEvidence
 from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.types import Side
 
@@ -26,6 +28,10 @@ class ROIMeasurement:
         yam_percent: aBMD as a percentage of the young adult mean, None without a YAM table.
         who_category: "normal", "osteopenia" or "osteoporosis"; None when withheld.
         jos_category: Japanese (JOS/JSBMR 2012) category, None when withheld or not applicable.
+        error_sd_g_cm2: the calibrated SD of the estimate's error against DXA (g/cm²), None without a
+            calibrated interval.
+        p_osteoporosis: probability that the region's DXA T-score is ≤ −2.5, None when not computed.
+        p_below_normal: probability that the region's DXA T-score is < −1, None when not computed.
     """
 
     side: Side
@@ -36,6 +42,9 @@ class ROIMeasurement:
     yam_percent: float | None = None
     who_category: str | None = None
     jos_category: str | None = None
+    error_sd_g_cm2: float | None = None
+    p_osteoporosis: float | None = None
+    p_below_normal: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -55,6 +64,50 @@ class ROIMeasurement:
             number_or_none(record.get("yam_percent")),
             record.get("who_category"),
             record.get("jos_category"),
+            number_or_none(record.get("error_sd_g_cm2")),
+            number_or_none(record.get("p_osteoporosis")),
+            number_or_none(record.get("p_below_normal")),
+        )
+
+
+@dataclass(frozen=True)
+class HipCategory:
+    """The hip's WHO category by the ISCD rule (the lowest T-score of the femoral neck and the total hip),
+    with how sure it is, or why it is withheld.
+
+    Attributes:
+        who_category: the category given; None when withheld.
+        probability: lower bound of the probability of the likeliest category (None when not computed).
+        likeliest: the likeliest category (None when not computed).
+        confidence: the probability a category must reach to be given.
+        withheld: why no category is given (a code and its detail); None when one is given.
+    """
+
+    who_category: str | None
+    probability: float | None
+    likeliest: str | None
+    confidence: float
+    withheld: str | None = None
+
+    def describe(self) -> str:
+        """The category with its probability, or why it is withheld, in one line."""
+        if self.who_category is not None:
+            return f"WHO (ISCD, lowest T): {self.who_category}, probability ≥ {self.probability:.2f}"
+        return f"WHO category withheld: {self.withheld}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> HipCategory:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            record.get("who_category"),
+            number_or_none(record.get("probability")),
+            record.get("likeliest"),
+            float(record["confidence"]),
+            record.get("withheld"),
         )
 
 
@@ -129,6 +182,7 @@ class EstimateOptions:
         center_mm: the femoral head centre (row, col) mm at the detector given by the user.
         yam_table: the young-adult-mean table given, as a path.
         spacing_mm: the pixel spacing assumed for files without one, mm.
+        category_confidence: the probability a category must reach to be given.
     """
 
     samples: int = 8
@@ -137,6 +191,7 @@ class EstimateOptions:
     center_mm: tuple[float, float] | None = None
     yam_table: str | None = None
     spacing_mm: float | None = None
+    category_confidence: float = DEFAULT_CATEGORY_CONFIDENCE
 
     def __post_init__(self) -> None:
         if self.center_mm is not None:  # a list given by a caller compares equal to its JSON round trip
@@ -158,6 +213,7 @@ class EstimateOptions:
             None if centre is None else (float(centre[0]), float(centre[1])),
             record.get("yam_table"),
             number_or_none(record.get("spacing_mm")),
+            float(record.get("category_confidence", DEFAULT_CATEGORY_CONFIDENCE)),
         )
 
 
@@ -173,6 +229,11 @@ class HipRecord:
         measurements: one per reported ROI; empty when the hip was not measured.
         femur: the 2-D measurement's summary (:meth:`hipbmd.femur.measure_2d.FemurBMD.summary`), as
             written; None when there was none.
+        category: the hip's WHO category with its probability, or why it is withheld; None for a hip
+            not measured.
+        evidence: what the interval calibration conditioned on (None for a hip not measured).
+        ood_distance: the hip's out-of-distribution distance from the calibration cohort (None without
+            an interval calibration).
     """
 
     side: Side
@@ -181,6 +242,9 @@ class HipRecord:
     raw_roi_mean_g_cm2: dict[str, float] = field(default_factory=dict)
     measurements: tuple[ROIMeasurement, ...] = ()
     femur: dict[str, Any] | None = None
+    category: HipCategory | None = None
+    evidence: HipEvidence | None = None
+    ood_distance: float | None = None
 
     @property
     def measured(self) -> bool:
@@ -196,6 +260,9 @@ class HipRecord:
             "raw_roi_mean_g_cm2": {k: round(v, 5) for k, v in self.raw_roi_mean_g_cm2.items()},
             "measurements": [m.to_dict() for m in self.measurements],
             "femur": self.femur,
+            "category": None if self.category is None else self.category.to_dict(),
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
+            "ood_distance": None if self.ood_distance is None else round(self.ood_distance, 3),
         }
 
     @classmethod
@@ -208,6 +275,9 @@ class HipRecord:
             {str(k): float(v) for k, v in (record.get("raw_roi_mean_g_cm2") or {}).items()},
             tuple(ROIMeasurement.from_dict(m) for m in record.get("measurements", [])),
             record.get("femur"),
+            None if record.get("category") is None else HipCategory.from_dict(record["category"]),
+            None if record.get("evidence") is None else HipEvidence.from_dict(record["evidence"]),
+            number_or_none(record.get("ood_distance")),
         )
 
 

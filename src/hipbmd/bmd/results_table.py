@@ -34,6 +34,12 @@ CSV_COLUMNS = (
     "yam_percent",
     "who_category",
     "jos_category",
+    "error_sd_g_cm2",
+    "p_osteoporosis",
+    "p_below_normal",
+    "hip_who_category",
+    "hip_category_probability",
+    "category_withheld",
     "raw_roi_mean_g_cm2",
     "flags",
     "error",
@@ -55,6 +61,11 @@ class ResultRow:
         abmd_g_cm2: DXA-equivalent aBMD, g/cm²; None when withheld.
         interval_low_g_cm2, interval_high_g_cm2: its 95 % interval, g/cm².
         t_score, yam_percent, who_category, jos_category: the interpretation (None when withheld).
+        error_sd_g_cm2: the calibrated SD of the estimate's error, g/cm².
+        p_osteoporosis, p_below_normal: the chances that the region's DXA T-score is ≤ −2.5 and < −1.
+        hip_who_category: the hip's category by the ISCD rule (lowest T of neck and total hip).
+        hip_category_probability: the probability (lower bound) of the hip's likeliest category.
+        category_withheld: why the hip's category is withheld; empty when given.
         raw_roi_mean_g_cm2: the ROI's mean on the predicted DRR before the DXA line, g/cm².
         flags: the hip's flags joined with "; ".
         error: why the file could not be read or processed; empty otherwise.
@@ -73,6 +84,12 @@ class ResultRow:
     yam_percent: float | None = None
     who_category: str | None = None
     jos_category: str | None = None
+    error_sd_g_cm2: float | None = None
+    p_osteoporosis: float | None = None
+    p_below_normal: float | None = None
+    hip_who_category: str | None = None
+    hip_category_probability: float | None = None
+    category_withheld: str = ""
     raw_roi_mean_g_cm2: float | None = None
     flags: str = ""
     error: str = ""
@@ -106,6 +123,12 @@ class ResultRow:
             read.number("yam_percent"),
             read.category("who_category", get_args(WHOCategory)),
             read.category("jos_category", get_args(JOSCategory)),
+            read.number("error_sd_g_cm2"),
+            read.number("p_osteoporosis"),
+            read.number("p_below_normal"),
+            read.category("hip_who_category", get_args(WHOCategory)),
+            read.number("hip_category_probability"),
+            read.text("category_withheld"),
             read.number("raw_roi_mean_g_cm2"),
             read.text("flags"),
             read.text("error"),
@@ -123,6 +146,7 @@ def result_rows(record: EstimateRecord) -> list[ResultRow]:
         flags = "; ".join(hip.flags)
         if not hip.measurements:
             rows.append(ResultRow(record.source, hip.side, flags=flags))
+        category = hip.category
         for m in hip.measurements:
             low, high = m.interval_g_cm2 or (None, None)
             rows.append(
@@ -137,6 +161,12 @@ def result_rows(record: EstimateRecord) -> list[ResultRow]:
                     m.yam_percent,
                     m.who_category,
                     m.jos_category,
+                    m.error_sd_g_cm2,
+                    m.p_osteoporosis,
+                    m.p_below_normal,
+                    None if category is None else category.who_category,
+                    None if category is None else category.probability,
+                    "" if category is None else (category.withheld or ""),
                     hip.raw_roi_mean_g_cm2.get(m.roi),
                     flags,
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,13 +23,13 @@ from hipbmd.cli.support import (
 
 
 def train(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model folder to write (resumes).")],
     cohort: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Option(
             help="Simulated cohort folder (manifest.csv, truth per case); repeat to train on several."
         ),
-    ],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Model folder to write (resumes).")],
+    ] = None,
     config: Annotated[
         Path | None, typer.Option(help="YAML training config, e.g. configs/bmd_gan_default.yaml.")
     ] = None,
@@ -45,12 +46,32 @@ def train(
         Path | None,
         typer.Option(help="Start from this model folder's generator weights (same generator and grid)."),
     ] = None,
+    calibration_cohort: Annotated[
+        Path | None,
+        typer.Option(help="Cohort held out of training to calibrate the intervals on (the last stage)."),
+    ] = None,
+    calibrate_only: Annotated[
+        bool,
+        typer.Option(
+            help="Only calibrate the intervals of the existing model in -o on --calibration-cohort."
+        ),
+    ] = False,
+    localiser: Annotated[
+        Path | None, typer.Option(help="Hip-localiser folder the calibration runs with (default: shipped).")
+    ] = None,
 ) -> None:
-    """Train the decomposition network (BMD-GAN): radiograph crop → femur DRR, with its DXA calibration."""
+    """Train the decomposition network (BMD-GAN): radiograph crop → femur DRR, with its DXA calibration
+    and, given a calibration cohort, its calibrated intervals."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from hipbmd import api
 
+    if calibrate_only:
+        _calibrate_only(output, calibration_cohort, localiser)
+        return
+    if not cohort:
+        error_line("no training cohort: give --cohort C (or --calibrate-only with --calibration-cohort K)")
+        raise typer.Exit(EXIT_BAD_INPUT)
     rows = parse_rows(cases) if cases is not None else None
     console = stderr_console()
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
@@ -70,8 +91,25 @@ def train(
             if not console.is_terminal and iteration % LOG_EVERY == 0:
                 console.print(f"iteration {iteration}/{total} ({stage}): {text}")
 
+        calibrating = progress.add_task("calibrating intervals", total=None, visible=False)
+
+        def calibrated(done: int, total: int) -> None:
+            progress.update(calibrating, total=total, completed=done, visible=True)
+
         manifest = run_reporting_errors(
-            lambda: api.train(cohort, output, config, rows, read, stepped, register=register, init=init)
+            lambda: api.train(
+                cohort,
+                output,
+                config,
+                rows,
+                read,
+                stepped,
+                register=register,
+                init=init,
+                calibration_cohort=calibration_cohort,
+                localiser=localiser,
+                on_calibration_case=calibrated,
+            )
         )
     fits = manifest["metrics"]["training_calibration"]
     summary = ", ".join(
@@ -79,6 +117,43 @@ def train(
         for roi, fit in fits.items()
     )
     typer.echo(f"wrote {output}: DXA calibration on the training cases {summary}")
+    if "interval_calibration" in manifest:
+        typer.echo(_calibration_summary(manifest["interval_calibration"]))
+    else:
+        typer.echo("intervals not calibrated (no --calibration-cohort): its categories will be withheld")
+
+
+def _calibrate_only(output: Path, cohort: Path | None, localiser: Path | None) -> None:
+    """``hipbmd train --calibrate-only``: the interval calibration of an existing model."""
+    from rich.progress import Progress
+
+    from hipbmd import api
+
+    if cohort is None:
+        error_line("--calibrate-only needs --calibration-cohort K")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    console = stderr_console()
+    with Progress(transient=True, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("calibrating intervals", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, total=total, completed=done)
+
+        calibration = run_reporting_errors(
+            lambda: api.calibrate_intervals(output, cohort, localiser, on_case=advance)
+        )
+    typer.echo(_calibration_summary(calibration))
+
+
+def _calibration_summary(calibration: dict[str, object]) -> str:
+    """One line: the calibration's hips and each region's line r and median half-width."""
+    regions = calibration.get("regions", {})
+    assert isinstance(regions, dict)
+    parts = [
+        f"{roi} r {region['line']['r']:.3f}, conformal quantile {region['quantile']:.2f}"
+        for roi, region in regions.items()
+    ]
+    return f"intervals calibrated on {calibration.get('hips')} hips: " + "; ".join(parts)
 
 
 def estimate(
@@ -123,6 +198,10 @@ def estimate(
         bool,
         typer.Option(help="Also write a DICOM SR (TID 1500) and the overlay as DICOM SC per DICOM input."),
     ] = False,
+    category_confidence: Annotated[
+        float,
+        typer.Option(min=0.51, max=1.0, help="Probability a hip's WHO category must reach to be given."),
+    ] = 0.90,
 ) -> None:
     """aBMD (DXA-equivalent), T-score, %YAM and category of each hip, with an overlay of what was measured.
 
@@ -167,6 +246,7 @@ def estimate(
                 part=part,
                 overwrite=overwrite,
                 dicom=dicom,
+                category_confidence=category_confidence,
             )
         )
     failed = [record for record in records if record.error is not None]
@@ -199,6 +279,8 @@ def _print_records(records: list[EstimateRecord]) -> None:
         for hip in record.hips:
             values = ", ".join(_shown(m) for m in hip.measurements) or "not measured"
             typer.echo(f"{record.source}: {hip.side}: {values}")
+            if hip.category is not None:
+                typer.echo(f"  {hip.category.describe()}")
             for flag in hip.flags:
                 typer.echo(f"  flag: {flag}")
 
@@ -218,8 +300,9 @@ def merge_results(
 def _shown(measurement: ROIMeasurement) -> str:
     if measurement.abmd_g_cm2 is None:
         return f"{measurement.roi} withheld"
-    category = measurement.who_category or "category withheld"
-    return f"{measurement.roi} {measurement.abmd_g_cm2:.3f} g/cm2 (T {measurement.t_score}, {category})"
+    low, high = measurement.interval_g_cm2 or (math.nan, math.nan)
+    interval = f"[{low:.3f}–{high:.3f}]"
+    return f"{measurement.roi} {measurement.abmd_g_cm2:.3f} g/cm2 {interval} (T {measurement.t_score})"
 
 
 def _centre(spec: str) -> tuple[float, float]:

@@ -51,12 +51,16 @@ def result_page(record: EstimateRecord, job: str, files: list[str]) -> str:
             interval = (
                 "" if m.interval_g_cm2 is None else f"{m.interval_g_cm2[0]:.3f}–{m.interval_g_cm2[1]:.3f}"
             )
-            cells = (hip.side, m.roi, value, interval, m.t_score, m.who_category or "withheld")
+            chance = "" if m.p_osteoporosis is None else f"{m.p_osteoporosis:.2f}"
+            cells = (hip.side, m.roi, value, interval, m.t_score, chance, m.who_category or "withheld")
             rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
+        if hip.category is not None:
+            line = escape(hip.category.describe())
+            rows.append(f"<tr class='category'><td>{escape(hip.side)}</td><td colspan='6'>{line}</td></tr>")
         flags = "; ".join(hip.flags) or "none"
-        rows.append(f"<tr><td>{escape(hip.side)}</td><td colspan='5'>flags: {escape(flags)}</td></tr>")
+        rows.append(f"<tr><td>{escape(hip.side)}</td><td colspan='6'>flags: {escape(flags)}</td></tr>")
     if rows:
-        titles = ("side", "region", "aBMD", "95 % interval", "T-score", "WHO")
+        titles = ("side", "region", "aBMD", "95 % interval", "T-score", "P(T ≤ −2.5)", "WHO")
         head = "<tr>" + "".join(f"<th>{title}</th>" for title in titles) + "</tr>"
         parts.append(f"<table id='numbers'>{head}{''.join(rows)}</table>")
     for note in record.input_notes:

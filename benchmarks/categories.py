@@ -12,8 +12,10 @@ prints, over the implant-free index hips measured (each against its DXA):
   others were withheld;
 * **error ranking**: AUROC of the interval's half-width, and of the OOD distance, for hips whose error
   exceeds 0.10 g/cm² (per region), and how often ``high_uncertainty`` fires on them and on the rest;
-* **refusals**: the real non-hip files each refused with a reason, and the held-out hips whose radiograph
-  was said to hold no hip (wrong refusals).
+* **refusals**: the real non-hip files each refused with a reason; simulated negatives (the part of each
+  held-out radiograph more than 50 mm above both femoral head centres, where there is pelvis but no hip)
+  said to hold no hip, and with what reason; and the held-out hips whose radiograph was said to hold no
+  hip (wrong refusals).
 
 Targets (issue "Results a clinician can act on"): coverage 95 % with the CI containing it; categories
 given for >= 85 % of measured hips, WHO agreement >= 90 %, osteoporosis sensitivity and specificity >= 0.90;
@@ -41,6 +43,8 @@ from hipbmd.bmd.classify import t_score, who_category
 
 ROIS = ("neck", "total_hip")
 LARGE_ERROR_G_CM2 = 0.10
+NEGATIVE_ABOVE_HEAD_MM = 50.0  # a negative ends this far above the higher head centre (detector mm)
+NEGATIVE_MIN_HEIGHT_MM = 100.0  # the least field of view hipbmd accepts
 REAL_NON_HIP = (
     "radoss_ddh_xray",
     "deid_data_dx/cat_DX.dcm.gz",
@@ -148,6 +152,39 @@ def refusal_lines(runner: Runner, real: Path | None, workdir: Path, hips: list[H
     return lines
 
 
+def negative_lines(runner: Runner, cases: list[tuple[Path, dict[str, str]]]) -> list[str]:
+    """Simulated negatives: each radiograph cut above its femoral heads, estimated as a whole radiograph."""
+    from dataclasses import replace
+
+    from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
+    from hipbmd.sim.case_truth import CaseTruth, read_case_radiograph
+
+    reasons: dict[str, int] = defaultdict(int)
+    tried = refused = 0
+    for cohort, row in cases:
+        truth = CaseTruth.read(cohort / "cases" / row["case_id"])
+        radiograph = read_case_radiograph(cohort / row["xray"], truth)
+        spacing = truth.radiograph.pixel_spacing_mm[0]
+        top_head_row = min(truth.head_centre_px(side)[0] for side in ("right", "left"))
+        stop = int(top_head_row - NEGATIVE_ABOVE_HEAD_MM / spacing)
+        if stop * spacing < NEGATIVE_MIN_HEIGHT_MM:
+            continue
+        cut = replace(radiograph, array=radiograph.array[:stop].copy())
+        result = estimate_hips(cut, runner.model, runner.localiser, EstimateSettings(runner.samples))
+        tried += 1
+        if not result.hips:
+            refused += 1
+            reasons[str(result.no_hip_reason).split(":")[0][:60]] += 1
+        else:
+            reasons[
+                "hips reported" + (" and measured" if any(h.measurements for h in result.hips) else "")
+            ] += 1
+    tally = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
+    return [
+        f"simulated negatives (pelvis above the hips) said to hold no hip: {_share(refused, tried)}; {tally}"
+    ]
+
+
 def _interval(h: HipOutcome, roi: str) -> tuple[float, float] | None:
     m = h.measurements.get(roi)
     ok = m is not None and m.interval_g_cm2 is not None and h.index and not h.implant and h.found
@@ -186,10 +223,12 @@ def main() -> None:
     runner = Runner(args)
     outcomes: list[HipOutcome] = []
     cohorts = [Path(c) for c in args.cohort]
+    cases: list[tuple[Path, dict[str, str]]] = []
     for cohort in cohorts:
         with (cohort / "manifest.csv").open(newline="") as stream:
             rows = list(csv.DictReader(stream))[: args.limit]
         for number, row in enumerate(rows, start=1):
+            cases.append((cohort, row))
             outcomes += runner.case(cohort, row)
             if number % 25 == 0:
                 print(f"  {cohort.name}: {number}/{len(rows)}", flush=True)
@@ -199,7 +238,8 @@ def main() -> None:
         f"categories and intervals: {len(outcomes) // 2} radiographs from "
         + ", ".join(c.name for c in cohorts),
         f"model sha256 {runner.model.sha256[:12]} (intervals calibrated on "
-        f"{(calibration.get('cohort') or {}).get('name', 'nothing')}, {calibration.get('hips', 0)} hips), "
+        f"{'+'.join(c['name'] for c in calibration.get('cohorts', [])) or 'nothing'}, "
+        f"{calibration.get('hips', 0)} hips), "
         f"localiser sha256 {runner.localiser.manifest['weights']['sha256'][:12]}, {args.samples} samples",
         f"measured implant-free index hips: {len(measured)}",
         "",
@@ -214,10 +254,9 @@ def main() -> None:
         for name in sorted(groups):
             lines += coverage_lines(f"  {name}", groups[name])
     lines += ["", *category_lines(measured), "", "error ranking", *ranking_lines(measured), ""]
-    lines += [
-        "refusals",
-        *refusal_lines(runner, Path(args.real) if args.real else None, Path(args.workdir), outcomes),
-    ]
+    real = Path(args.real) if args.real else None
+    lines += ["refusals", *refusal_lines(runner, real, Path(args.workdir), outcomes)]
+    lines += negative_lines(runner, cases[:: args.negative_every])
     text = "\n".join(lines) + "\n"
     print(text)
     if args.output:
@@ -235,6 +274,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workdir", default="/tmp/hipbmd_categories", help="where the real files' records go"
     )
+    parser.add_argument("--negative-every", type=int, default=2, help="a negative from every k-th case")
     parser.add_argument("--output", default=None, help="also write the figures to this file")
     return parser
 

@@ -20,7 +20,7 @@ MODEL = DecompositionModel(None, CropGrid(), {"neck": LINE.to_dict()})
 # an error SD of 0.02 g/cm² whatever the hip: at 0.60 g/cm² the neck is osteopenic with probability 0.98
 CALIBRATION = IntervalCalibration(
     {"neck": RegionErrorModel(LINE, (float(np.log(0.02)), 0.0, 0.0), 1.96, 1.0, 50, 50)},
-    OODReference((0.0,) * 8, tuple(tuple(float(i == j) for j in range(8)) for i in range(8)), 10.0),
+    OODReference((0.0,) * 10, tuple(tuple(float(i == j) for j in range(10)) for i in range(10)), 10.0),
 )
 
 

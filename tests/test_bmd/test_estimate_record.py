@@ -27,7 +27,7 @@ from hipbmd.localisation.hip_location import HipLocation
 
 LOCATION = HipLocation("left", (120.5, 300.25), (190.0, 280.0), 0.91, 0.72, "assumed", ("side_assumed",))
 OPTIONS = EstimateOptions(samples=4, seed=3, side=None, center_mm=(12.5, 30.0), yam_table=None)
-EVIDENCE = HipEvidence({"neck": 0.012, "total_hip": 0.008}, 0.91, 0.05, 1.5, 23.25, 128.5, 31.5)
+EVIDENCE = HipEvidence({"neck": 0.012, "total_hip": 0.008}, 0.91, 0.05, 1.5, 23.25, 128.5, 31.5, 0.75)
 
 
 def _record() -> EstimateRecord:

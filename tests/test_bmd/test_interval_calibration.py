@@ -41,6 +41,7 @@ def _hips(n: int, seed: int, error_per_spread: float = 3.0) -> list[CalibrationH
             float(rng.normal(24, 2)),
             float(rng.normal(128, 5)),
             float(rng.normal(32, 3)),
+            float(rng.uniform(0, 3)),
         )
         hips.append(CalibrationHip(raw, dxa, evidence))
     return hips
@@ -87,7 +88,7 @@ def test_a_hip_unlike_the_calibration_cohort_is_far_beyond_the_ood_threshold() -
     calibration = fit_interval_calibration(hips)
     usual = [calibration.ood.distance(hip.evidence) for hip in _hips(500, seed=6)]
     assert np.mean(np.array(usual) > calibration.ood.threshold) < 0.05
-    odd = HipEvidence({"neck": 0.02, "total_hip": 0.02}, 0.55, 0.6, 9.0, 12.0, 175.0, 15.0)
+    odd = HipEvidence({"neck": 0.02, "total_hip": 0.02}, 0.55, 0.6, 9.0, 12.0, 175.0, 15.0, 12.0)
     assert calibration.ood.distance(odd) > 2 * calibration.ood.threshold
 
 

@@ -46,7 +46,8 @@ def test_the_calibration_is_stored_beside_the_unchanged_weights_and_read_by_esti
     after = json.loads((model / "model.json").read_text())
     assert after["weights"] == before["weights"] and after["dxa_calibration"] == before["dxa_calibration"]
     assert after["interval_calibration"] == stored and stored["hips"] == 80
-    assert stored["cohort"]["name"] == sim_cohort.name and set(stored["regions"]) == {"neck", "total_hip"}
+    assert [c["name"] for c in stored["cohorts"]] == [sim_cohort.name]
+    assert set(stored["regions"]) == {"neck", "total_hip"}
     calibration = interval_calibration(load_decomposition_model(model))  # the weights still check
     assert calibration is not None and calibration.regions["neck"].n_fit == 40
     assert calibration.regions["neck"].line.slope == pytest.approx(0.9, abs=0.05)

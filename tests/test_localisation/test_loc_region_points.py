@@ -1,5 +1,6 @@
 """Region channels: the mirror keeps each point with its side, and `locate` reads each hip's points near
-its head from the heatmaps, leaving out a point the model does not see clearly."""
+its head from the heatmaps, keeping a weak point with its response and leaving out one the model barely
+sees."""
 
 from __future__ import annotations
 
@@ -33,17 +34,18 @@ POINTS = {  # working = original pixels here: spacing = pitch, no padding
 
 
 class FixedHeatmaps(torch.nn.Module):  # type: ignore[misc]
-    """A stand-in localiser whose heatmaps are Gaussians at given points (``weak`` channels peak at 0.2)."""
+    """A stand-in localiser whose heatmaps are Gaussians at given points (``weak`` channels peak at
+    their factor)."""
 
-    def __init__(self, weak: tuple[str, ...] = ()) -> None:
+    def __init__(self, weak: dict[str, float] | None = None) -> None:
         super().__init__()
         self.config = CONFIG
         self.anchor = torch.nn.Parameter(torch.zeros(1))
         names = CONFIG.landmarks
         points = np.array([POINTS.get(name, (np.nan, np.nan)) for name in names])
         maps = 0.001 + 0.99 * gaussian_heatmaps(points, (SIZE, SIZE), SIGMA_PX)
-        for name in weak:
-            maps[names.index(name)] *= 0.2
+        for name, factor in (weak or {}).items():
+            maps[names.index(name)] *= factor
         self.logits = torch.logit(torch.from_numpy(maps))[None]
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -58,7 +60,8 @@ def test_the_mirror_trades_each_region_point_with_its_other_side() -> None:
 
 def test_locate_reads_each_hips_region_points_near_its_head() -> None:
     radiograph = Radiograph(np.zeros((SIZE, SIZE), np.float32), (PITCH_MM, PITCH_MM), "imager")
-    hips = locate_hips(radiograph, FixedHeatmaps(weak=("left_shaft_distal",)))
+    weak = {"left_shaft_distal": 0.05, "left_greater_trochanter": 0.2}
+    hips = locate_hips(radiograph, FixedHeatmaps(weak=weak))
     assert [hip.side for hip in hips] == ["right", "left"]
     right, left = hips
     assert set(right.region_points_px) == {
@@ -71,6 +74,11 @@ def test_locate_reads_each_hips_region_points_near_its_head() -> None:
         np.testing.assert_allclose(point, POINTS[f"right_{name}"], atol=0.05)
     assert "shaft_distal" not in left.region_points_px  # seen too faintly to place a region on
     np.testing.assert_allclose(left.region_points_px["neck_base"], POINTS["left_neck_base"], atol=0.05)
+    np.testing.assert_allclose(  # weak but kept, and its response is the hip's region confidence
+        left.region_points_px["greater_trochanter"], POINTS["left_greater_trochanter"], atol=0.05
+    )
+    assert left.region_confidence == pytest.approx(0.2, abs=0.01)
+    assert right.region_confidence is not None and right.region_confidence > 0.9
     assert HipLocation.from_dict(left.to_dict()) == left
 
 

@@ -30,7 +30,7 @@ def train(
     case_ids: Sequence[str] | None = None,
     register: bool = False,
     init: str | Path | None = None,
-    calibration_cohort: str | Path | None = None,
+    calibration_cohort: str | Path | Sequence[str | Path] | None = None,
     localiser: str | Path | None = None,
     on_calibration_case: CaseCallback | None = None,
 ) -> dict[str, Any]:
@@ -58,8 +58,8 @@ def train(
         init: a model folder (same generator and grid) whose weights start the generator, to train an
             existing model further (set the config's stage-1 iterations to 0 to go on with the femur).
         calibration_cohort: a simulated cohort held out of training (seeds disjoint from the training
-            and benchmark cohorts) to calibrate the intervals on; without it the model's categories are
-            withheld (``intervals_not_calibrated``).
+            and benchmark cohorts), or several, to calibrate the intervals on; without it the model's
+            categories are withheld (``intervals_not_calibrated``).
         localiser: the hip-localiser folder the calibration runs with (default: the shipped one).
         on_calibration_case: called with (cases done, cases) while the calibration cohort is measured.
     """
@@ -83,7 +83,7 @@ def train(
 
 def calibrate_intervals(
     model: str | Path,
-    cohort: str | Path,
+    cohort: str | Path | Sequence[str | Path],
     localiser: str | Path | None = None,
     samples: int = 8,
     on_case: CaseCallback | None = None,
@@ -96,7 +96,8 @@ def calibrate_intervals(
 
     Args:
         model: the model folder to calibrate (its weights are not changed).
-        cohort: the calibration cohort (simulated: ``manifest.csv`` and truth per case).
+        cohort: the calibration cohort (simulated: ``manifest.csv`` and truth per case), or several,
+            their hips calibrated on together.
         localiser: the hip-localiser folder ``estimate`` will run with (default: the shipped one).
         samples: Monte-Carlo samples, as ``estimate`` will take them.
         on_case: called with (cases done, cases).
@@ -105,7 +106,8 @@ def calibrate_intervals(
     from hipbmd.localisation.model_files import load_localiser
 
     finder = load_localiser(None if localiser is None else Path(localiser))
-    calibrate_model_intervals(Path(model), Path(cohort), finder, samples, on_case)
+    cohorts = [Path(cohort)] if isinstance(cohort, str | Path) else [Path(c) for c in cohort]
+    calibrate_model_intervals(Path(model), cohorts, finder, samples, on_case)
     return dict(_manifest(model)["interval_calibration"])
 
 

@@ -25,7 +25,8 @@ DEMO_SEED = 4242
 
 @dataclass
 class DemoRow:
-    """One case: its DXA and estimated aBMD per ROI (g/cm², None when withheld) and the flags."""
+    """One case: its DXA and estimated aBMD per ROI (g/cm², None when withheld), the WHO category of its
+    DXA and the estimate's (with its probability, or why withheld), and the flags."""
 
     case_id: str
     site: str
@@ -33,6 +34,8 @@ class DemoRow:
     dxa_g_cm2: dict[str, float]
     estimate_g_cm2: dict[str, float | None]
     flags: list[str] = field(default_factory=list)
+    dxa_category: str = ""
+    category: str = ""
 
 
 def demo_rows(cohort: Path, records: list[EstimateRecord]) -> list[DemoRow]:
@@ -49,8 +52,28 @@ def demo_rows(cohort: Path, records: list[EstimateRecord]) -> list[DemoRow]:
         error = record.error if record is not None else None
         flags = list(hip.flags) if hip else [error or "hip not found"]
         dxa = {"neck": float(entry["dxa_neck_g_cm2"]), "total_hip": float(entry["dxa_total_hip_g_cm2"])}
-        rows.append(DemoRow(entry["case_id"], entry["site"], entry["side"], dxa, estimate, flags))
+        category = _category_text(hip.category if hip else None)
+        row = DemoRow(entry["case_id"], entry["site"], entry["side"], dxa, estimate, flags)
+        row.dxa_category, row.category = _dxa_category(dxa), category
+        rows.append(row)
     return rows
+
+
+def _dxa_category(dxa_g_cm2: dict[str, float]) -> str:
+    """The WHO category of the lowest DXA T-score of the neck and total hip (the ISCD rule)."""
+    from hipbmd.bmd.classify import t_score, who_category
+
+    scores = [t_score(value, roi) for roi, value in dxa_g_cm2.items()]
+    return who_category(min(score for score in scores if score is not None))
+
+
+def _category_text(category: Any) -> str:
+    """The estimate's category with its probability, or "withheld (reason code)"."""
+    if category is None:
+        return "not measured"
+    if category.who_category is not None:
+        return f"{category.who_category} ({category.probability:.2f})"
+    return f"withheld ({str(category.withheld).split(':')[0]})"
 
 
 def training_resolution(model: Path | None) -> dict[str, Any]:

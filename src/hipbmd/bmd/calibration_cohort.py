@@ -1,4 +1,4 @@
-"""Calibrate a decomposition model's intervals on a cohort held out of its training.
+"""Calibrate a decomposition model's intervals on cohorts held out of its training.
 
 Every case's radiograph goes through :func:`hipbmd.bmd.estimate.estimate_hips`, as ``hipbmd estimate``
 runs it (same localiser, regions and Monte-Carlo samples). A case's index hip (the side its DXA was taken
@@ -11,7 +11,7 @@ at the detector), it has no implant, and both regions were measured. The fit
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +31,13 @@ MANIFEST_FILE = "model.json"
 
 
 def calibration_hips(
-    cohort: Path,
+    cohorts: Sequence[Path],
     model: DecompositionModel,
     localiser: HipLocaliser,
     samples: int = 8,
     on_case: Callable[[int, int], None] | None = None,
 ) -> list[CalibrationHip]:
-    """The cohort's calibration hips (module docstring), measured with ``samples`` Monte-Carlo samples.
+    """The cohorts' calibration hips (module docstring), measured with ``samples`` Monte-Carlo samples.
 
     Raises:
         InputError: not a cohort folder.
@@ -45,9 +45,9 @@ def calibration_hips(
     from hipbmd.decomposition.data import case_rows
     from hipbmd.sim.case_truth import CaseTruth, read_case_radiograph
 
-    rows = case_rows(cohort)
+    cases = [(cohort, row) for cohort in cohorts for row in case_rows(cohort)]
     hips = []
-    for done, row in enumerate(rows, start=1):
+    for done, (cohort, row) in enumerate(cases, start=1):
         truth = CaseTruth.read(cohort / "cases" / row["case_id"])
         if truth.implant_side != truth.index_side:
             radiograph = read_case_radiograph(cohort / row["xray"], truth)
@@ -63,19 +63,19 @@ def calibration_hips(
                     hips.append(CalibrationHip(dict(hip.raw_abmd_g_cm2), dxa, hip.evidence, group))
                     break
         if on_case is not None:
-            on_case(done, len(rows))
+            on_case(done, len(cases))
     return hips
 
 
 def calibrate_model_intervals(
     model_folder: Path,
-    cohort: Path,
+    cohorts: Sequence[Path],
     localiser: HipLocaliser,
     samples: int = 8,
     on_case: Callable[[int, int], None] | None = None,
 ) -> IntervalCalibration:
-    """Fit the interval calibration of the model in ``model_folder`` on ``cohort`` and store it in the
-    folder's ``model.json`` (replacing an earlier one).
+    """Fit the interval calibration of the model in ``model_folder`` on the hips of ``cohorts`` together
+    and store it in the folder's ``model.json`` (replacing an earlier one).
 
     Raises:
         InputError: not a model or cohort folder, or too few calibration hips.
@@ -84,14 +84,13 @@ def calibrate_model_intervals(
     from hipbmd.decomposition.model_files import load_decomposition_model
 
     model = load_decomposition_model(model_folder)
-    hips = calibration_hips(cohort, model, localiser, samples, on_case)
+    hips = calibration_hips(cohorts, model, localiser, samples, on_case)
     try:
         fitted = fit_interval_calibration(hips)
     except ValueError as error:
-        raise InputError(cohort, str(error)) from None
-    calibration = IntervalCalibration(
-        fitted.regions, fitted.ood, fitted.coverage, cohort_description(cohort), samples
-    )
+        raise InputError(cohorts[0], str(error)) from None
+    described = [cohort_description(cohort) for cohort in cohorts]
+    calibration = IntervalCalibration(fitted.regions, fitted.ood, fitted.coverage, described, samples)
     _store(model_folder / MANIFEST_FILE, calibration, len(hips))
     return calibration
 

@@ -231,7 +231,7 @@ def _measure(
 def _evidence(hip: HipEstimate, head_shift_mm: float) -> HipEvidence:
     """What the interval calibration conditions on, for a measured hip."""
     assert hip.femur is not None and hip.femur.landmarks is not None
-    landmarks = hip.femur.landmarks
+    landmarks, rois = hip.femur.landmarks, hip.femur.rois
     return HipEvidence(
         {roi: _sample_sd(hip, roi) for roi in REPORTED_ROIS},
         hip.location.confidence,
@@ -239,7 +239,9 @@ def _evidence(hip: HipEstimate, head_shift_mm: float) -> HipEvidence:
         head_shift_mm,
         landmarks.head_radius_mm,
         landmarks.neck_shaft_angle_deg,
-        float(landmarks.qc.get("neck_width_mm", float("nan"))),
+        float("nan") if rois is None else rois.neck_width_mm,
+        float("nan") if rois is None else abs(rois.narrowest_offset_mm),
+        float("nan") if hip.location.region_confidence is None else hip.location.region_confidence,
     )
 
 

@@ -21,11 +21,13 @@ FEATURES = (
     "log_spread_neck",
     "log_spread_total_hip",
     "localiser_confidence",
+    "region_confidence",
     "implant_response",
     "head_shift_mm",
     "head_radius_mm",
     "neck_shaft_angle_deg",
     "neck_width_mm",
+    "neck_offset_mm",
 )
 SPREAD_FLOOR_G_CM2 = 1e-4  # a spread of zero (one sample) is read as this, so its log stays finite
 
@@ -38,11 +40,16 @@ class HipEvidence:
         spread_g_cm2: region → SD over the Monte-Carlo samples of the region's mean areal density on the
             predicted DRR (g/cm², before the DXA line).
         localiser_confidence: the localiser's head response (0–1).
+        region_confidence: its weakest response among the region points (0–1; NaN: none, or a localiser
+            without region channels).
         implant_response: the localiser's implant response (0–1; 0 for a localiser without one).
         head_shift_mm: how far the head centre of the regions lies from the localiser's (detector mm).
         head_radius_mm: the femoral head's radius on the decomposed image (patient plane, mm).
         neck_shaft_angle_deg: the angle between the neck and shaft axes the regions stand on.
-        neck_width_mm: the narrowest neck width (patient plane, mm; NaN when the landmarks have none).
+        neck_width_mm: the bone width of the narrowest neck section the neck box stands on (patient plane,
+            mm; NaN when unknown).
+        neck_offset_mm: how far that narrowest section lies from the landmarks' narrowest neck, along
+            the neck axis (mm, unsigned; NaN when unknown).
     """
 
     spread_g_cm2: dict[str, float] = field(default_factory=dict)
@@ -52,6 +59,8 @@ class HipEvidence:
     head_radius_mm: float = math.nan
     neck_shaft_angle_deg: float = math.nan
     neck_width_mm: float = math.nan
+    neck_offset_mm: float = math.nan
+    region_confidence: float = math.nan
 
     def spread(self, roi: str) -> float:
         """The Monte-Carlo spread of ``roi`` (g/cm²), floored at :data:`SPREAD_FLOOR_G_CM2`."""
@@ -64,11 +73,13 @@ class HipEvidence:
                 math.log(self.spread("neck")),
                 math.log(self.spread("total_hip")),
                 self.localiser_confidence,
+                self.region_confidence,
                 self.implant_response,
                 self.head_shift_mm,
                 self.head_radius_mm,
                 self.neck_shaft_angle_deg,
                 self.neck_width_mm,
+                self.neck_offset_mm,
             ],
             dtype=np.float64,
         )
@@ -83,6 +94,8 @@ class HipEvidence:
             "head_radius_mm": _json_number(self.head_radius_mm, 2),
             "neck_shaft_angle_deg": _json_number(self.neck_shaft_angle_deg, 2),
             "neck_width_mm": _json_number(self.neck_width_mm, 2),
+            "neck_offset_mm": _json_number(self.neck_offset_mm, 2),
+            "region_confidence": _json_number(self.region_confidence, 3),
         }
 
     @classmethod
@@ -101,6 +114,8 @@ class HipEvidence:
             number("head_radius_mm"),
             number("neck_shaft_angle_deg"),
             number("neck_width_mm"),
+            number("neck_offset_mm"),
+            number("region_confidence"),
         )
 
 

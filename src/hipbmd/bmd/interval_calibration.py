@@ -6,7 +6,8 @@ regions and Monte-Carlo samples) and compared with their DXA. They are split at 
 * **Half A** fits, per region, the DXA line (DXA ≈ slope × measured + intercept, on the inference path
   rather than on the training crops), the out-of-distribution reference (mean and shrunk covariance of
   :meth:`~hipbmd.bmd.hip_evidence.HipEvidence.features`, Ledoit–Wolf) and a scale model of the error:
-  log s(x) = c₀ + c₁·log(slope × Monte-Carlo spread) + c₂·OOD distance, least squares on log |residual|
+  log s(x) = c₀ + c₁·log(slope × Monte-Carlo spread) + c₂·log(1 + OOD distance), least squares on
+  log |residual|
   (a coefficient that comes out negative is dropped and the rest refitted: a larger spread or a stranger
   hip is never taken as a smaller error).
 * **Half B** gives the split-conformal quantile q of |residual| / s(x): the ⌈(n + 1)·0.95⌉-th smallest
@@ -38,7 +39,7 @@ OOD_PERCENTILE = 99.0  # of the calibration hips' distances: beyond it a hip is 
 WIDE_PERCENTILE = 90.0  # of the calibration hips' half-widths: beyond it, high_uncertainty
 MIN_HIPS = 40
 RESIDUAL_FLOOR_G_CM2 = 1e-3  # |residual| below this counts as this in the log of the scale fit
-SCALE_TERMS = ("intercept", "log_spread", "ood_distance")
+SCALE_TERMS = ("intercept", "log_spread", "log1p_ood_distance")
 
 
 @dataclass(frozen=True)
@@ -150,14 +151,14 @@ class IntervalCalibration:
         regions: region → its error model.
         ood: the out-of-distribution reference.
         coverage: the intervals' nominal coverage.
-        cohort: the calibration cohort as the model records it (name and simulation settings).
+        cohorts: the calibration cohorts as the model records them (name and simulation settings).
         samples: the Monte-Carlo samples the hips were measured with.
     """
 
     regions: dict[str, RegionErrorModel]
     ood: OODReference
     coverage: float = COVERAGE
-    cohort: dict[str, Any] = field(default_factory=dict)
+    cohorts: list[dict[str, Any]] = field(default_factory=list)
     samples: int = 8
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,7 +167,7 @@ class IntervalCalibration:
             "method": "split-conformal, locally weighted (scale: Monte-Carlo spread and OOD distance)",
             "coverage": self.coverage,
             "samples": self.samples,
-            "cohort": self.cohort,
+            "cohorts": self.cohorts,
             "regions": {roi: model.to_dict() for roi, model in self.regions.items()},
             "ood": self.ood.to_dict(),
         }
@@ -179,7 +180,7 @@ class IntervalCalibration:
             regions,
             OODReference.from_dict(record["ood"]),
             float(record.get("coverage", COVERAGE)),
-            dict(record.get("cohort") or {}),
+            list(record.get("cohorts") or []),
             int(record.get("samples", 8)),
         )
 
@@ -242,8 +243,8 @@ def _region_model(
 def _scale_fit(
     roi: str, hips: list[CalibrationHip], line: LinearDXAMap, ood: OODReference
 ) -> tuple[float, float, float]:
-    """log s = c₀ + c₁ log(slope·spread) + c₂ distance by least squares on log |residual|, dropping a
-    term whose coefficient comes out negative."""
+    """log s = c₀ + c₁ log(slope·spread) + c₂ log(1 + distance) by least squares on log |residual|,
+    dropping a term whose coefficient comes out negative."""
     residuals = np.array([hip.dxa_g_cm2[roi] - line.apply(hip.raw_g_cm2[roi]) for hip in hips])
     target = np.log(np.maximum(np.abs(residuals), RESIDUAL_FLOOR_G_CM2))
     terms = np.array(
@@ -270,7 +271,7 @@ def _hip_scale(
 
 def _scale(scale: tuple[float, float, float], spread_dxa_g_cm2: float, ood_distance: float) -> float:
     spread = max(abs(spread_dxa_g_cm2), 1e-6)
-    return math.exp(scale[0] + scale[1] * math.log(spread) + scale[2] * ood_distance)
+    return math.exp(scale[0] + scale[1] * math.log(spread) + scale[2] * math.log1p(max(ood_distance, 0.0)))
 
 
 def _ood_fit(hips: list[CalibrationHip]) -> OODReference:

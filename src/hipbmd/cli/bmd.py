@@ -47,8 +47,10 @@ def train(
         typer.Option(help="Start from this model folder's generator weights (same generator and grid)."),
     ] = None,
     calibration_cohort: Annotated[
-        Path | None,
-        typer.Option(help="Cohort held out of training to calibrate the intervals on (the last stage)."),
+        list[Path] | None,
+        typer.Option(
+            help="Cohort held out of training to calibrate the intervals on (the last stage); repeatable."
+        ),
     ] = None,
     calibrate_only: Annotated[
         bool,
@@ -106,7 +108,7 @@ def train(
                 stepped,
                 register=register,
                 init=init,
-                calibration_cohort=calibration_cohort,
+                calibration_cohort=calibration_cohort or None,
                 localiser=localiser,
                 on_calibration_case=calibrated,
             )
@@ -123,13 +125,13 @@ def train(
         typer.echo("intervals not calibrated (no --calibration-cohort): its categories will be withheld")
 
 
-def _calibrate_only(output: Path, cohort: Path | None, localiser: Path | None) -> None:
+def _calibrate_only(output: Path, cohort: list[Path] | None, localiser: Path | None) -> None:
     """``hipbmd train --calibrate-only``: the interval calibration of an existing model."""
     from rich.progress import Progress
 
     from hipbmd import api
 
-    if cohort is None:
+    if not cohort:
         error_line("--calibrate-only needs --calibration-cohort K")
         raise typer.Exit(EXIT_BAD_INPUT)
     console = stderr_console()

@@ -42,14 +42,17 @@ def demo(
         "est. neck",
         "DXA total hip",
         "est. total hip",
+        "DXA category",
+        "category (probability)",
         "flags",
     ):
-        table.add_column(column, justify="left" if column in ("case", "site", "side", "flags") else "right")
+        text_column = column in ("case", "site", "side", "flags", "DXA category", "category (probability)")
+        table.add_column(column, justify="left" if text_column else "right")
     for row in rows:
         shown = [_value(row.dxa_g_cm2["neck"]), _value(row.estimate_g_cm2.get("neck"))]
         shown += [_value(row.dxa_g_cm2["total_hip"]), _value(row.estimate_g_cm2.get("total_hip"))]
         flags = ", ".join(dict.fromkeys(f.split(":")[0] for f in row.flags if not f.startswith("landmarks:")))
-        table.add_row(row.case_id, row.site, row.side, *shown, flags)
+        table.add_row(row.case_id, row.site, row.side, *shown, row.dxa_category, row.category, flags)
     out = Console()
     if not out.is_terminal:  # piped or logged: wide enough that the table does not wrap
         out = Console(width=max(out.width, 120))
@@ -57,6 +60,12 @@ def demo(
     typer.echo("flags: names only; each hip's record in the estimates folder says more")
     for roi in report["rois"]:
         typer.echo(f"{roi}: {summary_line(report['strata']['overall']['all'][roi])}")
+    given = [row for row in rows if not row.category.startswith(("withheld", "not measured"))]
+    agree = sum(row.category.split(" ")[0] == row.dxa_category for row in given)
+    typer.echo(
+        f"WHO category (ISCD: lowest T of neck and total hip) given for {len(given)} of {len(rows)} hips, "
+        f"the DXA's category for {agree} of them; withheld ones say why in their records"
+    )
     typer.echo(f"overlays and records in {output / 'estimates'}")
     typer.echo(
         f"validation report (r, ICC, Bland-Altman, ROC, by site) in {output / 'report' / 'report.html'}"

@@ -30,8 +30,9 @@ class HipLocation:
         implant_probability: the localiser's implant response at this hip, 0–1 (None: a localiser
             without implant channels).
         region_points_px: the points that place the DXA-like regions, by name ("neck_narrowest",
-            "neck_base", "shaft_distal", "greater_trochanter"), those the localiser found clearly (empty:
-            a localiser without region channels).
+            "neck_base", "shaft_distal", "greater_trochanter"), those whose response reaches
+            ``REGION_POINT_FLOOR`` (empty: a localiser without region channels).
+        region_confidence: the weakest response among the region points kept, 0–1 (None: none kept).
     """
 
     side: Side
@@ -43,6 +44,7 @@ class HipLocation:
     flags: tuple[str, ...] = ()
     implant_probability: float | None = None
     region_points_px: dict[str, tuple[float, float]] = field(default_factory=dict)
+    region_confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -68,4 +70,5 @@ class HipLocation:
                 str(name): (float(point[0]), float(point[1]))
                 for name, point in (record.get("region_points_px") or {}).items()
             },
+            None if record.get("region_confidence") is None else float(record["region_confidence"]),
         )

@@ -36,6 +36,7 @@ CHANNELS: dict[Side, tuple[int, int]] = {"right": (0, 1), "left": (2, 3)}
 PLACEHOLDER_SPACING = (PLACEHOLDER_SPACING_MM, PLACEHOLDER_SPACING_MM)  # "unknown" in converted files
 ASSUMED_FIELD_MM = 430.0  # a 43 cm cassette, when an image carries no spacing
 LT_SEARCH_MM = 150.0
+REGION_POINT_FLOOR = 0.1  # a region point's least heatmap response (see _region_points)
 LT_RANGE_MM = (25.0, 140.0)  # plausible head → lesser trochanter distance at the detector
 SAME_HEAD_MM = 40.0
 IMPLANT_SEARCH_MM = 30.0  # an implant channel's response is read within this distance of the head
@@ -214,7 +215,7 @@ def _hip(
     elif not LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] or trochanter.row <= head.row:
         flags.append("lesser_trochanter_implausible")
     implant = frame.implant_response(seen_as or side, head)
-    regions = _region_points(frame, seen_as or side, near, limit)
+    regions, region_confidence = _region_points(frame, seen_as or side, near)
     return HipLocation(
         side=side,
         head_centre_px=frame.to_original(head.row, head.col),
@@ -225,23 +226,29 @@ def _hip(
         flags=tuple(flags),
         implant_probability=None if implant is None else round(implant, 4),
         region_points_px=regions,
+        region_confidence=region_confidence,
     )
 
 
 def _region_points(
-    frame: _Frame, side: Side, near: npt.NDArray[np.bool_], limit: float
-) -> dict[str, tuple[float, float]]:
+    frame: _Frame, side: Side, near: npt.NDArray[np.bool_]
+) -> tuple[dict[str, tuple[float, float]], float | None]:
     """The region points of ``side``'s channels (original pixels) whose peak within ``near`` (the working
-    pixels within ``LT_SEARCH_MM`` of the head) reaches ``limit``; none for a model without region
-    channels."""
-    points = {}
+    pixels within ``LT_SEARCH_MM`` of the head) reaches ``REGION_POINT_FLOOR``, and the weakest of their
+    peaks (none for a model without region channels).
+
+    The floor lies below the detection threshold on purpose: a region point is the network's best guess
+    of where a point lies near a head already found, not a detection; the regions' geometric checks
+    judge it, and the weakest response is part of the evidence the intervals are calibrated on."""
+    points, heights = {}, []
     for point in REGION_POINTS:
         name = f"{side}_{point}"
         if name in frame.channel_names:
             peak = find_peak(np.where(near, frame.heatmaps[frame.channel_names.index(name)], 0.0))
-            if peak.height >= limit:
+            if peak.height >= REGION_POINT_FLOOR:
                 points[point] = frame.to_original(peak.row, peak.col)
-    return points
+                heights.append(peak.height)
+    return points, (round(min(heights), 4) if heights else None)
 
 
 def _trochanter(frame: _Frame, channel: int, near: npt.NDArray[np.bool_]) -> Peak:

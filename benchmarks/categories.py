@@ -37,7 +37,7 @@ import numpy as np
 from scipy.stats import binomtest, mannwhitneyu
 
 sys.path.insert(0, str(Path(__file__).parent))
-from robustness import HipOutcome, Runner
+from robustness import HipOutcome, Runner, report
 
 from hipbmd.bmd.classify import t_score, who_category
 
@@ -261,6 +261,8 @@ def main() -> None:
     print(text)
     if args.output:
         Path(args.output).write_text(text)
+    if args.robustness_output:  # the same run's figures of benchmarks/robustness.py
+        Path(args.robustness_output).write_text(report(runner, cohorts, outcomes))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -276,6 +278,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--negative-every", type=int, default=2, help="a negative from every k-th case")
     parser.add_argument("--output", default=None, help="also write the figures to this file")
+    parser.add_argument("--robustness-output", default=None, help="write robustness.py's figures here too")
     return parser
 
 

@@ -251,6 +251,14 @@ def main() -> None:
             outcomes += runner.case(cohort, row)
             if number % 25 == 0:
                 print(f"  {cohort.name}: {number}/{len(rows)}", flush=True)
+    text = report(runner, cohorts, outcomes)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text)
+
+
+def report(runner: Runner, cohorts: list[Path], outcomes: list[HipOutcome]) -> str:
+    """The figures over all radiographs, per anatomy source and per style family, as text."""
     by_source: dict[str, list[HipOutcome]] = defaultdict(list)
     by_style: dict[str, list[HipOutcome]] = defaultdict(list)
     for outcome in outcomes:
@@ -260,7 +268,7 @@ def main() -> None:
         f"robustness of the radiograph path: {len(outcomes) // 2} radiographs from "
         + ", ".join(c.name for c in cohorts),
         f"model sha256 {runner.model.sha256[:12]}, localiser sha256 "
-        f"{runner.localiser.manifest['weights']['sha256'][:12]}, {args.samples} Monte-Carlo samples",
+        f"{runner.localiser.manifest['weights']['sha256'][:12]}, {runner.samples} Monte-Carlo samples",
         f"estimate per radiograph (read, locate, decompose, measure): median "
         f"{np.median(runner.seconds):.2f} s",
         "",
@@ -273,10 +281,7 @@ def main() -> None:
     lines += ["", "by style family or site"]
     for name in sorted(by_style):
         lines += summarise(f" {name}", by_style[name])
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text)
+    return "\n".join(lines) + "\n"
 
 
 def _parser() -> argparse.ArgumentParser:

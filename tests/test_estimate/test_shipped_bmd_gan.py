@@ -32,6 +32,25 @@ def test_the_shipped_model_loads_and_records_its_training() -> None:
     assert training_resolution(None) == {"voxel_mm": 1.5, "xray_binning": 1, "ct_scale": 2.0}
 
 
+def test_the_shipped_model_is_calibrated_on_cohorts_disjoint_from_training_and_benchmarks() -> None:
+    from hipbmd.api.demo import DEMO_SEED
+    from hipbmd.bmd.estimate import interval_calibration
+
+    model = load_decomposition_model()
+    calibration = interval_calibration(model)
+    assert calibration is not None and set(calibration.regions) == {"neck", "total_hip"}
+    seeds = {cohort["simulation"]["seed"] for cohort in calibration.cohorts}
+    training = {cohort["simulation"]["seed"] for cohort in model.manifest["training"]["cohorts"]}
+    benchmarks = {1011, 1012, 1013, 1014, DEMO_SEED}  # benchmarks/results_robustness.txt, the demo
+    assert seeds and not seeds & (training | benchmarks)
+    assert all(
+        c["simulation"]["sites"] == model.manifest["training"]["cohorts"][0]["simulation"]["sites"]
+        for c in calibration.cohorts
+    )  # the training sites
+    for region in calibration.regions.values():
+        assert region.n_fit >= 100 and region.n_conformal >= 100 and region.quantile > 0
+
+
 def test_the_shipped_model_estimates_simulated_hips_near_their_dxa(tmp_path: Path) -> None:
     """Training-site patients simulated at the model's resolution (not in its training cohort): at least
     two of three index hips measured at both ROIs within 0.1 g/cm² of the simulated DXA (the held-out MAE
@@ -51,6 +70,9 @@ def test_the_shipped_model_estimates_simulated_hips_near_their_dxa(tmp_path: Pat
         hip = next(hip for hip in record.hips if hip.side == dxa["side"])
         measured = {m.roi: m.abmd_g_cm2 for m in hip.measurements if m.abmd_g_cm2 is not None}
         intervals = {m.roi: m.interval_g_cm2 for m in hip.measurements}
+        if measured:  # a category given with its probability, or withheld for a stated reason
+            assert hip.category is not None and hip.ood_distance is not None
+            assert (hip.category.who_category is None) == (hip.category.withheld is not None)
         for roi, abmd in measured.items():
             assert abs(abmd - dxa[roi]) < 0.15, (seed, roi, abmd, dxa[roi])
             low, high = intervals[roi] or (None, None)

@@ -174,7 +174,7 @@ def negative_lines(runner: Runner, cases: list[tuple[Path, dict[str, str]]]) -> 
         tried += 1
         if not result.hips:
             refused += 1
-            reasons[str(result.no_hip_reason).split(":")[0][:60]] += 1
+            reasons[str(result.no_hip_reason).split("(")[0].strip()] += 1
         else:
             reasons[
                 "hips reported" + (" and measured" if any(h.measurements for h in result.hips) else "")

@@ -60,7 +60,7 @@ def test_the_mirror_trades_each_region_point_with_its_other_side() -> None:
 
 def test_locate_reads_each_hips_region_points_near_its_head() -> None:
     radiograph = Radiograph(np.zeros((SIZE, SIZE), np.float32), (PITCH_MM, PITCH_MM), "imager")
-    weak = {"left_shaft_distal": 0.05, "left_greater_trochanter": 0.2}
+    weak = {"left_shaft_distal": 0.05, "left_greater_trochanter": 0.2, "left_lesser_trochanter": 0.15}
     hips = locate_hips(radiograph, FixedHeatmaps(weak=weak))
     assert [hip.side for hip in hips] == ["right", "left"]
     right, left = hips
@@ -77,7 +77,12 @@ def test_locate_reads_each_hips_region_points_near_its_head() -> None:
     np.testing.assert_allclose(  # weak but kept, and its response is the hip's region confidence
         left.region_points_px["greater_trochanter"], POINTS["left_greater_trochanter"], atol=0.05
     )
-    assert left.region_confidence == pytest.approx(0.2, abs=0.01)
+    assert left.lesser_trochanter_px is None  # too faint to be found, kept for the regions only
+    np.testing.assert_allclose(
+        left.region_points_px["lesser_trochanter"], POINTS["left_lesser_trochanter"], atol=0.05
+    )
+    assert left.region_confidence == pytest.approx(0.15, abs=0.01)
+    assert "lesser_trochanter" not in right.region_points_px
     assert right.region_confidence is not None and right.region_confidence > 0.9
     assert HipLocation.from_dict(left.to_dict()) == left
 

@@ -31,7 +31,8 @@ class HipLocation:
             without implant channels).
         region_points_px: the points that place the DXA-like regions, by name ("neck_narrowest",
             "neck_base", "shaft_distal", "greater_trochanter"), those whose response reaches
-            ``REGION_POINT_FLOOR`` (empty: a localiser without region channels).
+            ``REGION_POINT_FLOOR`` (empty: a localiser without region channels); also
+            "lesser_trochanter" when it was too faint to be found but reaches that floor.
         region_confidence: the weakest response among the region points kept, 0–1 (None: none kept).
     """
 

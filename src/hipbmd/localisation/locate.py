@@ -216,6 +216,10 @@ def _hip(
         flags.append("lesser_trochanter_implausible")
     implant = frame.implant_response(seen_as or side, head)
     regions, region_confidence = _region_points(frame, seen_as or side, near)
+    if lesser is None and trochanter.height >= REGION_POINT_FLOOR and regions:
+        # too faint to report as found, but the regions may stand on it like the other region points
+        regions["lesser_trochanter"] = frame.to_original(trochanter.row, trochanter.col)
+        region_confidence = round(min(region_confidence or 1.0, trochanter.height), 4)
     return HipLocation(
         side=side,
         head_centre_px=frame.to_original(head.row, head.col),

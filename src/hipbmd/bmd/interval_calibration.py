@@ -279,9 +279,11 @@ def _ood_fit(hips: list[CalibrationHip]) -> OODReference:
     from sklearn.covariance import LedoitWolf
 
     features = np.array([hip.evidence.features() for hip in hips])
-    mean = np.nanmean(features, axis=0)
-    mean[~np.isfinite(mean)] = 0.0
-    filled = np.where(np.isfinite(features), features, mean)
+    finite = np.isfinite(features)
+    counts = finite.sum(axis=0)
+    sums = np.where(finite, features, 0.0).sum(axis=0)
+    mean = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)  # a feature never seen: 0
+    filled = np.where(finite, features, mean)
     spread = filled.std(axis=0)
     spread[spread <= 0] = 1.0
     standardised = (filled - mean) / spread  # shrinkage towards a scaled identity needs comparable units

@@ -35,6 +35,11 @@ PACKAGE = Path(__file__).parents[1] / "src" / "hipbmd"
 TESTED_ELSEWHERE = {
     "EstimateRecord": "tests/test_bmd/test_estimate_record.py",
     "HipRecord": "tests/test_bmd/test_estimate_record.py",
+    "HipCategory": "tests/test_bmd/test_estimate_record.py",
+    "HipEvidence": "tests/test_bmd/test_estimate_record.py",
+    "IntervalCalibration": "tests/test_bmd/test_interval_calibration.py",
+    "OODReference": "tests/test_bmd/test_interval_calibration.py",
+    "RegionErrorModel": "tests/test_bmd/test_interval_calibration.py",
     "CaseTruth": "tests/test_sim/test_case_truth.py",
 }
 # Their modules import torch; _JSONConfig is the generator's and discriminator's base.

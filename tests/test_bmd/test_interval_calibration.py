@@ -14,6 +14,8 @@ from hipbmd.bmd.hip_evidence import HipEvidence
 from hipbmd.bmd.interval_calibration import (
     CalibrationHip,
     IntervalCalibration,
+    OODReference,
+    RegionErrorModel,
     conformal_quantile,
     fit_interval_calibration,
 )
@@ -98,3 +100,9 @@ def test_too_few_hips_are_refused_and_a_calibration_round_trips_through_json() -
     calibration = fit_interval_calibration(_hips(120, seed=8))
     read = IntervalCalibration.from_dict(json.loads(json.dumps(calibration.to_dict())))
     assert read == calibration
+    region = calibration.regions["neck"]
+    assert RegionErrorModel.from_dict(json.loads(json.dumps(region.to_dict()))) == region
+    assert OODReference.from_dict(json.loads(json.dumps(calibration.ood.to_dict()))) == calibration.ood
+    stale = {**calibration.ood.to_dict(), "features": ["something", "else"]}
+    with pytest.raises(ValueError, match="features"):  # a reference of other features is not read
+        OODReference.from_dict(stale)

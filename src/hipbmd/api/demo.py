@@ -68,11 +68,14 @@ def _dxa_category(dxa_g_cm2: dict[str, float]) -> str:
 
 
 def _category_text(category: Any) -> str:
-    """The estimate's category with its probability, or "withheld (reason code)"."""
+    """The estimate's category with its probability; when withheld as uncertain, the likeliest with its
+    probability, else "withheld (the reason's code)"."""
     if category is None:
         return "not measured"
     if category.who_category is not None:
         return f"{category.who_category} ({category.probability:.2f})"
+    if category.likeliest is not None:  # uncertain: the likeliest with its probability
+        return f"withheld: {category.likeliest} ({category.probability:.2f})"
     return f"withheld ({str(category.withheld).split(':')[0]})"
 
 

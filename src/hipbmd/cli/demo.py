@@ -55,7 +55,7 @@ def demo(
         table.add_row(row.case_id, row.site, row.side, *shown, row.dxa_category, row.category, flags)
     out = Console()
     if not out.is_terminal:  # piped or logged: wide enough that the table does not wrap
-        out = Console(width=max(out.width, 120))
+        out = Console(width=max(out.width, 170))
     out.print(table)
     typer.echo("flags: names only; each hip's record in the estimates folder says more")
     for roi in report["rois"]:

@@ -28,7 +28,6 @@ Usage:  .venv/bin/python benchmarks/categories.py --cohort DIR [--cohort DIR ...
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -37,7 +36,7 @@ import numpy as np
 from scipy.stats import binomtest, mannwhitneyu
 
 sys.path.insert(0, str(Path(__file__).parent))
-from robustness import HipOutcome, Runner, report
+from robustness import HipOutcome, Runner, report, run_cases
 
 from hipbmd.bmd.classify import t_score, who_category
 
@@ -221,17 +220,8 @@ def _share(part: int, whole: int) -> str:
 def main() -> None:
     args = _parser().parse_args()
     runner = Runner(args)
-    outcomes: list[HipOutcome] = []
     cohorts = [Path(c) for c in args.cohort]
-    cases: list[tuple[Path, dict[str, str]]] = []
-    for cohort in cohorts:
-        with (cohort / "manifest.csv").open(newline="") as stream:
-            rows = list(csv.DictReader(stream))[: args.limit]
-        for number, row in enumerate(rows, start=1):
-            cases.append((cohort, row))
-            outcomes += runner.case(cohort, row)
-            if number % 25 == 0:
-                print(f"  {cohort.name}: {number}/{len(rows)}", flush=True)
+    outcomes, cases = run_cases(runner, cohorts, args.limit)
     measured = [h for h in outcomes if h.category is not None and h.index and not h.implant and h.found]
     calibration = runner.model.manifest.get("interval_calibration") or {}
     lines = [

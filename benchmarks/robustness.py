@@ -242,19 +242,29 @@ def _share(part: int, whole: int) -> str:
 def main() -> None:
     args = _parser().parse_args()
     runner = Runner(args)
-    outcomes: list[HipOutcome] = []
     cohorts = [Path(c) for c in args.cohort]
-    for cohort in cohorts:
-        with (cohort / "manifest.csv").open(newline="") as stream:
-            rows = list(csv.DictReader(stream))[: args.limit]
-        for number, row in enumerate(rows, start=1):
-            outcomes += runner.case(cohort, row)
-            if number % 25 == 0:
-                print(f"  {cohort.name}: {number}/{len(rows)}", flush=True)
+    outcomes, _ = run_cases(runner, cohorts, args.limit)
     text = report(runner, cohorts, outcomes)
     print(text)
     if args.output:
         Path(args.output).write_text(text)
+
+
+def run_cases(
+    runner: Runner, cohorts: list[Path], limit: int | None
+) -> tuple[list[HipOutcome], list[tuple[Path, dict[str, str]]]]:
+    """Every case of the cohorts (the first ``limit`` of each) estimated: the outcomes, and the cases."""
+    outcomes: list[HipOutcome] = []
+    cases: list[tuple[Path, dict[str, str]]] = []
+    for cohort in cohorts:
+        with (cohort / "manifest.csv").open(newline="") as stream:
+            rows = list(csv.DictReader(stream))[:limit]
+        for number, row in enumerate(rows, start=1):
+            cases.append((cohort, row))
+            outcomes += runner.case(cohort, row)
+            if number % 25 == 0:
+                print(f"  {cohort.name}: {number}/{len(rows)}", flush=True)
+    return outcomes, cases
 
 
 def report(runner: Runner, cohorts: list[Path], outcomes: list[HipOutcome]) -> str:

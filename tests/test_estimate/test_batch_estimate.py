@@ -15,22 +15,6 @@ torch = pytest.importorskip("torch")
 from hipbmd import api  # noqa: E402
 from hipbmd.cli import main  # noqa: E402
 
-TINY_CONFIG = """
-grid: {shape: [64, 64], spacing_mm: 2.5}
-generator: {base_width: 4}
-gan: {iterations: [2, 2], batch: 2, checkpoint_every: 2}
-"""
-
-
-@pytest.fixture(scope="module")
-def tiny_model(sim_cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    folder = tmp_path_factory.mktemp("batch_model") / "tiny"
-    config = folder.parent / "tiny.yaml"
-    config.write_text(TINY_CONFIG)
-    api.train(sim_cohort, folder, config)
-    return folder
-
 
 class Statuses:
     """Collects what ``on_file`` reports: record name → status."""

@@ -45,6 +45,7 @@ def test_a_borderline_hip_is_withheld_as_uncertain_with_the_likeliest_category()
         "low_localisation_confidence: 0.31",
         "out_of_distribution: distance 9.1 > 4.2",
         "intervals_not_calibrated: the model has no interval calibration",
+        "samples_differ_from_calibration: 2 Monte-Carlo samples; the intervals were calibrated with 8",
         "age_under_20: 12 years; no T-score or category (the reference is for adults)",
     ],
 )
@@ -83,9 +84,12 @@ def test_a_region_jos_call_at_its_yam_boundaries() -> None:
     assert region_jos_call(0.60 * yam, 0.02, yam, NECK).category == "osteoporosis"
     assert region_jos_call(0.75 * yam, 0.005, yam, NECK).category == "low_bone_mass"
     assert region_jos_call(0.95 * yam, 0.02, yam, NECK).category == "normal"
-    # T <= -2.5 is osteoporosis whatever %YAM: its aBMD bound is used when above 70 % of YAM
-    high_yam = (NECK.mean_g_cm2 - 2.5 * NECK.sd_g_cm2) / 0.6
-    below_t = NECK.mean_g_cm2 - 2.7 * NECK.sd_g_cm2
-    assert region_jos_call(below_t, 0.005, high_yam, NECK).category == "osteoporosis"
+    # T <= -2.5 is osteoporosis whatever %YAM: with a YAM whose 70 % lies below the T = -2.5 aBMD, an
+    # estimate between the two is osteoporosis by its T-score alone (low bone mass by %YAM)
+    t_bound = NECK.mean_g_cm2 - 2.5 * NECK.sd_g_cm2
+    low_yam = 0.95 * t_bound / 0.70  # 70 % of it: 0.95 of the T bound
+    between = 0.975 * t_bound
+    assert 70.0 < 100 * between / low_yam < 80.0  # %YAM alone would say low bone mass
+    assert region_jos_call(between, 0.002, low_yam, NECK).category == "osteoporosis"
     with pytest.raises(ValueError, match="positive"):
         region_jos_call(0.6, 0.0, yam, NECK)

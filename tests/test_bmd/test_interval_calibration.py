@@ -85,6 +85,24 @@ def test_the_interval_widens_with_the_spread_it_was_fitted_to_follow() -> None:
     assert _covered(calibration, _hips(500, seed=4, error_per_spread=12.0), "neck").mean() < 0.7
 
 
+def test_the_interval_widens_with_the_ood_distance_when_errors_grow_with_it() -> None:
+    """Hips whose head radius strays from the usual carry larger errors: the fitted scale follows the OOD
+    distance (on log(1 + d), the same term at fit and at use) and the intervals stay calibrated."""
+    rng = np.random.default_rng(9)
+    hips = []
+    for hip in _hips(600, seed=10):
+        stray = abs(hip.evidence.head_radius_mm - 24.0) / 2.0  # in SDs of the head radius
+        error = float(rng.normal(0, 0.02 * (1.0 + stray) ** 2))
+        dxa = {roi: SLOPE * hip.raw_g_cm2[roi] + INTERCEPT + error for roi in ROIS}
+        hips.append(CalibrationHip(hip.raw_g_cm2, dxa, hip.evidence))
+    calibration = fit_interval_calibration(hips[:400])
+    region = calibration.regions["total_hip"]
+    assert region.scale[2] > 0.25  # the distance mixes ten features, the head radius one of them
+    assert region.half_width_g_cm2(0.02, 6.0) > 1.5 * region.half_width_g_cm2(0.02, 1.0)
+    inside = _covered(calibration, hips[400:], "total_hip")
+    assert 0.88 <= inside.mean() <= 1.0
+
+
 def test_a_hip_unlike_the_calibration_cohort_is_far_beyond_the_ood_threshold() -> None:
     hips = _hips(300, seed=5)
     calibration = fit_interval_calibration(hips)

@@ -119,7 +119,9 @@ class Batch:
         digest = radiograph_digest(radiograph)
         if previous is not None and not self.overwrite:
             record = previous[1]
-            finished = record.is_finished(self.options, self.model.sha256, self.localiser_sha256, digest)
+            finished = record.is_finished(
+                self.options, self.model.sha256, self.localiser_sha256, digest, self.model.calibration_sha256
+            )
             if finished and (self.folder / str(record.overlay)).is_file():
                 return record
         try:
@@ -245,7 +247,9 @@ def estimate_record(
     return EstimateRecord(
         source,
         radiograph=summary,
-        model=ModelReference(model.manifest.get("name"), model.sha256, model.shipped),
+        model=ModelReference(
+            model.manifest.get("name"), model.sha256, model.shipped, model.calibration_sha256
+        ),
         localiser=ModelReference(
             localiser.manifest.get("name"),
             localiser.manifest.get("weights", {}).get("sha256"),

@@ -84,6 +84,7 @@ def calibrate_model_intervals(
     from hipbmd.decomposition.model_files import load_decomposition_model
 
     model = load_decomposition_model(model_folder)
+    model.manifest.pop("interval_calibration", None)  # the raw values need none; an old one may not read
     hips = calibration_hips(cohorts, model, localiser, samples, on_case)
     try:
         fitted = fit_interval_calibration(hips)

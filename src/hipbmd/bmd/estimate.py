@@ -29,7 +29,7 @@ from hipbmd.bmd.category_confidence import (
 from hipbmd.bmd.classify import percent_yam, reported, t_score
 from hipbmd.bmd.dxa_calibration import LinearDXAMap
 from hipbmd.bmd.hip_category import hip_category
-from hipbmd.bmd.hip_evidence import HipEvidence
+from hipbmd.bmd.hip_evidence import SPREAD_FLOOR_G_CM2, HipEvidence
 from hipbmd.bmd.interval_calibration import Z_95, IntervalCalibration
 from hipbmd.bmd.qc import LOW_CONFIDENCE, implant_suspected, withholding_flag
 from hipbmd.bmd.record_parts import HipCategory, ROIMeasurement
@@ -214,6 +214,11 @@ def _measure(
     hip.raw_abmd_g_cm2 = dict(hip.femur.abmd_g_cm2)
     hip.evidence = _evidence(hip, head_shift_mm)
     if calibration is not None:
+        if settings.samples != calibration.samples:  # the spread, and so the interval, depend on them
+            hip.flags.append(
+                f"samples_differ_from_calibration: {settings.samples} Monte-Carlo samples; the intervals "
+                f"were calibrated with {calibration.samples}"
+            )
         hip.ood_distance = calibration.ood.distance(hip.evidence)
         if hip.ood_distance > calibration.ood.threshold:
             hip.flags.append(
@@ -335,7 +340,8 @@ def _roi_measurement(
     t = t_score(max(abmd, 0.0), roi) if adult else None
     yam = settings.yam.yam_g_cm2(roi) if settings.yam is not None else None
     percent = percent_yam(max(abmd, 0.0), yam) if yam and adult else None
-    error_sd = half_width / Z_95 if calibration is not None else None
+    calibrated = calibration is not None and roi in calibration.regions
+    error_sd = half_width / Z_95 if calibrated else None
     tail = region_tail(roi, abmd, error_sd) if error_sd and t is not None else None
     who = jos = None
     if tail is not None and withholding_flag(hip.flags) is None:
@@ -367,7 +373,7 @@ def _line_and_half_width(
     spread = _sample_sd(hip, roi)
     if calibration is not None and roi in calibration.regions:
         region = calibration.regions[roi]
-        half_width = region.half_width_g_cm2(spread, hip.ood_distance or 0.0)
+        half_width = region.half_width_g_cm2(max(spread, SPREAD_FLOOR_G_CM2), hip.ood_distance or 0.0)
         if half_width > region.wide_half_width_g_cm2:
             hip.flags.append(f"high_uncertainty: {roi} ±{half_width:.3f} g/cm2")
         return region.line, half_width

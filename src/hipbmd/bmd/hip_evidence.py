@@ -62,6 +62,16 @@ class HipEvidence:
     neck_offset_mm: float = math.nan
     region_confidence: float = math.nan
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when every value is, a missing (NaN) value equal to a missing one."""
+        if not isinstance(other, HipEvidence):
+            return NotImplemented
+        return self.spread_g_cm2 == other.spread_g_cm2 and bool(
+            np.array_equal(self.features(), other.features(), equal_nan=True)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
     def spread(self, roi: str) -> float:
         """The Monte-Carlo spread of ``roi`` (g/cm²), floored at :data:`SPREAD_FLOOR_G_CM2`."""
         return max(float(self.spread_g_cm2.get(roi, 0.0)), SPREAD_FLOOR_G_CM2)

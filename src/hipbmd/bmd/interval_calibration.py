@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hipbmd.bmd.dxa_calibration import LinearDXAMap, fit_dxa_map
-from hipbmd.bmd.hip_evidence import FEATURES, HipEvidence
+from hipbmd.bmd.hip_evidence import FEATURES, SPREAD_FLOOR_G_CM2, HipEvidence
 
 COVERAGE = 0.95
 Z_95 = 1.959964  # the standard normal's 97.5th percentile
@@ -248,7 +248,7 @@ def _scale_fit(
     residuals = np.array([hip.dxa_g_cm2[roi] - line.apply(hip.raw_g_cm2[roi]) for hip in hips])
     target = np.log(np.maximum(np.abs(residuals), RESIDUAL_FLOOR_G_CM2))
     terms = np.array(
-        [[1.0, math.log(line.slope * hip.evidence.spread(roi)), ood.distance(hip.evidence)] for hip in hips]
+        [_scale_terms(line.slope * hip.evidence.spread(roi), ood.distance(hip.evidence)) for hip in hips]
     )
     kept = [0, 1, 2]
     while True:
@@ -270,8 +270,16 @@ def _hip_scale(
 
 
 def _scale(scale: tuple[float, float, float], spread_dxa_g_cm2: float, ood_distance: float) -> float:
-    spread = max(abs(spread_dxa_g_cm2), 1e-6)
-    return math.exp(scale[0] + scale[1] * math.log(spread) + scale[2] * math.log1p(max(ood_distance, 0.0)))
+    """s(x) = exp(c · terms), the terms of :func:`_scale_terms`."""
+    terms = _scale_terms(spread_dxa_g_cm2, ood_distance)
+    return math.exp(sum(c * t for c, t in zip(scale, terms, strict=True)))
+
+
+def _scale_terms(spread_dxa_g_cm2: float, ood_distance: float) -> tuple[float, float, float]:
+    """The scale model's terms (:data:`SCALE_TERMS`): 1, log(spread in DXA units), log(1 + distance); one
+    function for the fit and for its use, so the two cannot differ."""
+    spread = max(abs(spread_dxa_g_cm2), SPREAD_FLOOR_G_CM2)
+    return 1.0, math.log(spread), math.log1p(max(ood_distance, 0.0))
 
 
 def _ood_fit(hips: list[CalibrationHip]) -> OODReference:

@@ -37,6 +37,7 @@ WITHHOLDING = (
     "out_of_distribution",
     "not_calibrated",
     "intervals_not_calibrated",
+    "samples_differ_from_calibration",
     "age_under_20",
 )
 

@@ -155,9 +155,11 @@ class EstimateRecord:
         model_sha256: str | None,
         localiser_sha256: str | None,
         input_sha256: str | None,
+        model_calibration_sha256: str | None = None,
     ) -> bool:
         """Whether this is a finished estimate of the current schema of the same input (pixels and SOP
-        Instance UID) with this model, localiser and options (a rerun skips its file)."""
+        Instance UID) with this model (weights and interval calibration), localiser and options (a rerun
+        skips its file)."""
         return (
             self.schema == SCHEMA
             and self.error is None
@@ -166,6 +168,7 @@ class EstimateRecord:
             and self.input_sha256 == input_sha256
             and self.model is not None
             and self.model.sha256 == model_sha256
+            and self.model.calibration_sha256 == model_calibration_sha256
             and self.localiser is not None
             and self.localiser.sha256 == localiser_sha256
             and self.options == options

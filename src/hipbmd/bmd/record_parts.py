@@ -153,22 +153,34 @@ class RadiographSummary:
 
 @dataclass(frozen=True)
 class ModelReference:
-    """A model folder as a record names it: its name, the sha256 of its weights, and whether its files
-    are those of the model shipped with hipbmd (None in records of schema 1, which did not say)."""
+    """A model folder as a record names it: its name, the sha256 of its weights, whether its files are
+    those of the model shipped with hipbmd (None in records of schema 1, which did not say), and the
+    sha256 of its interval calibration (None: none, or a record before schema 3)."""
 
     name: str | None
     sha256: str | None
     shipped: bool | None = None
+    calibration_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"name": self.name, "sha256": self.sha256, "shipped": self.shipped}
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "shipped": self.shipped,
+            "calibration_sha256": self.calibration_sha256,
+        }
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> ModelReference:
         """Inverse of :meth:`to_dict`."""
         shipped = record.get("shipped")
-        return cls(record.get("name"), record.get("sha256"), None if shipped is None else bool(shipped))
+        return cls(
+            record.get("name"),
+            record.get("sha256"),
+            None if shipped is None else bool(shipped),
+            record.get("calibration_sha256"),
+        )
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,11 @@ def train(
     from hipbmd import api
 
     if calibrate_only:
+        if cohort or config or cases or init or register:
+            error_line(
+                "--calibrate-only trains nothing: give no --cohort, --config, --cases, --init or --register"
+            )
+            raise typer.Exit(EXIT_BAD_INPUT)
         _calibrate_only(output, calibration_cohort, localiser)
         return
     if not cohort:

@@ -37,6 +37,17 @@ class DecompositionModel:
         """sha256 of the weights."""
         return str(self.manifest.get("weights", {}).get("sha256", ""))
 
+    @property
+    def calibration_sha256(self) -> str | None:
+        """sha256 of the interval calibration as stored (keys sorted), None without one: results made
+        under another calibration are not those of this model."""
+        import hashlib
+
+        calibration = self.manifest.get("interval_calibration")
+        if not calibration:
+            return None
+        return hashlib.sha256(json.dumps(calibration, sort_keys=True).encode()).hexdigest()
+
 
 def default_model_dir() -> Path:
     """Folder of the decomposition model shipped in the package."""

@@ -22,7 +22,7 @@ PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
 SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     "bmd_gan": {
         "model.safetensors": "7a0c3e9c3faeb541062b7ccbe5dbabe6b3273c95c799f6fafb32df2e2ea13e49",
-        "model.json": "c246e94ba1b977705de4b40d8424776d5ba4a2c4c019dc00e9d3c9f6571d115b",
+        "model.json": "d5973f789fd1d138d4fe0eb9d5a829f7235cff872934163e6c29d041db4486be",
     },
     "femur_segmentation": {
         "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",

@@ -216,7 +216,8 @@ def _hip(
         flags.append("lesser_trochanter_implausible")
     implant = frame.implant_response(seen_as or side, head)
     regions, region_confidence = _region_points(frame, seen_as or side, near)
-    if lesser is None and trochanter.height >= REGION_POINT_FLOOR and regions:
+    plausible = LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] and trochanter.row > head.row
+    if lesser is None and trochanter.height >= REGION_POINT_FLOOR and regions and plausible:
         # too faint to report as found, but the regions may stand on it like the other region points
         regions["lesser_trochanter"] = frame.to_original(trochanter.row, trochanter.col)
         region_confidence = round(min(region_confidence or 1.0, trochanter.height), 4)

@@ -91,7 +91,7 @@ class Estimator:
 
         started = time.perf_counter()
         radiograph = read_radiograph(path) if truth is None else read_case_radiograph(path, truth)
-        hips = estimate_hips(radiograph, self.model, self.localiser, EstimateSettings(self.samples))
+        hips = estimate_hips(radiograph, self.model, self.localiser, EstimateSettings(self.samples)).hips
         seconds = time.perf_counter() - started
         options = EstimateOptions(self.samples)
         record = estimate_record(str(path), radiograph, hips, self.model, self.localiser, options).to_json()

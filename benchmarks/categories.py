@@ -33,10 +33,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import binomtest, mannwhitneyu
+from scipy.stats import binomtest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from robustness import HipOutcome, Runner, report, run_cases
+from robustness import HipOutcome, Runner, auroc, report, run_cases, share
 
 from hipbmd.bmd.classify import t_score, who_category
 
@@ -74,8 +74,8 @@ def category_lines(hips: list[HipOutcome]) -> list[str]:
     given = [h for h in measured if h.category.who_category is not None]
     ood = sum(any(f.startswith("out_of_distribution") for f in h.flags) for h in measured)
     lines = [
-        f"categories given: {_share(len(given), len(measured))} of measured hips; "
-        f"flagged out_of_distribution: {_share(ood, len(measured))}"
+        f"categories given: {share(len(given), len(measured))} of measured hips; "
+        f"flagged out_of_distribution: {share(ood, len(measured))}"
     ]
     truth = [_dxa_category(h) for h in given]
     called = [h.category.who_category for h in given]
@@ -85,10 +85,10 @@ def category_lines(hips: list[HipOutcome]) -> list[str]:
         said = [c == "osteoporosis" for c in called]
         true_pos = sum(s and d for s, d in zip(sick, said, strict=True))
         true_neg = sum(not s and not d for s, d in zip(sick, said, strict=True))
-        specificity = _share(true_neg, len(sick) - sum(sick))
+        specificity = share(true_neg, len(sick) - sum(sick))
         lines.append(
-            f"  among those given: WHO agreement with DXA {_share(agree, len(given))}; osteoporosis "
-            f"sensitivity {_share(true_pos, sum(sick))}, specificity {specificity}"
+            f"  among those given: WHO agreement with DXA {share(agree, len(given))}; osteoporosis "
+            f"sensitivity {share(true_pos, sum(sick))}, specificity {specificity}"
         )
         probabilities = [float(h.category.probability) for h in given]
         lines.append(f"  probability of the category given: median {np.median(probabilities):.3f}")
@@ -118,9 +118,9 @@ def ranking_lines(hips: list[HipOutcome]) -> list[str]:
         flagged = np.array([any(f.startswith(f"high_uncertainty: {roi}") for f in h.flags) for h in rows])
         lines.append(
             f"{roi:9s} errors > {LARGE_ERROR_G_CM2:.2f} g/cm2: {large.sum()}/{len(rows)}; AUROC half-width "
-            f"{_auroc(widths, large)}, OOD distance {_auroc(distances, large)}; high_uncertainty on "
-            f"{_share(int(flagged[large].sum()), int(large.sum()))} of them and on "
-            f"{_share(int(flagged[~large].sum()), int((~large).sum()))} of the rest"
+            f"{auroc(widths, large)}, OOD distance {auroc(distances, large)}; high_uncertainty on "
+            f"{share(int(flagged[large].sum()), int(large.sum()))} of them and on "
+            f"{share(int(flagged[~large].sum()), int((~large).sum()))} of the rest"
         )
     return lines
 
@@ -129,7 +129,7 @@ def refusal_lines(runner: Runner, real: Path | None, workdir: Path, hips: list[H
     """The real non-hip files' reasons, and the held-out hips whose radiograph was refused."""
     inside = [h for h in hips if h.inside]
     wrong = sum(h.refused is not None for h in inside)
-    lines = [f"held-out hips on radiographs said to hold no hip: {_share(wrong, len(inside))}"]
+    lines = [f"held-out hips on radiographs said to hold no hip: {share(wrong, len(inside))}"]
     if real is None:
         return lines
     from hipbmd import api
@@ -147,7 +147,7 @@ def refusal_lines(runner: Runner, real: Path | None, workdir: Path, hips: list[H
         )
         refused += record.reason is not None
         lines.append(f"  {Path(record.source).name}: {'MEASURED ' if measured else ''}{reason[:140]}")
-    lines.insert(1, f"real non-hip files refused with a reason: {_share(refused, len(records))}")
+    lines.insert(1, f"real non-hip files refused with a reason: {share(refused, len(records))}")
     return lines
 
 
@@ -180,7 +180,7 @@ def negative_lines(runner: Runner, cases: list[tuple[Path, dict[str, str]]]) -> 
             ] += 1
     tally = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
     return [
-        f"simulated negatives (pelvis above the hips) said to hold no hip: {_share(refused, tried)}; {tally}"
+        f"simulated negatives (pelvis above the hips) said to hold no hip: {share(refused, tried)}; {tally}"
     ]
 
 
@@ -202,19 +202,6 @@ def _half_width(h: HipOutcome, roi: str) -> float:
 
 def _dxa_category(h: HipOutcome) -> str:
     return who_category(min(t_score(h.dxa_g_cm2[roi], roi) for roi in ROIS))
-
-
-def _auroc(score: np.ndarray, positive: np.ndarray) -> str:
-    keep = np.isfinite(score)
-    score, positive = score[keep], positive[keep]
-    if positive.all() or not positive.any():
-        return "-"
-    statistic = mannwhitneyu(score[positive], score[~positive]).statistic
-    return f"{statistic / (positive.sum() * (~positive).sum()):.3f}"
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{part}/{whole} ({100.0 * part / whole:.1f} %)" if whole else f"{part}/0"
 
 
 def main() -> None:

@@ -174,10 +174,10 @@ def summarise(name: str, hips: list[HipOutcome]) -> list[str]:
     metal = [h for h in found if h.implant]
     native = [h for h in found if not h.implant]
     lines = [
-        f"{name}: hips inside {len(inside)}, found {_share(len(found), len(inside))}; "
-        f"implant-free index hips {len(index_native)}, measured {_share(len(measured), len(index_native))}",
-        f"  implants: recall {_share(sum(h.flagged_implant for h in metal), len(metal))}, "
-        f"false alarms {_share(sum(h.flagged_implant for h in native), len(native))} of native hips found",
+        f"{name}: hips inside {len(inside)}, found {share(len(found), len(inside))}; "
+        f"implant-free index hips {len(index_native)}, measured {share(len(measured), len(index_native))}",
+        f"  implants: recall {share(sum(h.flagged_implant for h in metal), len(metal))}, "
+        f"false alarms {share(sum(h.flagged_implant for h in native), len(native))} of native hips found",
     ]
     errors = np.array([h.head_error_mm for h in inside if h.head_error_mm is not None])
     if len(errors):
@@ -229,13 +229,22 @@ def _accuracy(roi: str, measured: list[HipOutcome], index_native: list[HipOutcom
 
 def _auc(estimate: np.ndarray, dxa: np.ndarray) -> str:
     sick = np.array([t_score(v, "neck") <= -2.5 for v in dxa])
-    if sick.all() or not sick.any():
+    auc = auroc(-estimate, sick)
+    return auc if auc == "-" else f"{auc} ({sick.sum()} osteoporotic)"
+
+
+def auroc(score: np.ndarray, positive: np.ndarray) -> str:
+    """The AUROC of ``score`` for ``positive`` (finite scores only), as text; "-" with one class only."""
+    keep = np.isfinite(score)
+    score, positive = score[keep], positive[keep]
+    if positive.all() or not positive.any():
         return "-"
-    statistic = mannwhitneyu(-estimate[sick], -estimate[~sick]).statistic
-    return f"{statistic / (sick.sum() * (~sick).sum()):.3f} ({sick.sum()} osteoporotic)"
+    statistic = mannwhitneyu(score[positive], score[~positive]).statistic
+    return f"{statistic / (positive.sum() * (~positive).sum()):.3f}"
 
 
-def _share(part: int, whole: int) -> str:
+def share(part: int, whole: int) -> str:
+    """``part/whole (percent)``."""
     return f"{part}/{whole} ({100.0 * part / whole:.1f} %)" if whole else f"{part}/0"
 
 

@@ -370,7 +370,7 @@ def _line_and_half_width(
     """The region's DXA line and 95 % half-width (g/cm²): the calibration's when the model has one
     (``high_uncertainty`` when wider than 90 % of the calibration cohort's), else the training line's with
     its residual SD and the Monte-Carlo spread combined."""
-    spread = _sample_sd(hip, roi)
+    spread = hip.evidence.spread_g_cm2.get(roi, 0.0) if hip.evidence is not None else _sample_sd(hip, roi)
     if calibration is not None and roi in calibration.regions:
         region = calibration.regions[roi]
         half_width = region.half_width_g_cm2(max(spread, SPREAD_FLOOR_G_CM2), hip.ood_distance or 0.0)

@@ -14,6 +14,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from hipbmd.localisation.appearance import AppearanceSettings  # noqa: E402
 from hipbmd.localisation.augment import AugmentSettings  # noqa: E402
 from hipbmd.localisation.data import LocaliserSample  # noqa: E402
 from hipbmd.localisation.grid import grid_map  # noqa: E402
@@ -55,7 +56,14 @@ def model() -> Iterator[object]:
     for index in range(8):
         image, landmarks = _hips(rng)
         samples.append(LocaliserSample(f"s{index}", image, np.ones_like(image, bool), landmarks, mapping))
-    augment = AugmentSettings(rotation_deg=0.0, scale=0.0, shift_mm=0.0, single_hip=0.0, noise=0.01)
+    augment = AugmentSettings(
+        rotation_deg=0.0,
+        scale=0.0,
+        shift_mm=0.0,
+        single_hip=0.0,
+        noise=0.01,
+        appearance=AppearanceSettings.off(),
+    )
     settings = LocaliserTraining(iterations=100, batch=4, learning_rate=5e-3, peak_weight=20.0)
     trained, history = train_localiser(samples, CONFIG, settings, augment)
     assert history[-1] < history[0]

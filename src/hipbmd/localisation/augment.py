@@ -5,7 +5,8 @@ Each view is a ``size``² crop of one working image under a random similarity tr
 right and left channels then swap, :func:`~hipbmd.localisation.heatmaps.mirror_landmarks`). In a share
 ``single_hip`` of the views the detector is a smaller window around one hip (as on a single-hip
 radiograph), so the other hip is cut off and must be reported absent. Intensities get a random gamma,
-are renormalised over the detector window as at inference, and get Gaussian noise. A landmark counts
+are renormalised over the detector window as at inference, get random sharpness, tone and occlusions
+away from the heads (:mod:`~hipbmd.localisation.appearance`), and Gaussian noise. A landmark counts
 as present when it lies at least ``edge_margin_mm`` inside the window, absent when it lies outside, and
 in between its channel is left out of the loss (weight 0).
 """
@@ -13,12 +14,13 @@ in between its channel is left out of the loss (weight 0).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from hipbmd.localisation.appearance import AppearanceSettings, perturb_appearance
 from hipbmd.localisation.data import LocaliserSample
 from hipbmd.localisation.heatmaps import gaussian_heatmaps, mirror_landmarks
 from hipbmd.localisation.network import LocaliserConfig, normalise_intensity
@@ -39,6 +41,7 @@ class AugmentSettings:
     edge_margin_mm: float = 12.0
     log_gamma: float = 0.5
     noise: float = 0.05
+    appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
 
 class RandomViews:
@@ -76,7 +79,7 @@ class RandomViews:
         if self.rng.random() < 0.5:
             image, valid = image[:, ::-1], valid[:, ::-1]
             landmarks = mirror_landmarks(landmarks, size, self.config.landmarks)
-        image = self._intensity(image, valid)
+        image = self._intensity(image, valid, landmarks[list(HEAD_CHANNELS)])
         weights = self._presence(landmarks, valid)
         landmarks[weights[:, 1] == 0] = np.nan  # absent: an all-zero target
         targets = gaussian_heatmaps(landmarks, (size, size), self.config.sigma_px)
@@ -102,10 +105,15 @@ class RandomViews:
         row, col = np.round(point).astype(int)
         return bool(0 <= row < sample.valid.shape[0] and 0 <= col < sample.valid.shape[1])
 
-    def _intensity(self, image: FloatArray, valid: npt.NDArray[np.bool_]) -> FloatArray:
+    def _intensity(
+        self, image: FloatArray, valid: npt.NDArray[np.bool_], heads: npt.NDArray[np.float64]
+    ) -> FloatArray:
+        """Gamma, renormalisation, appearance perturbations kept clear of ``heads`` (view px), noise."""
         gamma = math.exp(self.rng.uniform(-1.0, 1.0) * self.settings.log_gamma)
         image = normalise_intensity(image, self.config.percentiles, valid)
         image = np.clip(image, 0.0, 1.5) ** gamma
+        image = normalise_intensity(image, self.config.percentiles, valid)
+        image = perturb_appearance(image, valid, heads, self.settings.appearance, self.rng)
         image = normalise_intensity(image, self.config.percentiles, valid)
         noise = self.rng.normal(0.0, self.rng.uniform(0.0, self.settings.noise), image.shape)
         return np.where(valid, image + noise, 0.0).astype(np.float32)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from hipbmd import __version__
+from hipbmd.localisation.appearance import AppearanceSettings
 from hipbmd.localisation.augment import AugmentSettings, RandomViews
 from hipbmd.localisation.data import LocaliserSample, cohort_cases, load_samples
 from hipbmd.localisation.heatmaps import LANDMARKS, LANDMARKS_WITH_IMPLANTS, LANDMARKS_WITH_REGIONS
@@ -159,6 +160,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also learn the implant channels and the points that place the DXA-like regions",
     )
+    parser.add_argument(
+        "--plain-look",
+        action="store_true",
+        help="no sharpness, tone or occlusion perturbations of the training views (geometry, gamma and "
+        "noise only)",
+    )
     return parser
 
 
@@ -187,8 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hipbmd.localisation.model_files import load_localiser
 
         start = load_localiser(args.init)
+    augment = AugmentSettings(appearance=AppearanceSettings.off()) if args.plain_look else AugmentSettings()
     model, history = train_localiser(
-        samples, config, settings, on_step=_progress("train", settings.iterations), start=start
+        samples, config, settings, augment, on_step=_progress("train", settings.iterations), start=start
     )
     trained = time.monotonic()
     record: dict[str, Any] = {
@@ -199,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "samples": [sample.name for sample in samples],
             "command": _command(args),
             "settings": asdict(settings),
-            "augment": asdict(AugmentSettings()),
+            "augment": asdict(augment),
             "loss_every_100": [
                 round(float(np.mean(history[i : i + 100])), 5) for i in range(0, len(history), 100)
             ],
@@ -252,6 +260,7 @@ def _command(args: argparse.Namespace) -> str:
         + (["--implants"] if args.implants else [])
         + (["--regions"] if args.regions else [])
         + (["--init START"] if args.init is not None else [])
+        + (["--plain-look"] if args.plain_look else [])
     )
     return " ".join(parts)
 

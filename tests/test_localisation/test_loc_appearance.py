@@ -1,0 +1,104 @@
+"""The appearance perturbations of training views change the look and never the landmarks' place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hipbmd.localisation.appearance import (
+    AppearanceSettings,
+    occlude,
+    perturb_appearance,
+    random_curve,
+    tone_curve,
+    unsharp,
+)
+
+SIZE = 64
+
+
+def _disc_image() -> np.ndarray:
+    """A bright disc (a "head") of radius 6 px at (20, 24) on a ramp background."""
+    rows, cols = np.mgrid[:SIZE, :SIZE]
+    image = 0.3 + 0.004 * cols + 0.5 * (np.hypot(rows - 20, cols - 24) <= 6)
+    return image.astype(np.float32)
+
+
+def test_random_curve_is_monotone_from_zero_to_one() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        curve = random_curve(4, rng)
+        assert curve[0] == 0.0
+        assert curve[-1] == pytest.approx(1.0)
+        assert np.all(np.diff(curve) > 0.0)
+
+
+def test_tone_curve_keeps_grey_level_order_inside_and_outside_the_unit_range() -> None:
+    levels = np.linspace(-0.5, 1.5, 201, dtype=np.float32)
+    mapped = tone_curve(levels, random_curve(4, np.random.default_rng(2)))
+    assert np.all(np.diff(mapped) > 0.0)
+    identity = tone_curve(levels, np.linspace(0.0, 1.0, 6))
+    np.testing.assert_allclose(identity, levels, atol=1e-6)
+
+
+def test_unsharp_keeps_flat_regions_and_raises_edge_contrast() -> None:
+    image = _disc_image()
+    sharpened = unsharp(image, 2.0, 1.0)
+    assert sharpened[20, 24] == pytest.approx(image[20, 24], abs=0.02)  # the disc's flat middle
+    assert sharpened[20, 29] > image[20, 29]  # just inside the rim: brighter
+    assert sharpened[20, 32] < image[20, 32]  # just outside: darker
+    assert np.unravel_index(np.argmax(sharpened[:, :40]), (SIZE, 40))[0] in range(14, 27)
+
+
+def test_occlusions_never_cover_a_head_or_leave_the_valid_area() -> None:
+    image = _disc_image()
+    valid = np.zeros((SIZE, SIZE), dtype=bool)
+    valid[:, :56] = True
+    heads = np.array([[20.0, 24.0], [np.nan, np.nan]])
+    settings = AppearanceSettings(occlusion=1.0, max_occlusions=3, occlusion_size_px=(10, 30))
+    rng = np.random.default_rng(3)
+    changed_any = False
+    for _ in range(40):
+        result = occlude(image, valid, heads, settings, rng)
+        changed = result != image
+        changed_any |= bool(changed.any())
+        rows, cols = np.nonzero(changed)
+        assert np.all(np.hypot(rows - 20.0, cols - 24.0) >= settings.keep_clear_px - 1.0)
+        assert not changed[:, 56:].any()
+    assert changed_any
+
+
+def test_perturbation_is_seeded_and_off_changes_nothing() -> None:
+    image = _disc_image()
+    valid = np.ones((SIZE, SIZE), dtype=bool)
+    heads = np.array([[20.0, 24.0]])
+    first = perturb_appearance(image, valid, heads, AppearanceSettings(), np.random.default_rng(4))
+    again = perturb_appearance(image, valid, heads, AppearanceSettings(), np.random.default_rng(4))
+    np.testing.assert_array_equal(first, again)
+    untouched = perturb_appearance(image, valid, heads, AppearanceSettings.off(), np.random.default_rng(4))
+    np.testing.assert_array_equal(untouched, image)
+    looks = [
+        perturb_appearance(image, valid, heads, AppearanceSettings(), np.random.default_rng(s))
+        for s in range(8)
+    ]
+    assert sum(not np.array_equal(look, image) for look in looks) >= 5
+
+
+def test_training_views_with_and_without_perturbations_share_their_targets() -> None:
+    pytest.importorskip("torch")
+    from hipbmd.localisation.augment import AugmentSettings, RandomViews
+    from hipbmd.localisation.data import LocaliserSample
+    from hipbmd.localisation.network import LocaliserConfig
+
+    config = LocaliserConfig(channels=(4, 8), pitch_mm=3.0, size=SIZE, sigma_px=2.0)
+    landmarks = np.full((len(config.landmarks), 2), np.nan)
+    landmarks[0] = (20.0, 24.0)
+    image = _disc_image()
+    sample = LocaliserSample("disc", image, np.ones_like(image, bool), landmarks, {})
+    plain = RandomViews([sample], config, AugmentSettings(appearance=AppearanceSettings.off()), seed=5)
+    varied = RandomViews([sample], config, AugmentSettings(), seed=5)
+    plain_image, plain_targets, plain_weights = plain.view(sample)
+    varied_image, varied_targets, varied_weights = varied.view(sample)
+    np.testing.assert_array_equal(plain_targets, varied_targets)
+    np.testing.assert_array_equal(plain_weights, varied_weights)
+    assert plain_image.shape == varied_image.shape == (SIZE, SIZE)

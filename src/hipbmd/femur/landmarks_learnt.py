@@ -54,6 +54,7 @@ HEAD_ROUNDNESS_LIMIT = 0.3  # allows a head centre up to ~0.3 radii off (the loc
 REFINE_PASSES = 2
 MAX_CENTRE_SHIFT_MM = 8.0
 NECK_SHAFT_ANGLE_LIMITS_DEG = (95.0, 170.0)
+TYPICAL_NECK_SHAFT_ANGLE_DEG = 127.0
 
 
 def learnt_landmarks(
@@ -61,22 +62,25 @@ def learnt_landmarks(
     points_px: Mapping[str, tuple[float, float]],
     spacing_mm: float,
     threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+    fitted_shaft_axis: tuple[float, float] | None = None,
 ) -> Landmarks2D:
     """:class:`Landmarks2D` of a right femur from learnt points (``LEARNT_POINTS``, crop pixels) and the
-    head radius read on ``image_g_cm2`` (g/cm², square ``spacing_mm`` pixels).
+    head radius read on ``image_g_cm2`` (g/cm², square ``spacing_mm`` pixels). Without a distal shaft
+    point the shaft axis is ``fitted_shaft_axis`` (unit (row, col), distal) when given, else the typical
+    neck–shaft angle's (see the module docstring); the landmarks' flags say which.
 
     Raises:
-        LandmarkError: a point missing, no head edge around the head centre, or axes that meet
-            implausibly.
+        LandmarkError: a point other than the distal shaft point missing, no head edge around the head
+            centre, or axes that meet implausibly.
     """
-    missing = [name for name in LEARNT_POINTS if name not in points_px]
+    missing = [name for name in LEARNT_POINTS if name not in points_px and name != "shaft_distal"]
     if missing:
         raise LandmarkError(f"the localiser gave no {', '.join(missing)}")
     image = np.asarray(image_g_cm2, dtype=np.float64)
-    point = {name: np.asarray(points_px[name], dtype=np.float64) for name in LEARNT_POINTS}
+    point = {name: np.asarray(points_px[name], dtype=np.float64) for name in points_px}
     head, base = point["head_centre"], point["neck_base"]
     neck_up = _unit(head - base, "the neck base lies on the head centre")
-    shaft_down = _unit(point["shaft_distal"] - base, "the distal shaft point lies on the neck base")
+    shaft_down, flags = _shaft_axis(point, neck_up, fitted_shaft_axis)
     angle = math.degrees(math.acos(float(np.clip(neck_up @ shaft_down, -1.0, 1.0))))
     low, high = NECK_SHAFT_ANGLE_LIMITS_DEG
     if not low <= angle <= high:
@@ -99,9 +103,36 @@ def learnt_landmarks(
         shaft_axis=_pair(shaft_down),
         neck_axis=_pair(neck_up),
         neck_shaft_angle_deg=angle,
-        flags=(),
+        flags=flags,
         qc={},
     )
+
+
+def _shaft_axis(
+    point: Mapping[str, npt.NDArray[np.float64]],
+    neck_up: npt.NDArray[np.float64],
+    fitted_shaft_axis: tuple[float, float] | None,
+) -> tuple[npt.NDArray[np.float64], tuple[str, ...]]:
+    """The distal shaft direction (unit row, col) and the flag of where it came from (none: learnt)."""
+    if "shaft_distal" in point:
+        return _unit(
+            point["shaft_distal"] - point["neck_base"], "the distal shaft point lies on the neck base"
+        ), ()
+    if fitted_shaft_axis is not None:
+        return _unit(np.asarray(fitted_shaft_axis, dtype=np.float64), "no fitted shaft axis"), (
+            "shaft_axis_from_fit",
+        )
+    turn = math.radians(TYPICAL_NECK_SHAFT_ANGLE_DEG)
+    turned = [
+        np.array(
+            [
+                math.cos(a) * neck_up[0] - math.sin(a) * neck_up[1],
+                math.sin(a) * neck_up[0] + math.cos(a) * neck_up[1],
+            ]
+        )
+        for a in (turn, -turn)
+    ]
+    return max(turned, key=lambda axis: float(axis[0])), ("shaft_axis_assumed",)  # the one pointing down
 
 
 def head_circle(

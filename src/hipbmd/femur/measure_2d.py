@@ -206,7 +206,8 @@ def _landmarks(
         assert fitted is not None
         return fitted
     try:
-        learnt = learnt_landmarks(image, learnt_points_px, spacing_mm, threshold_g_cm2)
+        fitted_axis = fitted.shaft_axis if fitted is not None else None
+        learnt = learnt_landmarks(image, learnt_points_px, spacing_mm, threshold_g_cm2, fitted_axis)
     except LandmarkError as error:
         if fitted is not None:
             return dataclasses.replace(fitted, flags=(*fitted.flags, f"landmarks_learnt_failed: {error}"))
@@ -215,7 +216,7 @@ def _landmarks(
         no_head = isinstance(error, NoFemoralHeadError) or isinstance(fit_error, NoFemoralHeadError)
         kind = NoFemoralHeadError if no_head else LandmarkError
         raise kind(f"{error}; fitted: {fit_error}") from None
-    flags = ["landmarks_learnt"]
+    flags = ["landmarks_learnt", *learnt.flags]
     if fitted is not None:
         apart_mm = math.dist(fitted.head_centre_px, learnt.head_centre_px) * spacing_mm
         if apart_mm > LANDMARK_AGREEMENT_MM:

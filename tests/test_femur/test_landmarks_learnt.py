@@ -104,7 +104,7 @@ def test_a_femur_cut_below_the_lesser_trochanter_is_measured_on_the_typical_neck
     femur = phantom.femur(neck_shaft_angle_deg=angle_deg, density_g_cm2=DENSITY_G_CM2)
     s = femur.spacing_mm
     image = femur.image_g_cm2.copy()
-    cut_row = int(round((phantom.LESSER_ROW_MM + 25.0) / s))
+    cut_row = round((phantom.LESSER_ROW_MM + 25.0) / s)
     image[cut_row:] = 0.0  # the radiograph ends 25 mm below the lesser trochanter
     assert not measure_femur_drr(image, s, "right").ok  # too little shaft for the fit
     points = true_points(femur)

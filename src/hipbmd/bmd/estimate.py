@@ -34,6 +34,7 @@ from hipbmd.bmd.interval_calibration import Z_95, IntervalCalibration
 from hipbmd.bmd.qc import LOW_CONFIDENCE, implant_suspected, withholding_flag
 from hipbmd.bmd.record_parts import HipCategory, ROIMeasurement
 from hipbmd.bmd.reference import NHANES_III, YAMTable, t_reference
+from hipbmd.bmd.region_coverage import off_image_shares, region_off_image, region_partly_off_image
 from hipbmd.decomposition.crop import (
     CropGrid,
     CropPlacement,
@@ -93,6 +94,7 @@ class HipEstimate:
     crop: np.ndarray | None = None
     drr: PredictedDRR | None = None
     femur: FemurBMD | None = None
+    off_image_shares: dict[str, float] = field(default_factory=dict)  # region → share beyond the edge
     raw_abmd_g_cm2: dict[str, float] = field(default_factory=dict)
     measurements: list[ROIMeasurement] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
@@ -207,6 +209,15 @@ def _measure(
     if not hip.femur.ok:
         hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
         return
+    crop_to_image = crop_frame(model.grid, hip.placement)
+    hip.off_image_shares = off_image_shares(hip.femur, crop_to_image, radiograph.shape, REPORTED_ROIS)
+    off_image = region_off_image(hip.off_image_shares)
+    if off_image is not None:
+        hip.flags.append(f"not_measured: {off_image}")
+        return
+    partly_off = region_partly_off_image(hip.off_image_shares)
+    if partly_off is not None:
+        hip.flags.append(partly_off)
     head_shift_mm = _refine_head_centre(hip, model.grid)
     if _placeholder_spacing(radiograph):
         hip.flags.append(f"not_measured: {PLACEHOLDER_REASON}")

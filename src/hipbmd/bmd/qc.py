@@ -15,6 +15,8 @@
 * **Out of distribution**: ``out_of_distribution`` when the hip's evidence lies further from the
   calibration cohort's than 99 % of that cohort's hips.
 * **Input**: pixel spacing or magnification assumed, not an AP view, an image upside down.
+* **Coverage**: ``region_partly_off_image`` when part of a region's bone lies beyond the image's edge
+  (:mod:`hipbmd.bmd.region_coverage`).
 
 The categories are withheld for a stated reason only: one of :data:`WITHHOLDING`, or a category whose
 probability falls short of the confidence asked for (:mod:`hipbmd.bmd.hip_category`). A wide interval
@@ -39,6 +41,7 @@ WITHHOLDING = (
     "intervals_not_calibrated",
     "samples_differ_from_calibration",
     "age_under_20",
+    "region_partly_off_image",
 )
 
 

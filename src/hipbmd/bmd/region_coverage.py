@@ -1,0 +1,64 @@
+"""Whether a hip's measured regions lie on the radiograph, or run off its edge.
+
+The decomposition model reads a crop around the head; where the crop reaches beyond the radiograph the
+crop repeats the edge's grey levels, and the femur the model draws there is invented. A region with
+some of its bone beyond the radiograph's edge (the total hip of a femur whose image ends at, or just
+below, the lesser trochanter, or whose greater trochanter is cut by a lateral edge) averages that
+invention with the real bone:
+
+- more than ``PARTLY_OFF_LIMIT`` beyond the edge: the number is given, flagged
+  ``region_partly_off_image`` (which withholds the category, :mod:`hipbmd.bmd.qc`);
+- more than ``OFF_IMAGE_LIMIT``: the image does not hold the region, and the hip is not measured
+  (``region_off_image``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from hipbmd.femur.measure_2d import FemurBMD
+from hipbmd.frames import Affine2D
+
+PARTLY_OFF_LIMIT = 0.02
+OFF_IMAGE_LIMIT = 0.25
+
+
+def off_image_shares(
+    femur: FemurBMD, crop_to_image: Affine2D, image_shape: tuple[int, int], regions: Iterable[str]
+) -> dict[str, float]:
+    """Share (0–1) of each region's bone pixels (crop grid of ``femur``) that ``crop_to_image`` puts
+    beyond the edge of an image of ``image_shape`` (rows, cols); empty when the regions failed."""
+    if femur.rois is None:
+        return {}
+    upper = np.asarray(image_shape, dtype=np.float64) - 0.5
+    shares = {}
+    for name in regions:
+        pixels = np.argwhere(femur.rois.masks[name] & femur.bone)
+        if not len(pixels):
+            continue
+        points = crop_to_image.apply(pixels.astype(np.float64))
+        outside = np.any((points < -0.5) | (points > upper), axis=1)
+        shares[name] = float(outside.mean())
+    return shares
+
+
+def region_off_image(shares: dict[str, float]) -> str | None:
+    """``region_off_image: …`` (a not-measured reason) when a region's share beyond the edge
+    (:func:`off_image_shares`) exceeds ``OFF_IMAGE_LIMIT``; None otherwise."""
+    return _worst(shares, OFF_IMAGE_LIMIT, "region_off_image")
+
+
+def region_partly_off_image(shares: dict[str, float]) -> str | None:
+    """``region_partly_off_image: …`` (a flag) when a region's share beyond the edge exceeds
+    ``PARTLY_OFF_LIMIT``; None otherwise."""
+    return _worst(shares, PARTLY_OFF_LIMIT, "region_partly_off_image")
+
+
+def _worst(shares: dict[str, float], limit: float, code: str) -> str | None:
+    over = {name: share for name, share in shares.items() if share > limit}
+    if not over:
+        return None
+    name = max(over, key=lambda n: over[n])
+    return f"{code}: {100 * over[name]:.0f} % of the {name} region lies beyond the image's edge"

@@ -1,0 +1,61 @@
+"""A region whose bone runs off the radiograph is flagged, or not measured, by the share beyond the edge."""
+
+from __future__ import annotations
+
+import femur_drr_phantom as phantom
+import numpy as np
+import pytest
+
+from hipbmd.bmd.region_coverage import (
+    OFF_IMAGE_LIMIT,
+    PARTLY_OFF_LIMIT,
+    off_image_shares,
+    region_off_image,
+    region_partly_off_image,
+)
+from hipbmd.femur.measure_2d import FemurBMD, measure_femur_drr
+from hipbmd.frames import Affine2D
+
+REGIONS = ("neck", "total_hip")
+
+
+@pytest.fixture(scope="module")
+def femur_bmd() -> FemurBMD:
+    femur = phantom.femur()
+    result = measure_femur_drr(femur.image_g_cm2, femur.spacing_mm, "right")
+    assert result.ok and result.rois is not None
+    return result
+
+
+def test_a_region_inside_the_image_has_nothing_beyond_its_edge(femur_bmd: FemurBMD) -> None:
+    shape = femur_bmd.bone.shape
+    shares = off_image_shares(femur_bmd, Affine2D.scale_shift((1.0, 1.0), (0.0, 0.0)), shape, REGIONS)
+    assert shares == {"neck": 0.0, "total_hip": 0.0}
+    assert region_off_image(shares) is None and region_partly_off_image(shares) is None
+
+
+@pytest.mark.parametrize("cut_fraction", [0.1, 0.3, 0.6])
+def test_the_share_beyond_a_lower_edge_is_the_share_of_bone_rows_below_it(
+    femur_bmd, cut_fraction: float
+) -> None:  # type: ignore[no-untyped-def]
+    assert femur_bmd.rois is not None
+    bone_rows = np.argwhere(femur_bmd.rois.masks["total_hip"] & femur_bmd.bone)[:, 0]
+    cut_row = int(np.quantile(bone_rows, 1.0 - cut_fraction))
+    image_shape = (cut_row, femur_bmd.bone.shape[1])  # the image ends at that row
+    shares = off_image_shares(femur_bmd, Affine2D.scale_shift((1.0, 1.0), (0.0, 0.0)), image_shape, REGIONS)
+    expected = float(np.mean(bone_rows > cut_row - 0.5))
+    assert shares["total_hip"] == pytest.approx(expected)
+    assert shares["total_hip"] == pytest.approx(cut_fraction, abs=0.03)
+    assert region_partly_off_image(shares) is not None
+    assert (region_off_image(shares) is not None) == (shares["total_hip"] > OFF_IMAGE_LIMIT)
+
+
+def test_a_shifted_crop_moves_the_regions_off_a_lateral_edge(femur_bmd: FemurBMD) -> None:
+    assert femur_bmd.rois is not None
+    cols = np.argwhere(femur_bmd.rois.masks["total_hip"] & femur_bmd.bone)[:, 1]
+    shift = -(float(cols.min()) + 0.25 * float(np.ptp(cols)))  # a quarter of its width left of column 0
+    to_image = Affine2D.scale_shift((1.0, 1.0), (0.0, shift))
+    shares = off_image_shares(femur_bmd, to_image, femur_bmd.bone.shape, REGIONS)
+    assert PARTLY_OFF_LIMIT < shares["total_hip"] < 1.0
+    flag = region_partly_off_image(shares)
+    assert flag is not None and flag.startswith("region_partly_off_image: ")

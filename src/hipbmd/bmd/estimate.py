@@ -64,6 +64,7 @@ PLACEHOLDER_REASON = (
 )
 # The head centre of the regions replaces the localiser's when this close (detector mm).
 HEAD_REFINEMENT_MM = 10.0
+TYPICAL_NECK_UP = np.array([-0.6, 0.8])  # (row, col) neck base → head of a right femur as displayed
 HEAD_SHIFT_FLAG_MM = 5.0  # a larger shift is flagged: the localiser's head was off by more than usual
 # The lesser trochanter tip lies at least this far below the head centre (patient plane, adult femurs).
 LESSER_TROCHANTER_BELOW_HEAD_MM = 40.0
@@ -208,6 +209,9 @@ def _measure(
     hip.flags += [f"landmarks: {flag}" for flag in hip.femur.flags]
     if not hip.femur.ok:
         hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
+        outline_centre = _head_outline_centre(hip, model.grid, learnt)
+        if outline_centre is not None:
+            _refine_head_centre(hip, model.grid, outline_centre)
         return
     crop_to_image = crop_frame(model.grid, hip.placement)
     hip.off_image_shares = off_image_shares(hip.femur, crop_to_image, radiograph.shape, REPORTED_ROIS)
@@ -218,7 +222,8 @@ def _measure(
     partly_off = region_partly_off_image(hip.off_image_shares)
     if partly_off is not None:
         hip.flags.append(partly_off)
-    head_shift_mm = _refine_head_centre(hip, model.grid)
+    assert hip.femur.landmarks is not None
+    head_shift_mm = _refine_head_centre(hip, model.grid, hip.femur.landmarks.head_centre_px)
     if _placeholder_spacing(radiograph):
         hip.flags.append(f"not_measured: {PLACEHOLDER_REASON}")
         return
@@ -268,13 +273,40 @@ def _placeholder_spacing(radiograph: Radiograph) -> bool:
     return radiograph.spacing_source == "pixel" and radiograph.pixel_spacing_mm == placeholder
 
 
-def _refine_head_centre(hip: HipEstimate, grid: CropGrid) -> float:
-    """Report the head centre the regions stand on (the centre of the head's outline on the decomposed
-    image) as the hip's head centre when it lies within ``HEAD_REFINEMENT_MM`` of the localiser's; a shift
-    over ``HEAD_SHIFT_FLAG_MM`` (the localiser missed the head by more than its usual error) is flagged
-    ``head_centre_refined: d mm`` (d at the detector). Returns the distance between the two (mm)."""
-    assert hip.femur is not None and hip.femur.landmarks is not None and hip.placement is not None
-    moved = crop_frame(grid, hip.placement).apply(np.asarray(hip.femur.landmarks.head_centre_px))
+def _head_outline_centre(
+    hip: HipEstimate, grid: CropGrid, learnt: dict[str, tuple[float, float]] | None
+) -> tuple[float, float] | None:
+    """For a hip whose regions could not be placed: the centre (crop pixels) of the head's outline on
+    the decomposed image, read as for a measured hip from the localiser's head and neck base (the crop's
+    head and a typical neck direction without them); None when no round head is seen there."""
+    from hipbmd.femur.landmarks_from_mask import LandmarkError
+    from hipbmd.femur.landmarks_learnt import head_circle
+
+    assert hip.drr is not None
+    points = learnt or {}
+    head = np.asarray(points.get("head_centre", grid.head_px), dtype=np.float64)
+    base = points.get("neck_base")
+    neck_up = TYPICAL_NECK_UP if base is None else head - np.asarray(base, dtype=np.float64)
+    length = float(np.linalg.norm(neck_up))
+    if length < 1e-6:
+        return None
+    try:
+        centre, _ = head_circle(
+            hip.drr.mean_g_cm2.astype(np.float64), head, neck_up / length, grid.spacing_mm
+        )
+    except LandmarkError:
+        return None
+    return float(centre[0]), float(centre[1])
+
+
+def _refine_head_centre(hip: HipEstimate, grid: CropGrid, outline_centre_px: tuple[float, float]) -> float:
+    """Report the centre of the head's outline on the decomposed image (crop pixels; for a measured hip
+    the one its regions stand on) as the hip's head centre when it lies within ``HEAD_REFINEMENT_MM`` of
+    the localiser's; a shift over ``HEAD_SHIFT_FLAG_MM`` (the localiser missed the head by more than its
+    usual error) is flagged ``head_centre_refined: d mm`` (d at the detector). Returns the distance
+    between the two (mm)."""
+    assert hip.placement is not None
+    moved = crop_frame(grid, hip.placement).apply(np.asarray(outline_centre_px))
     shift_px = np.asarray(moved) - np.asarray(hip.location.head_centre_px)
     shift_mm = float(np.hypot(*(shift_px * np.asarray(hip.placement.detector_spacing_mm))))
     if shift_mm > HEAD_REFINEMENT_MM:

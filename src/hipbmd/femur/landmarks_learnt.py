@@ -22,6 +22,14 @@ femur, a trochanter), or a neck–shaft angle outside ``NECK_SHAFT_ANGLE_LIMITS_
 
 Points are (row, column) pixels of a right femur as an AP radiograph is displayed (medial = +column);
 a left femur's image and points are mirrored first, as in :mod:`hipbmd.femur.landmarks_2d`.
+
+Shaft axis without a distal shaft point: that point, 60 mm down the shaft, may lie off the image or be
+too faint for the localiser to give. The shaft axis is then the one fitted to the image when that fit
+succeeded (flag ``shaft_axis_from_fit``: at least 10 mm of shaft below the lesser trochanter are on the
+image). Without either there is no shaft to orient the regions by, and no landmarks. (A typical
+neck–shaft angle in place of the axis was tried on simulated radiographs whose image ended about the
+lesser trochanter: the trochanters the localiser still placed there were mostly guesses beyond the
+image, and the total hip erred by 0.06–0.28 g/cm².)
 """
 
 from __future__ import annotations
@@ -54,7 +62,6 @@ HEAD_ROUNDNESS_LIMIT = 0.3  # allows a head centre up to ~0.3 radii off (the loc
 REFINE_PASSES = 2
 MAX_CENTRE_SHIFT_MM = 8.0
 NECK_SHAFT_ANGLE_LIMITS_DEG = (95.0, 170.0)
-TYPICAL_NECK_SHAFT_ANGLE_DEG = 127.0
 
 
 def learnt_landmarks(
@@ -66,12 +73,12 @@ def learnt_landmarks(
 ) -> Landmarks2D:
     """:class:`Landmarks2D` of a right femur from learnt points (``LEARNT_POINTS``, crop pixels) and the
     head radius read on ``image_g_cm2`` (g/cm², square ``spacing_mm`` pixels). Without a distal shaft
-    point the shaft axis is ``fitted_shaft_axis`` (unit (row, col), distal) when given, else the typical
-    neck–shaft angle's (see the module docstring); the landmarks' flags say which.
+    point the shaft axis is ``fitted_shaft_axis`` (unit (row, col), distal; flagged
+    ``shaft_axis_from_fit``), see the module docstring.
 
     Raises:
-        LandmarkError: a point other than the distal shaft point missing, no head edge around the head
-            centre, or axes that meet implausibly.
+        LandmarkError: a point other than the distal shaft point missing, no shaft axis at all, no head
+            edge around the head centre, or axes that meet implausibly.
     """
     missing = [name for name in LEARNT_POINTS if name not in points_px and name != "shaft_distal"]
     if missing:
@@ -80,7 +87,7 @@ def learnt_landmarks(
     point = {name: np.asarray(points_px[name], dtype=np.float64) for name in points_px}
     head, base = point["head_centre"], point["neck_base"]
     neck_up = _unit(head - base, "the neck base lies on the head centre")
-    shaft_down, flags = _shaft_axis(point, neck_up, fitted_shaft_axis)
+    shaft_down, flags = _shaft_axis(point, fitted_shaft_axis)
     angle = math.degrees(math.acos(float(np.clip(neck_up @ shaft_down, -1.0, 1.0))))
     low, high = NECK_SHAFT_ANGLE_LIMITS_DEG
     if not low <= angle <= high:
@@ -109,9 +116,7 @@ def learnt_landmarks(
 
 
 def _shaft_axis(
-    point: Mapping[str, npt.NDArray[np.float64]],
-    neck_up: npt.NDArray[np.float64],
-    fitted_shaft_axis: tuple[float, float] | None,
+    point: Mapping[str, npt.NDArray[np.float64]], fitted_shaft_axis: tuple[float, float] | None
 ) -> tuple[npt.NDArray[np.float64], tuple[str, ...]]:
     """The distal shaft direction (unit row, col) and the flag of where it came from (none: learnt)."""
     if "shaft_distal" in point:
@@ -119,20 +124,11 @@ def _shaft_axis(
             point["shaft_distal"] - point["neck_base"], "the distal shaft point lies on the neck base"
         ), ()
     if fitted_shaft_axis is not None:
-        return _unit(np.asarray(fitted_shaft_axis, dtype=np.float64), "no fitted shaft axis"), (
-            "shaft_axis_from_fit",
-        )
-    turn = math.radians(TYPICAL_NECK_SHAFT_ANGLE_DEG)
-    turned = [
-        np.array(
-            [
-                math.cos(a) * neck_up[0] - math.sin(a) * neck_up[1],
-                math.sin(a) * neck_up[0] + math.cos(a) * neck_up[1],
-            ]
-        )
-        for a in (turn, -turn)
-    ]
-    return max(turned, key=lambda axis: float(axis[0])), ("shaft_axis_assumed",)  # the one pointing down
+        axis = _unit(np.asarray(fitted_shaft_axis, dtype=np.float64), "no fitted shaft axis")
+        return axis, ("shaft_axis_from_fit",)
+    raise LandmarkError(
+        "no shaft to orient the regions by: the localiser gave no shaft_distal and no shaft line fits"
+    )
 
 
 def head_circle(

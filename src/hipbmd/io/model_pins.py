@@ -22,15 +22,15 @@ PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
 SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     "bmd_gan": {
         "model.safetensors": "7a0c3e9c3faeb541062b7ccbe5dbabe6b3273c95c799f6fafb32df2e2ea13e49",
-        "model.json": "d5973f789fd1d138d4fe0eb9d5a829f7235cff872934163e6c29d041db4486be",
+        "model.json": "6980ba9fdb58faedbd8ae781cf55593b721219e335e6c43a7ed70cbaa62eae8f",
     },
     "femur_segmentation": {
         "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",
         "model.json": "e755c74d0fe31391d482c4114e75981d984788708038e34286ba5390a4f5bec3",
     },
     "hip_localiser": {
-        "model.safetensors": "ae96ea6096c72fb5ade6f385eac73ff6978128057bc3212d94bdcc50149d46d0",
-        "model.json": "67b0e8ce5181205bea0207cf98ba6cedfaa449e143de95ee079740e6e1fbae57",
+        "model.safetensors": "784943e1f6915aff86dc14a2fbf9518ae71518b0efe52c0c5310ae47e5256b2e",
+        "model.json": "8ad39736897ae4a4448269f68cd6aafda3dda7994cafe0ba29f18551fceace11",
     },
 }
 

@@ -10,10 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from test_loc_tiny_training import PITCH_MM, SIZE, _hips  # noqa: E402
+from test_loc_tiny_training import PITCH_MM, SIZE, STILL_VIEWS, _hips  # noqa: E402
 
-from hipbmd.localisation.appearance import AppearanceSettings  # noqa: E402
-from hipbmd.localisation.augment import AugmentSettings  # noqa: E402
 from hipbmd.localisation.data import LocaliserSample, truth_landmarks_px  # noqa: E402
 from hipbmd.localisation.grid import grid_map  # noqa: E402
 from hipbmd.localisation.heatmaps import LANDMARKS_WITH_IMPLANTS, mirror_landmarks, mirrored_order  # noqa: E402
@@ -84,16 +82,8 @@ def model() -> Iterator[object]:
     for index, metal in enumerate([0, 1, None, 0, 1, None, 0, 1]):
         image, landmarks = _with_metal(rng, metal)
         samples.append(LocaliserSample(f"s{index}", image, np.ones_like(image, bool), landmarks, mapping))
-    augment = AugmentSettings(
-        rotation_deg=0.0,
-        scale=0.0,
-        shift_mm=0.0,
-        single_hip=0.0,
-        noise=0.01,
-        appearance=AppearanceSettings.off(),
-    )
     settings = LocaliserTraining(iterations=300, batch=4, learning_rate=5e-3, peak_weight=20.0)
-    trained, _ = train_localiser(samples, CONFIG, settings, augment)
+    trained, _ = train_localiser(samples, CONFIG, settings, STILL_VIEWS)
     yield trained
     torch.set_num_threads(threads)
 

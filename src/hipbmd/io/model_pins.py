@@ -30,7 +30,7 @@ SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     },
     "hip_localiser": {
         "model.safetensors": "784943e1f6915aff86dc14a2fbf9518ae71518b0efe52c0c5310ae47e5256b2e",
-        "model.json": "8ad39736897ae4a4448269f68cd6aafda3dda7994cafe0ba29f18551fceace11",
+        "model.json": "188e4e77d982513bf3ce53beaaab2c27f9642dea425e09166e02444c9b846252",
     },
 }
 

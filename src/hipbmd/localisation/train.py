@@ -271,7 +271,8 @@ def _sites(cohort: Path) -> str:
     styles = spec.get("styles", "sites")
     anatomy = ", ".join(spec.get("anatomy", ["parametric"]))
     sites = ", ".join(spec["sites"])
-    return f"hipbmd simulate, sites {sites}, styles {styles}, anatomy {anatomy}, seed {spec['seed']}"
+    region = f", anatomy region {spec['anatomy_region']}" if "anatomy_region" in spec else ""
+    return f"hipbmd simulate, sites {sites}, styles {styles}, anatomy {anatomy}{region}, seed {spec['seed']}"
 
 
 def _progress(stage: str, total: int) -> Callable[[int, Any], None]:

@@ -102,3 +102,25 @@ def test_training_views_with_and_without_perturbations_share_their_targets() -> 
     np.testing.assert_array_equal(plain_targets, varied_targets)
     np.testing.assert_array_equal(plain_weights, varied_weights)
     assert plain_image.shape == varied_image.shape == (SIZE, SIZE)
+
+
+def test_negative_views_hold_no_hip_and_count_every_channel() -> None:
+    pytest.importorskip("torch")
+    from hipbmd.localisation.augment import AugmentSettings, RandomViews
+    from hipbmd.localisation.data import LocaliserSample
+    from hipbmd.localisation.network import LocaliserConfig
+
+    config = LocaliserConfig(channels=(4, 8), pitch_mm=3.0, size=SIZE, sigma_px=2.0)
+    landmarks = np.full((len(config.landmarks), 2), np.nan)
+    landmarks[0] = (20.0, 24.0)
+    image = _disc_image()
+    sample = LocaliserSample("disc", image, np.ones_like(image, bool), landmarks, {})
+    views = RandomViews([sample], config, AugmentSettings(negative=1.0), seed=6)
+    for _ in range(6):
+        view, targets, weights = views.view(sample)
+        assert not targets.any() and np.all(weights == 1.0)
+        assert np.percentile(view, 1) == pytest.approx(0.0, abs=1e-6)
+        assert np.percentile(view, 99) == pytest.approx(1.0, abs=1e-6)
+        assert not np.allclose(view, image)
+    never = RandomViews([sample], config, AugmentSettings(negative=0.0), seed=6)
+    assert never.view(sample)[1].any()

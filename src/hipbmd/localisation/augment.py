@@ -6,7 +6,9 @@ right and left channels then swap, :func:`~hipbmd.localisation.heatmaps.mirror_l
 ``single_hip`` of the views the detector is a smaller window around one hip (as on a single-hip
 radiograph), so the other hip is cut off and must be reported absent. Intensities get a random gamma,
 are renormalised over the detector window as at inference, get random sharpness, tone and occlusions
-away from the heads (:mod:`~hipbmd.localisation.appearance`), and Gaussian noise. A landmark counts
+away from the heads (:mod:`~hipbmd.localisation.appearance`), and Gaussian noise. A share ``negative`` of
+the views holds no hip at all: white noise, smoothed noise or a grey ramp under noise, every channel
+absent, so that texture alone is never taken for a head. A landmark counts
 as present when it lies at least ``edge_margin_mm`` inside the window, absent when it lies outside, and
 in between its channel is left out of the loss (weight 0).
 """
@@ -42,6 +44,7 @@ class AugmentSettings:
     log_gamma: float = 0.5
     noise: float = 0.05
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
+    negative: float = 0.0
 
 
 class RandomViews:
@@ -62,6 +65,8 @@ class RandomViews:
     def view(self, sample: LocaliserSample) -> tuple[FloatArray, FloatArray, FloatArray]:
         """One random view of ``sample``: image (S, S), targets (K, S, S), weights (K,)."""
         size = self.config.size
+        if self.settings.negative and self.rng.random() < self.settings.negative:
+            return self._negative_view()
         centre, half_window = self._window(sample)
         angle = math.radians(self.rng.uniform(-1.0, 1.0) * self.settings.rotation_deg)
         zoom = 1.0 + self.rng.uniform(-1.0, 1.0) * self.settings.scale
@@ -84,6 +89,21 @@ class RandomViews:
         landmarks[weights[:, 1] == 0] = np.nan  # absent: an all-zero target
         targets = gaussian_heatmaps(landmarks, (size, size), self.config.sigma_px)
         return image, targets, weights[:, 0].astype(np.float32)
+
+    def _negative_view(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """A view without a hip: white noise, smoothed noise, or a ramp under noise; all channels absent."""
+        size, kind = self.config.size, int(self.rng.integers(3))
+        image = self.rng.random((size, size))
+        if kind >= 1:
+            image = ndimage.gaussian_filter(image, self.rng.uniform(0.5, 4.0))
+        if kind == 2:
+            angle = self.rng.uniform(0.0, 2.0 * math.pi)
+            rows, cols = np.indices((size, size)) / size
+            image = image + self.rng.uniform(0.5, 3.0) * (math.cos(angle) * rows + math.sin(angle) * cols)
+        normalised = normalise_intensity(image, self.config.percentiles, None)
+        channels = len(self.config.landmarks)
+        targets = np.zeros((channels, size, size), dtype=np.float32)
+        return normalised, targets, np.ones(channels, dtype=np.float32)
 
     def _window(self, sample: LocaliserSample) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Centre and half-size (working px) of the detector window of this view."""

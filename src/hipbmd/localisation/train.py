@@ -161,6 +161,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also learn the implant channels and the points that place the DXA-like regions",
     )
     parser.add_argument(
+        "--negatives",
+        type=float,
+        default=0.0,
+        help="share of training views holding no hip (noise, smoothed noise, ramps), every channel absent",
+    )
+    parser.add_argument(
         "--plain-look",
         action="store_true",
         help="no sharpness, tone or occlusion perturbations of the training views (geometry, gamma and "
@@ -194,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hipbmd.localisation.model_files import load_localiser
 
         start = load_localiser(args.init)
-    augment = AugmentSettings(appearance=AppearanceSettings.off()) if args.plain_look else AugmentSettings()
+    look = AppearanceSettings.off() if args.plain_look else AppearanceSettings()
+    augment = AugmentSettings(appearance=look, negative=args.negatives)
     model, history = train_localiser(
         samples, config, settings, augment, on_step=_progress("train", settings.iterations), start=start
     )
@@ -261,6 +268,7 @@ def _command(args: argparse.Namespace) -> str:
         + (["--regions"] if args.regions else [])
         + (["--init START"] if args.init is not None else [])
         + (["--plain-look"] if args.plain_look else [])
+        + ([f"--negatives {args.negatives}"] if args.negatives else [])
     )
     return " ".join(parts)
 

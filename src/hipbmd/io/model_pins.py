@@ -22,15 +22,15 @@ PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
 SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     "bmd_gan": {
         "model.safetensors": "7a0c3e9c3faeb541062b7ccbe5dbabe6b3273c95c799f6fafb32df2e2ea13e49",
-        "model.json": "6980ba9fdb58faedbd8ae781cf55593b721219e335e6c43a7ed70cbaa62eae8f",
+        "model.json": "f0ae45828ac231381e50157948eeedf0d6133beaa19bb5b590fb97afefebefc3",
     },
     "femur_segmentation": {
         "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",
         "model.json": "e755c74d0fe31391d482c4114e75981d984788708038e34286ba5390a4f5bec3",
     },
     "hip_localiser": {
-        "model.safetensors": "784943e1f6915aff86dc14a2fbf9518ae71518b0efe52c0c5310ae47e5256b2e",
-        "model.json": "188e4e77d982513bf3ce53beaaab2c27f9642dea425e09166e02444c9b846252",
+        "model.safetensors": "2257d128b137fdacf406a41bb3b6281c8ce44da6ecef59179d003f96a4d30051",
+        "model.json": "6c7f9219dc39db387f8829524b976edbb3988eaf5278568d2b8bf1b336baddb6",
     },
 }
 

@@ -37,7 +37,7 @@ def test_a_region_inside_the_image_has_nothing_beyond_its_edge(femur_bmd: FemurB
 @pytest.mark.parametrize("cut_fraction", [0.1, 0.3, 0.6])
 def test_the_share_beyond_a_lower_edge_is_the_share_of_bone_rows_below_it(
     femur_bmd, cut_fraction: float
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert femur_bmd.rois is not None
     bone_rows = np.argwhere(femur_bmd.rois.masks["total_hip"] & femur_bmd.bone)[:, 0]
     cut_row = int(np.quantile(bone_rows, 1.0 - cut_fraction))

@@ -102,6 +102,9 @@ def test_training_views_with_and_without_perturbations_share_their_targets() -> 
     np.testing.assert_array_equal(plain_targets, varied_targets)
     np.testing.assert_array_equal(plain_weights, varied_weights)
     assert plain_image.shape == varied_image.shape == (SIZE, SIZE)
+    looks = [RandomViews([sample], config, AugmentSettings(), seed=s).view(sample)[0] for s in range(6)]
+    plains = [RandomViews([sample], config, plain.settings, seed=s).view(sample)[0] for s in range(6)]
+    assert sum(not np.allclose(look, flat) for look, flat in zip(looks, plains, strict=True)) >= 3
 
 
 def test_negative_views_hold_no_hip_and_count_every_channel() -> None:

@@ -213,6 +213,8 @@ def _measure(
         if outline_centre is not None:
             _refine_head_centre(hip, model.grid, outline_centre)
         return
+    assert hip.femur.landmarks is not None
+    head_shift_mm = _refine_head_centre(hip, model.grid, hip.femur.landmarks.head_centre_px)
     crop_to_image = crop_frame(model.grid, hip.placement)
     hip.off_image_shares = off_image_shares(hip.femur, crop_to_image, radiograph.shape, REPORTED_ROIS)
     off_image = region_off_image(hip.off_image_shares)
@@ -222,8 +224,6 @@ def _measure(
     partly_off = region_partly_off_image(hip.off_image_shares)
     if partly_off is not None:
         hip.flags.append(partly_off)
-    assert hip.femur.landmarks is not None
-    head_shift_mm = _refine_head_centre(hip, model.grid, hip.femur.landmarks.head_centre_px)
     if _placeholder_spacing(radiograph):
         hip.flags.append(f"not_measured: {PLACEHOLDER_REASON}")
         return

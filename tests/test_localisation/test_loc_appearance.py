@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,18 @@ def _disc_image() -> np.ndarray:
     rows, cols = np.mgrid[:SIZE, :SIZE]
     image = 0.3 + 0.004 * cols + 0.5 * (np.hypot(rows - 20, cols - 24) <= 6)
     return image.astype(np.float32)
+
+
+def _disc_sample() -> tuple[Any, Any]:
+    """A tiny localiser config and a training sample of the disc image, its head at the disc."""
+    from hipbmd.localisation.data import LocaliserSample
+    from hipbmd.localisation.network import LocaliserConfig
+
+    config = LocaliserConfig(channels=(4, 8), pitch_mm=3.0, size=SIZE, sigma_px=2.0)
+    landmarks = np.full((len(config.landmarks), 2), np.nan)
+    landmarks[0] = (20.0, 24.0)
+    image = _disc_image()
+    return config, LocaliserSample("disc", image, np.ones_like(image, bool), landmarks, {})
 
 
 def test_random_curve_is_monotone_from_zero_to_one() -> None:
@@ -87,14 +101,8 @@ def test_perturbation_is_seeded_and_off_changes_nothing() -> None:
 def test_training_views_with_and_without_perturbations_share_their_targets() -> None:
     pytest.importorskip("torch")
     from hipbmd.localisation.augment import AugmentSettings, RandomViews
-    from hipbmd.localisation.data import LocaliserSample
-    from hipbmd.localisation.network import LocaliserConfig
 
-    config = LocaliserConfig(channels=(4, 8), pitch_mm=3.0, size=SIZE, sigma_px=2.0)
-    landmarks = np.full((len(config.landmarks), 2), np.nan)
-    landmarks[0] = (20.0, 24.0)
-    image = _disc_image()
-    sample = LocaliserSample("disc", image, np.ones_like(image, bool), landmarks, {})
+    config, sample = _disc_sample()
     plain = RandomViews([sample], config, AugmentSettings(appearance=AppearanceSettings.off()), seed=5)
     varied = RandomViews([sample], config, AugmentSettings(), seed=5)
     plain_image, plain_targets, plain_weights = plain.view(sample)
@@ -110,14 +118,9 @@ def test_training_views_with_and_without_perturbations_share_their_targets() -> 
 def test_negative_views_hold_no_hip_and_count_every_channel() -> None:
     pytest.importorskip("torch")
     from hipbmd.localisation.augment import AugmentSettings, RandomViews
-    from hipbmd.localisation.data import LocaliserSample
-    from hipbmd.localisation.network import LocaliserConfig
 
-    config = LocaliserConfig(channels=(4, 8), pitch_mm=3.0, size=SIZE, sigma_px=2.0)
-    landmarks = np.full((len(config.landmarks), 2), np.nan)
-    landmarks[0] = (20.0, 24.0)
-    image = _disc_image()
-    sample = LocaliserSample("disc", image, np.ones_like(image, bool), landmarks, {})
+    config, sample = _disc_sample()
+    image = sample.image
     views = RandomViews([sample], config, AugmentSettings(negative=1.0), seed=6)
     for _ in range(6):
         view, targets, weights = views.view(sample)

@@ -95,7 +95,6 @@ class HipEstimate:
     crop: np.ndarray | None = None
     drr: PredictedDRR | None = None
     femur: FemurBMD | None = None
-    off_image_shares: dict[str, float] = field(default_factory=dict)  # region → share beyond the edge
     raw_abmd_g_cm2: dict[str, float] = field(default_factory=dict)
     measurements: list[ROIMeasurement] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
@@ -216,12 +215,12 @@ def _measure(
     assert hip.femur.landmarks is not None
     head_shift_mm = _refine_head_centre(hip, model.grid, hip.femur.landmarks.head_centre_px)
     crop_to_image = crop_frame(model.grid, hip.placement)
-    hip.off_image_shares = off_image_shares(hip.femur, crop_to_image, radiograph.shape, REPORTED_ROIS)
-    off_image = region_off_image(hip.off_image_shares)
+    shares = off_image_shares(hip.femur, crop_to_image, radiograph.shape, REPORTED_ROIS)
+    off_image = region_off_image(shares)
     if off_image is not None:
         hip.flags.append(f"not_measured: {off_image}")
         return
-    partly_off = region_partly_off_image(hip.off_image_shares)
+    partly_off = region_partly_off_image(shares)
     if partly_off is not None:
         hip.flags.append(partly_off)
     if _placeholder_spacing(radiograph):

@@ -110,6 +110,28 @@ def test_a_femur_cut_at_the_lesser_trochanter_without_a_distal_shaft_point_is_no
     assert "shaft too short" in str(result.failure)  # the fit's own reason, beside it
 
 
+def test_a_shaft_drawn_beyond_the_radiographs_edge_does_not_orient_the_regions() -> None:
+    """The crop repeats the edge of a radiograph that ends below the lesser trochanter, and the model may
+    draw the shaft on there: the fitted shaft axis must not stand on that invented bone."""
+    femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
+    s = femur.spacing_mm
+    on_image = np.ones(femur.image_g_cm2.shape, dtype=bool)
+    on_image[round((phantom.LESSER_ROW_MM + 5.0) / s) :] = False  # the radiograph ends 5 mm below it
+    points = true_points(femur)
+    del points["shaft_distal"]
+    whole = measure_femur_drr(femur.image_g_cm2, s, "right", learnt_points_px=points)
+    assert whole.ok and "shaft_axis_from_fit" in whole.flags
+    result = measure_femur_drr(femur.image_g_cm2, s, "right", learnt_points_px=points, on_image=on_image)
+    assert not result.ok and "no shaft to orient the regions by" in str(result.failure)
+    with_shaft_point = measure_femur_drr(
+        femur.image_g_cm2, s, "right", learnt_points_px=true_points(femur), on_image=on_image
+    )
+    assert with_shaft_point.ok  # the learnt axis needs no fit; the regions are measured on the whole image
+    assert with_shaft_point.abmd_g_cm2 == whole.abmd_g_cm2
+    with pytest.raises(ValueError, match="on-image mask"):
+        measure_femur_drr(femur.image_g_cm2, s, "right", on_image=on_image[1:])
+
+
 def test_no_bone_at_the_head_or_no_edge_gives_no_landmarks() -> None:
     femur = phantom.femur()
     empty = np.zeros_like(femur.image_g_cm2, dtype=np.float64)

@@ -10,6 +10,7 @@ from hipbmd.bmd.region_coverage import (
     OFF_IMAGE_LIMIT,
     PARTLY_OFF_LIMIT,
     off_image_shares,
+    on_image_mask,
     region_off_image,
     region_partly_off_image,
 )
@@ -59,3 +60,14 @@ def test_a_shifted_crop_moves_the_regions_off_a_lateral_edge(femur_bmd: FemurBMD
     assert PARTLY_OFF_LIMIT < shares["total_hip"] < 1.0
     flag = region_partly_off_image(shares)
     assert flag is not None and flag.startswith("region_partly_off_image: ")
+
+
+def test_the_on_image_mask_follows_the_crop_into_the_image() -> None:
+    # crop pixels of 2 image pixels, its (0, 0) at image pixel (10, -3): columns 0-1 fall left of the image
+    to_image = Affine2D.scale_shift((2.0, 2.0), (10.0, -3.0))
+    mask = on_image_mask(to_image, (8, 8), (20, 10))
+    rows, cols = np.indices((8, 8))
+    image_row, image_col = 10.0 + 2.0 * rows, -3.0 + 2.0 * cols
+    expected = (image_row <= 19.5) & (image_col >= -0.5) & (image_col <= 9.5)
+    np.testing.assert_array_equal(mask, expected)
+    assert mask[0, 2] and mask[4, 6] and not mask[0, 1] and not mask[5, 4] and not mask[0, 7]

@@ -34,7 +34,12 @@ from hipbmd.bmd.interval_calibration import Z_95, IntervalCalibration
 from hipbmd.bmd.qc import LOW_CONFIDENCE, implant_suspected, withholding_flag
 from hipbmd.bmd.record_parts import HipCategory, ROIMeasurement
 from hipbmd.bmd.reference import NHANES_III, YAMTable, t_reference
-from hipbmd.bmd.region_coverage import off_image_shares, region_off_image, region_partly_off_image
+from hipbmd.bmd.region_coverage import (
+    off_image_shares,
+    on_image_mask,
+    region_off_image,
+    region_partly_off_image,
+)
 from hipbmd.decomposition.crop import (
     CropGrid,
     CropPlacement,
@@ -204,7 +209,11 @@ def _measure(
         hip.flags.append(f"low_localisation_confidence: {hip.location.confidence:.2f}")
     hip.drr = predict_drr(model.generator, hip.crop, settings.samples, settings.seed)
     learnt = _learnt_points_crop_px(hip.location, model.grid, hip.placement)
-    hip.femur = measure_femur_drr(hip.drr.mean_g_cm2, model.grid.spacing_mm, "right", learnt_points_px=learnt)
+    crop_to_image = crop_frame(model.grid, hip.placement)
+    on_image = on_image_mask(crop_to_image, hip.drr.mean_g_cm2.shape, radiograph.shape)
+    hip.femur = measure_femur_drr(
+        hip.drr.mean_g_cm2, model.grid.spacing_mm, "right", learnt_points_px=learnt, on_image=on_image
+    )
     hip.flags += [f"landmarks: {flag}" for flag in hip.femur.flags]
     if not hip.femur.ok:
         hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
@@ -214,7 +223,6 @@ def _measure(
         return
     assert hip.femur.landmarks is not None
     head_shift_mm = _refine_head_centre(hip, model.grid, hip.femur.landmarks.head_centre_px)
-    crop_to_image = crop_frame(model.grid, hip.placement)
     shares = off_image_shares(hip.femur, crop_to_image, radiograph.shape, REPORTED_ROIS)
     off_image = region_off_image(shares)
     if off_image is not None:

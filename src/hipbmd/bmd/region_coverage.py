@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 from hipbmd.femur.measure_2d import FemurBMD
 from hipbmd.frames import Affine2D
@@ -32,16 +33,25 @@ def off_image_shares(
     beyond the edge of an image of ``image_shape`` (rows, cols); empty when the regions failed."""
     if femur.rois is None:
         return {}
-    upper = np.asarray(image_shape, dtype=np.float64) - 0.5
+    on_image = on_image_mask(crop_to_image, femur.bone.shape, image_shape)
     shares = {}
     for name in regions:
-        pixels = np.argwhere(femur.rois.masks[name] & femur.bone)
-        if not len(pixels):
-            continue
-        points = crop_to_image.apply(pixels.astype(np.float64))
-        outside = np.any((points < -0.5) | (points > upper), axis=1)
-        shares[name] = float(outside.mean())
+        region_bone = femur.rois.masks[name] & femur.bone
+        if region_bone.any():
+            shares[name] = float(1.0 - on_image[region_bone].mean())
     return shares
+
+
+def on_image_mask(
+    crop_to_image: Affine2D, crop_shape: tuple[int, int], image_shape: tuple[int, int]
+) -> npt.NDArray[np.bool_]:
+    """(crop rows, crop cols) True where ``crop_to_image`` puts the crop pixel's centre on an image of
+    ``image_shape`` (rows, cols), within half a pixel of its outer pixels' centres."""
+    rows, cols = np.indices(crop_shape)
+    points = crop_to_image.apply(np.stack([rows.ravel(), cols.ravel()], axis=1).astype(np.float64))
+    upper = np.asarray(image_shape, dtype=np.float64) - 0.5
+    inside = np.all((points >= -0.5) & (points <= upper), axis=1)
+    return inside.reshape(crop_shape)
 
 
 def region_off_image(shares: dict[str, float]) -> str | None:

@@ -26,7 +26,9 @@ a left femur's image and points are mirrored first, as in :mod:`hipbmd.femur.lan
 Shaft axis without a distal shaft point: that point, 60 mm down the shaft, may lie off the image or be
 too faint for the localiser to give. The shaft axis is then the one fitted to the image when that fit
 succeeded (flag ``shaft_axis_from_fit``: the fit needs 30 mm of shaft below the lesser trochanter on the
-decomposed crop). Without either there is no shaft to orient the regions by, and no landmarks. (A typical
+part of the decomposed crop that shows the radiograph, ``on_image`` of
+:func:`~hipbmd.femur.measure_2d.measure_femur_drr`: a shaft the model drew on beyond the radiograph's edge
+is not fitted). Without either there is no shaft to orient the regions by, and no landmarks. (A typical
 neck–shaft angle in place of the axis was tried on simulated radiographs whose image ended about the
 lesser trochanter: the trochanters the localiser still placed there were mostly guesses beyond the
 image, and the total hip erred by 0.06–0.28 g/cm².)

@@ -140,6 +140,7 @@ def measure_femur_drr(
     settings: ROISettings | None = None,
     bone_threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
     learnt_points_px: Mapping[str, tuple[float, float]] | None = None,
+    on_image: BoolImage | None = None,
 ) -> FemurBMD:
     """aBMD, area and BMC of the neck, total hip and proximal femur regions of a femur DRR.
 
@@ -156,6 +157,11 @@ def measure_femur_drr(
         side: the patient's side of the femur ("left" / "right").
         settings: region sizes (defaults: :class:`~hipbmd.femur.roi.ROISettings`).
         bone_threshold_g_cm2: areal density above which a pixel is bone.
+        learnt_points_px: a right femur's learnt points, as above (None: the fits alone).
+        on_image: (H, W) True where the image shows the radiograph (a crop reaching beyond a radiograph's
+            edge repeats the edge there, and a femur drawn there is invented). The fitted landmarks, and
+            so a fitted shaft axis, see no bone beyond it; the regions are measured on the whole image,
+            for the caller to weigh what lies beyond (:mod:`hipbmd.bmd.region_coverage`).
 
     Raises:
         ValueError: not a 2-D image, non-finite pixels, or a spacing that is not positive.
@@ -163,9 +169,14 @@ def measure_femur_drr(
     image = np.asarray(image_g_cm2, dtype=np.float32)
     if image.ndim != 2 or not np.isfinite(image).all() or not spacing_mm > 0:
         raise ValueError("need a finite 2-D areal-density image and a positive pixel spacing")
+    if on_image is not None and np.shape(on_image) != image.shape:
+        raise ValueError(f"on-image mask of shape {np.shape(on_image)} for an image of {image.shape}")
     bone = femur_mask(image, bone_threshold_g_cm2)
     try:
-        landmarks = _landmarks(image, bone, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px)
+        fit_image = image if on_image is None else np.where(on_image, image, np.float32(0.0))
+        landmarks = _landmarks(
+            image, fit_image, bone, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px
+        )
     except LandmarkError as error:
         missing = isinstance(error, NoFemoralHeadError)
         return FemurBMD(side, float(spacing_mm), {}, None, None, bone, (), f"landmarks: {error}", missing)
@@ -187,6 +198,7 @@ def measure_femur_drr(
 
 def _landmarks(
     image: npt.NDArray[np.float32],
+    fit_image: npt.NDArray[np.float32],
     bone: BoolImage,
     spacing_mm: float,
     side: Side,
@@ -194,9 +206,9 @@ def _landmarks(
     learnt_points_px: Mapping[str, tuple[float, float]] | None,
 ) -> Landmarks2D:
     """The learnt landmarks checked against the fitted ones, else the fitted ones (see
-    :func:`measure_femur_drr`)."""
+    :func:`measure_femur_drr`); the fits read ``fit_image``."""
     try:
-        fitted: Landmarks2D | None = find_landmarks_2d(image, spacing_mm, side, threshold_g_cm2)
+        fitted: Landmarks2D | None = find_landmarks_2d(fit_image, spacing_mm, side, threshold_g_cm2)
         fit_error: LandmarkError | None = None
     except LandmarkError as error:
         fitted, fit_error = None, error

@@ -10,6 +10,9 @@ all radiographs:
 * hips found: a reported hip whose head centre lies within 5 mm (at the detector) of a true head centre,
   over the hips whose head centre lies inside the image;
 * hips measured: implant-free index hips found with a DXA-equivalent number for the neck and the total hip;
+  beside it, the same over the hips whose regions the image holds in the truth (head centre, greater
+  trochanter and the total hip's distal edge, 10 mm below the lesser trochanter along the shaft, inside the
+  image): a femur cut above that edge cannot be measured, by any method;
 * implant recall and false alarms (``implant_suspected``), over both hips of every radiograph found;
 * per region (femoral neck, total hip): Pearson r, mean absolute error (g/cm²) and, at the neck, the AUC of
   the estimate for DXA osteoporosis (T-score <= -2.5), over the measured index hips against their DXA;
@@ -42,6 +45,7 @@ from hipbmd.bmd.classify import t_score
 FOUND_MM = 5.0
 NEAR_MM = 30.0  # a reported head this close is the same hip, for the head-centre error
 ROIS = ("neck", "total_hip")
+TOTAL_HIP_BELOW_LESSER_MM = 10.0  # hipbmd.femur.roi.ROISettings' default
 
 
 @dataclass
@@ -54,6 +58,7 @@ class HipOutcome:
     found: bool
     index: bool
     implant: bool
+    regions_on_image: bool = False  # the truth's head, greater trochanter and total-hip edge inside
     flagged_implant: bool = False
     estimate_g_cm2: dict[str, float] = field(default_factory=dict)
     dxa_g_cm2: dict[str, float] = field(default_factory=dict)
@@ -113,6 +118,7 @@ class Runner:
                 hip is not None,
                 side == truth.index_side,
                 truth.implant_side == side,
+                _regions_on_image(truth, side, radiograph.shape),
             )
             if closest is not None:
                 offset = np.asarray(closest.location.head_centre_px) - head
@@ -152,6 +158,27 @@ class Runner:
         return measured
 
 
+def _regions_on_image(truth: Any, side: str, shape: tuple[int, int]) -> bool:
+    """Whether the truth's head centre, greater trochanter tip and the total hip's distal edge (on the
+    shaft axis, ``TOTAL_HIP_BELOW_LESSER_MM`` below the lesser trochanter tip, in the femur's plane) lie
+    inside an image of ``shape``."""
+    points = truth.femur_points_px(side)
+    needed = ("head_centre", "greater_trochanter", "lesser_trochanter", "neck_base", "shaft_distal")
+    if any(name not in points for name in needed):
+        return False
+    spacing = np.asarray(truth.radiograph.pixel_spacing_mm, dtype=np.float64)
+    down_mm = (points["shaft_distal"] - points["neck_base"]) * spacing
+    down_mm /= np.linalg.norm(down_mm)
+    edge_mm = float((points["lesser_trochanter"] - points["neck_base"]) * spacing @ down_mm)
+    edge_mm += TOTAL_HIP_BELOW_LESSER_MM * truth.magnification
+    edge = points["neck_base"] + edge_mm * down_mm / spacing
+    upper = np.asarray(shape, dtype=np.float64) - 0.5
+    return all(
+        bool(np.all((point >= -0.5) & (point <= upper)))
+        for point in (points["head_centre"], points["greater_trochanter"], edge)
+    )
+
+
 def _nearest_hip(
     hips: list[Any], head_px: np.ndarray, spacing_mm: tuple[float, float], within_mm: float = FOUND_MM
 ) -> Any:
@@ -171,11 +198,14 @@ def summarise(name: str, hips: list[HipOutcome]) -> list[str]:
     found = [h for h in inside if h.found]
     index_native = [h for h in inside if h.index and not h.implant]
     measured = [h for h in index_native if h.found and h.measured]
+    measurable = [h for h in index_native if h.regions_on_image]
+    measured_of_measurable = sum(h.found and h.measured for h in measurable)
     metal = [h for h in found if h.implant]
     native = [h for h in found if not h.implant]
     lines = [
         f"{name}: hips inside {len(inside)}, found {share(len(found), len(inside))}; "
-        f"implant-free index hips {len(index_native)}, measured {share(len(measured), len(index_native))}",
+        f"implant-free index hips {len(index_native)}, measured {share(len(measured), len(index_native))}; "
+        f"of those whose regions the image holds {share(measured_of_measurable, len(measurable))}",
         f"  implants: recall {share(sum(h.flagged_implant for h in metal), len(metal))}, "
         f"false alarms {share(sum(h.flagged_implant for h in native), len(native))} of native hips found",
     ]

@@ -51,7 +51,7 @@ def on_image_mask(
     points = crop_to_image.apply(np.stack([rows.ravel(), cols.ravel()], axis=1).astype(np.float64))
     upper = np.asarray(image_shape, dtype=np.float64) - 0.5
     inside = np.all((points >= -0.5) & (points <= upper), axis=1)
-    return inside.reshape(crop_shape)
+    return np.asarray(inside.reshape(crop_shape), dtype=bool)
 
 
 def region_off_image(shares: dict[str, float]) -> str | None:

@@ -22,7 +22,7 @@ def test_the_shipped_model_loads_and_records_its_training() -> None:
     training = model.manifest["training"]
     assert training["command"].startswith("hipbmd train --cohort")
     training_sites = ["site_a_csi", "site_b_csi", "site_c_cr", "site_d_raw"]
-    assert [cohort["simulation"]["sites"] for cohort in training["cohorts"]] == [training_sites] * 3
+    assert [cohort["simulation"]["sites"] for cohort in training["cohorts"]] == [training_sites] * 4
     assert all(c["simulation"]["anatomy_region"] == "training" for c in training["cohorts"])
     assert not any("real_ct" in c["simulation"]["anatomy"] for c in training["cohorts"])  # held out
     assert "/" not in training["config"].removeprefix("configs/")  # no path of the training machine

@@ -21,8 +21,8 @@ PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
 # model folder name → file → sha256 (written by scripts/pin_models.py)
 SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     "bmd_gan": {
-        "model.safetensors": "7a0c3e9c3faeb541062b7ccbe5dbabe6b3273c95c799f6fafb32df2e2ea13e49",
-        "model.json": "f0ae45828ac231381e50157948eeedf0d6133beaa19bb5b590fb97afefebefc3",
+        "model.safetensors": "00007467413bc5f03eaec5e1c241485ef9cbdb0ae98233d80b9ef51ac92d6acd",
+        "model.json": "78973ccb58dd2b5f11a72bdf5b45ffff2c3b482499ba0d01c94d871e3a1aca18",
     },
     "femur_segmentation": {
         "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",

@@ -11,8 +11,9 @@ all radiographs:
   over the hips whose head centre lies inside the image;
 * hips measured: implant-free index hips found with a DXA-equivalent number for the neck and the total hip;
   beside it, the same over the hips whose regions the image holds in the truth (head centre, greater
-  trochanter and the total hip's distal edge, 10 mm below the lesser trochanter along the shaft, inside the
-  image): a femur cut above that edge cannot be measured, by any method;
+  trochanter tip and the total hip's distal edge, 10 mm below the lesser trochanter along the shaft,
+  inside the image); the other hips have part of a region beyond the image's edge (those with little
+  of it beyond are still measured, flagged ``region_partly_off_image``);
 * implant recall and false alarms (``implant_suspected``), over both hips of every radiograph found;
 * per region (femoral neck, total hip): Pearson r, mean absolute error (g/cm²) and, at the neck, the AUC of
   the estimate for DXA osteoporosis (T-score <= -2.5), over the measured index hips against their DXA;
@@ -41,11 +42,12 @@ import numpy as np
 from scipy.stats import mannwhitneyu, pearsonr
 
 from hipbmd.bmd.classify import t_score
+from hipbmd.femur.roi import ROISettings
+from hipbmd.sim.case_truth import CaseTruth
 
 FOUND_MM = 5.0
 NEAR_MM = 30.0  # a reported head this close is the same hip, for the head-centre error
 ROIS = ("neck", "total_hip")
-TOTAL_HIP_BELOW_LESSER_MM = 10.0  # hipbmd.femur.roi.ROISettings' default
 
 
 @dataclass
@@ -58,7 +60,7 @@ class HipOutcome:
     found: bool
     index: bool
     implant: bool
-    regions_on_image: bool = False  # the truth's head, greater trochanter and total-hip edge inside
+    regions_on_image: bool | None = None  # the truth's head, greater trochanter, total-hip edge inside
     flagged_implant: bool = False
     estimate_g_cm2: dict[str, float] = field(default_factory=dict)
     dxa_g_cm2: dict[str, float] = field(default_factory=dict)
@@ -158,20 +160,21 @@ class Runner:
         return measured
 
 
-def _regions_on_image(truth: Any, side: str, shape: tuple[int, int]) -> bool:
+def _regions_on_image(truth: CaseTruth, side: str, shape: tuple[int, int]) -> bool | None:
     """Whether the truth's head centre, greater trochanter tip and the total hip's distal edge (on the
-    shaft axis, ``TOTAL_HIP_BELOW_LESSER_MM`` below the lesser trochanter tip, in the femur's plane) lie
-    inside an image of ``shape``."""
+    shaft axis, the regions' depth below the lesser trochanter tip at the isocentre's magnification) lie
+    on an image of ``shape`` (up to its outer pixels' outer edges); None when the truth does not place
+    them."""
     points = truth.femur_points_px(side)
     needed = ("head_centre", "greater_trochanter", "lesser_trochanter", "neck_base", "shaft_distal")
     if any(name not in points for name in needed):
-        return False
-    spacing = np.asarray(truth.radiograph.pixel_spacing_mm, dtype=np.float64)
-    down_mm = (points["shaft_distal"] - points["neck_base"]) * spacing
-    down_mm /= np.linalg.norm(down_mm)
-    edge_mm = float((points["lesser_trochanter"] - points["neck_base"]) * spacing @ down_mm)
-    edge_mm += TOTAL_HIP_BELOW_LESSER_MM * truth.magnification
-    edge = points["neck_base"] + edge_mm * down_mm / spacing
+        return None
+    spacing_mm = np.asarray(truth.radiograph.pixel_spacing_mm, dtype=np.float64)
+    down_unit = (points["shaft_distal"] - points["neck_base"]) * spacing_mm
+    down_unit /= np.linalg.norm(down_unit)
+    edge_mm = float((points["lesser_trochanter"] - points["neck_base"]) * spacing_mm @ down_unit)
+    edge_mm += ROISettings().total_hip_below_lesser_trochanter_mm * truth.magnification
+    edge = points["neck_base"] + edge_mm * down_unit / spacing_mm
     upper = np.asarray(shape, dtype=np.float64) - 0.5
     return all(
         bool(np.all((point >= -0.5) & (point <= upper)))
@@ -198,7 +201,7 @@ def summarise(name: str, hips: list[HipOutcome]) -> list[str]:
     found = [h for h in inside if h.found]
     index_native = [h for h in inside if h.index and not h.implant]
     measured = [h for h in index_native if h.found and h.measured]
-    measurable = [h for h in index_native if h.regions_on_image]
+    measurable = [h for h in index_native if h.regions_on_image is True]
     measured_of_measurable = sum(h.found and h.measured for h in measurable)
     metal = [h for h in found if h.implant]
     native = [h for h in found if not h.implant]

@@ -38,7 +38,7 @@ def off_image_shares(
     for name in regions:
         region_bone = femur.rois.masks[name] & femur.bone
         if region_bone.any():
-            shares[name] = float(1.0 - on_image[region_bone].mean())
+            shares[name] = float(np.mean(~on_image[region_bone]))
     return shares
 
 

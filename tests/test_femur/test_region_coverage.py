@@ -18,6 +18,11 @@ from hipbmd.femur.measure_2d import FemurBMD, measure_femur_drr
 from hipbmd.frames import Affine2D
 
 REGIONS = ("neck", "total_hip")
+IDENTITY = Affine2D.scale_shift((1.0, 1.0), (0.0, 0.0))
+
+
+def _on_image(to_image: Affine2D, femur: FemurBMD, image_shape: tuple[int, int]) -> np.ndarray:
+    return on_image_mask(to_image, femur.bone.shape, image_shape)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +35,7 @@ def femur_bmd() -> FemurBMD:
 
 def test_a_region_inside_the_image_has_nothing_beyond_its_edge(femur_bmd: FemurBMD) -> None:
     shape = femur_bmd.bone.shape
-    shares = off_image_shares(femur_bmd, Affine2D.scale_shift((1.0, 1.0), (0.0, 0.0)), shape, REGIONS)
+    shares = off_image_shares(femur_bmd, _on_image(IDENTITY, femur_bmd, shape), REGIONS)
     assert shares == {"neck": 0.0, "total_hip": 0.0}
     assert region_off_image(shares) is None and region_partly_off_image(shares) is None
 
@@ -43,7 +48,7 @@ def test_the_share_beyond_a_lower_edge_is_the_share_of_bone_rows_below_it(
     bone_rows = np.argwhere(femur_bmd.rois.masks["total_hip"] & femur_bmd.bone)[:, 0]
     cut_row = int(np.quantile(bone_rows, 1.0 - cut_fraction))
     image_shape = (cut_row, femur_bmd.bone.shape[1])  # the image ends at that row
-    shares = off_image_shares(femur_bmd, Affine2D.scale_shift((1.0, 1.0), (0.0, 0.0)), image_shape, REGIONS)
+    shares = off_image_shares(femur_bmd, _on_image(IDENTITY, femur_bmd, image_shape), REGIONS)
     expected = float(np.mean(bone_rows > cut_row - 0.5))
     assert shares["total_hip"] == pytest.approx(expected)
     assert shares["total_hip"] == pytest.approx(cut_fraction, abs=0.03)
@@ -56,7 +61,7 @@ def test_a_shifted_crop_moves_the_regions_off_a_lateral_edge(femur_bmd: FemurBMD
     cols = np.argwhere(femur_bmd.rois.masks["total_hip"] & femur_bmd.bone)[:, 1]
     shift = -(float(cols.min()) + 0.25 * float(np.ptp(cols)))  # a quarter of its width left of column 0
     to_image = Affine2D.scale_shift((1.0, 1.0), (0.0, shift))
-    shares = off_image_shares(femur_bmd, to_image, femur_bmd.bone.shape, REGIONS)
+    shares = off_image_shares(femur_bmd, _on_image(to_image, femur_bmd, femur_bmd.bone.shape), REGIONS)
     assert PARTLY_OFF_LIMIT < shares["total_hip"] < 1.0
     flag = region_partly_off_image(shares)
     assert flag is not None and flag.startswith("region_partly_off_image: ")

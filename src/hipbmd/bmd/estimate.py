@@ -223,7 +223,7 @@ def _measure(
         return
     assert hip.femur.landmarks is not None
     head_shift_mm = _refine_head_centre(hip, model.grid, hip.femur.landmarks.head_centre_px)
-    shares = off_image_shares(hip.femur, crop_to_image, radiograph.shape, REPORTED_ROIS)
+    shares = off_image_shares(hip.femur, on_image, REPORTED_ROIS)
     off_image = region_off_image(shares)
     if off_image is not None:
         hip.flags.append(f"not_measured: {off_image}")

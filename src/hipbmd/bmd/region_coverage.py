@@ -27,13 +27,12 @@ OFF_IMAGE_LIMIT = 0.25
 
 
 def off_image_shares(
-    femur: FemurBMD, crop_to_image: Affine2D, image_shape: tuple[int, int], regions: Iterable[str]
+    femur: FemurBMD, on_image: npt.NDArray[np.bool_], regions: Iterable[str]
 ) -> dict[str, float]:
-    """Share (0–1) of each region's bone pixels (crop grid of ``femur``) that ``crop_to_image`` puts
-    beyond the edge of an image of ``image_shape`` (rows, cols); empty when the regions failed."""
+    """Share (0–1) of each region's bone pixels (crop grid of ``femur``) where ``on_image`` (the crop's
+    :func:`on_image_mask`) is False; empty when the regions failed."""
     if femur.rois is None:
         return {}
-    on_image = on_image_mask(crop_to_image, femur.bone.shape, image_shape)
     shares = {}
     for name in regions:
         region_bone = femur.rois.masks[name] & femur.bone

@@ -172,8 +172,8 @@ def measure_femur_drr(
     if on_image is not None and np.shape(on_image) != image.shape:
         raise ValueError(f"on-image mask of shape {np.shape(on_image)} for an image of {image.shape}")
     bone = femur_mask(image, bone_threshold_g_cm2)
+    fit_image = image if on_image is None else np.where(on_image, image, np.float32(0.0))
     try:
-        fit_image = image if on_image is None else np.where(on_image, image, np.float32(0.0))
         landmarks = _landmarks(
             image, fit_image, bone, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px
         )

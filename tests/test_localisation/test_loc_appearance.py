@@ -9,6 +9,7 @@ import pytest
 
 from hipbmd.localisation.appearance import (
     AppearanceSettings,
+    add_edge,
     occlude,
     perturb_appearance,
     random_curve,
@@ -73,9 +74,10 @@ def test_occlusions_never_cover_a_head_or_leave_the_valid_area() -> None:
     rng = np.random.default_rng(3)
     changed_any = False
     for _ in range(40):
-        result = occlude(image, valid, heads, settings, rng)
+        result, hidden = occlude(image, valid, heads, settings, rng)
         changed = result != image
         changed_any |= bool(changed.any())
+        assert np.all(hidden[changed]) and not hidden[~valid].any()
         rows, cols = np.nonzero(changed)
         assert np.all(np.hypot(rows - 20.0, cols - 24.0) >= settings.keep_clear_px - 1.0)
         assert not changed[:, 56:].any()
@@ -88,14 +90,52 @@ def test_perturbation_is_seeded_and_off_changes_nothing() -> None:
     heads = np.array([[20.0, 24.0]])
     first = perturb_appearance(image, valid, heads, AppearanceSettings(), np.random.default_rng(4))
     again = perturb_appearance(image, valid, heads, AppearanceSettings(), np.random.default_rng(4))
-    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first.image, again.image)
+    np.testing.assert_array_equal(first.hidden, again.hidden)
     untouched = perturb_appearance(image, valid, heads, AppearanceSettings.off(), np.random.default_rng(4))
-    np.testing.assert_array_equal(untouched, image)
+    np.testing.assert_array_equal(untouched.image, image)
+    assert not untouched.hidden.any()
     looks = [
-        perturb_appearance(image, valid, heads, AppearanceSettings(), np.random.default_rng(s))
+        perturb_appearance(image, valid, heads, AppearanceSettings(), np.random.default_rng(s)).image
         for s in range(8)
     ]
     assert sum(not np.array_equal(look, image) for look in looks) >= 5
+
+
+def test_an_edge_is_a_sharp_step_or_band_of_the_drawn_height_and_a_soft_one_rises_gradually() -> None:
+    image = _disc_image()
+    settings = AppearanceSettings(edge_step=(0.3, 0.3), edge_rim_px=(0.0, 0.0), band_width_px=(20.0, 20.0))
+    kinds = set()
+    for seed in range(16):
+        added = (add_edge(image, settings, np.random.default_rng(seed)) - image).astype(np.float64)
+        levels = np.unique(np.round(added, 3))
+        assert len(levels) == 2 and 0.0 in levels and np.isclose(np.abs(levels).max(), 0.3)
+        stepped = np.abs(added) > 0.15
+        touches_border = stepped[0].any() or stepped[-1].any() or stepped[:, 0].any() or stepped[:, -1].any()
+        assert touches_border  # a line across the whole view, never an island
+        kinds.add(float(levels[levels != 0.0][0] > 0))
+    assert kinds == {0.0, 1.0}  # both signs
+    soft = AppearanceSettings(edge_step=(0.3, 0.3), edge_rim_px=(3.0, 3.0))
+    smooth = add_edge(image, soft, np.random.default_rng(1)) - image
+    assert np.abs(np.diff(smooth, axis=0)).max() < 0.15 and np.abs(np.diff(smooth, axis=1)).max() < 0.15
+
+
+def test_a_landmark_under_an_occlusion_is_left_out_of_the_loss() -> None:
+    pytest.importorskip("torch")
+    from hipbmd.localisation.augment import AugmentSettings, RandomViews
+
+    config, sample = _disc_sample()
+    sample.landmarks[3] = (50.0, 40.0)  # a point beside the head, far enough for a rectangle to cover
+    views = RandomViews([sample], config, AugmentSettings(), seed=0)
+    valid = np.ones((SIZE, SIZE), dtype=bool)
+    hidden = np.zeros((SIZE, SIZE), dtype=bool)
+    points = np.array(sample.landmarks)
+    open_weights = views._presence(points, valid, hidden)
+    hidden[45:56, 35:46] = True
+    covered_weights = views._presence(points, valid, hidden)
+    assert open_weights[3, 0] == 1.0 and open_weights[3, 1] == 1.0
+    assert covered_weights[3, 0] == 0.0
+    np.testing.assert_array_equal(np.delete(covered_weights, 3, 0), np.delete(open_weights, 3, 0))
 
 
 def test_training_views_with_and_without_perturbations_share_their_targets() -> None:

@@ -7,8 +7,14 @@ network has to find the head and its femur by their own form:
 - **sharpness**: a Gaussian blur (a softer detector or a coarser CT behind a simulation) or an unsharp
   mask of random radius and gain (edge enhancement as in many processing chains);
 - **tone**: a random smooth monotone curve through the normalised grey levels (another look-up table);
+- **edges**: a step of grey level across the view along a straight line of random place and direction,
+  or a band between two such lines, with a soft or sharp rim (the edge of an abdominal fold or of
+  clothing, a film or plate overlap, a scan or stitching seam); unlike occlusions these may cross a head,
+  which stays visible under them;
 - **occlusions**: rectangles away from the head centres filled with flat grey or noise (collimator
   blades, lead markers, overlying objects), which also cut the context the head could be guessed from.
+  The pixels they cover are returned, so that a landmark under one is left out of the loss rather than
+  taught as present where nothing shows it.
 
 All work on a normalised working image (0–1 between its 1st and 99th percentiles).
 """
@@ -34,6 +40,10 @@ class AppearanceSettings:
             ``sharpen_gain`` (a view is blurred or sharpened, not both).
         tone: share of views passed through a random monotone curve.
         tone_knots: inner knots of the curve (its steepness varies between them).
+        edge: share of views given a grey-level edge (half of them a band between two parallel edges).
+        edge_step: range of the edge's step (normalised grey, either sign).
+        edge_rim_px: range of the width over which the step rises (0: sharp).
+        band_width_px: range of the distance between a band's two edges.
         occlusion: share of views with occluding rectangles, 1 to ``max_occlusions`` of them.
         occlusion_size_px: edge range of a rectangle.
         keep_clear_px: no rectangle comes this close to a head centre.
@@ -46,6 +56,10 @@ class AppearanceSettings:
     sharpen_gain: tuple[float, float] = (0.3, 1.5)
     tone: float = 0.5
     tone_knots: int = 4
+    edge: float = 0.3
+    edge_step: tuple[float, float] = (0.1, 0.5)
+    edge_rim_px: tuple[float, float] = (0.0, 4.0)
+    band_width_px: tuple[float, float] = (10.0, 60.0)
     occlusion: float = 0.4
     max_occlusions: int = 3
     occlusion_size_px: tuple[int, int] = (8, 40)
@@ -54,7 +68,15 @@ class AppearanceSettings:
     @classmethod
     def off(cls) -> AppearanceSettings:
         """No perturbation at all."""
-        return cls(blur=0.0, sharpen=0.0, tone=0.0, occlusion=0.0)
+        return cls(blur=0.0, sharpen=0.0, tone=0.0, edge=0.0, occlusion=0.0)
+
+
+@dataclass(frozen=True)
+class PerturbedLook:
+    """A view's image after the perturbations, and the pixels an occlusion covers (H, W)."""
+
+    image: FloatArray
+    hidden: npt.NDArray[np.bool_]
 
 
 def perturb_appearance(
@@ -63,20 +85,45 @@ def perturb_appearance(
     heads: npt.NDArray[np.float64],
     settings: AppearanceSettings,
     rng: np.random.Generator,
-) -> FloatArray:
-    """``image`` (H, W, normalised) with random sharpness, tone and occlusions; ``heads`` (M, 2) are the
-    working (row, col) points no occlusion may cover (NaN rows are ignored)."""
+) -> PerturbedLook:
+    """``image`` (H, W, normalised) with random sharpness, edges, tone and occlusions; ``heads`` (M, 2)
+    are the working (row, col) points no occlusion may cover (NaN rows are ignored)."""
     result = np.asarray(image, dtype=np.float32)
+    hidden = np.zeros(result.shape, dtype=bool)
     draw = rng.random()
     if draw < settings.blur:
         result = ndimage.gaussian_filter(result, rng.uniform(*settings.blur_sigma_px))
     elif draw < settings.blur + settings.sharpen:
         result = unsharp(result, rng.uniform(*settings.sharpen_sigma_px), rng.uniform(*settings.sharpen_gain))
+    if rng.random() < settings.edge:
+        result = add_edge(result, settings, rng)
     if rng.random() < settings.tone:
         result = tone_curve(result, random_curve(settings.tone_knots, rng))
     if rng.random() < settings.occlusion:
-        result = occlude(result, valid, heads, settings, rng)
-    return result.astype(np.float32)
+        result, hidden = occlude(result, valid, heads, settings, rng)
+    return PerturbedLook(result.astype(np.float32), hidden)
+
+
+def add_edge(image: FloatArray, settings: AppearanceSettings, rng: np.random.Generator) -> FloatArray:
+    """``image`` plus a grey-level step across a random straight line through the view, or (half the
+    time) a band between two parallel lines; the step rises over a rim of random width."""
+    rows, cols = np.indices(image.shape, dtype=np.float64)
+    through = rng.uniform(0.0, 1.0, 2) * np.asarray(image.shape, dtype=np.float64)
+    angle = rng.uniform(0.0, np.pi)
+    distance = (rows - through[0]) * np.cos(angle) + (cols - through[1]) * np.sin(angle)
+    step = rng.uniform(*settings.edge_step) * rng.choice([-1.0, 1.0])
+    rim = rng.uniform(*settings.edge_rim_px)
+    beyond = _soft_step(distance, rim)
+    if rng.random() < 0.5:
+        beyond = beyond - _soft_step(distance - rng.uniform(*settings.band_width_px), rim)
+    return np.asarray(image + step * beyond, dtype=np.float32)
+
+
+def _soft_step(distance_px: npt.NDArray[np.float64], rim_px: float) -> npt.NDArray[np.float64]:
+    """0 before the line, 1 beyond it, rising over ``rim_px`` (a logistic; a sharp step at 0)."""
+    if rim_px <= 0.0:
+        return (distance_px >= 0.0).astype(np.float64)
+    return np.asarray(0.5 * (1.0 + np.tanh(distance_px / rim_px)), dtype=np.float64)
 
 
 def unsharp(image: FloatArray, sigma_px: float, gain: float) -> FloatArray:
@@ -108,10 +155,11 @@ def occlude(
     heads: npt.NDArray[np.float64],
     settings: AppearanceSettings,
     rng: np.random.Generator,
-) -> FloatArray:
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Up to ``max_occlusions`` rectangles, each flat or noisy grey, none within ``keep_clear_px`` of a
-    head (a rectangle that would be is not drawn)."""
+    head (a rectangle that would be is not drawn); returns the image and the pixels covered (H, W)."""
     result = image.copy()
+    hidden = np.zeros(image.shape, dtype=bool)
     rows, cols = image.shape
     points = heads[np.all(np.isfinite(heads), axis=1)]
     for _ in range(int(rng.integers(1, settings.max_occlusions + 1))):
@@ -125,4 +173,6 @@ def occlude(
         level = rng.uniform(-0.1, 1.2)
         fill = level + rng.normal(0.0, rng.uniform(0.0, 0.15), (bottom - top, right - left))
         result[top:bottom, left:right] = fill[: rows - top, : cols - left]
-    return np.where(valid, result, image).astype(np.float32)
+        hidden[top:bottom, left:right] = True
+    hidden &= np.asarray(valid, dtype=bool)
+    return np.where(valid, result, image).astype(np.float32), hidden

@@ -5,12 +5,12 @@ Each view is a ``size``² crop of one working image under a random similarity tr
 right and left channels then swap, :func:`~hipbmd.localisation.heatmaps.mirror_landmarks`). In a share
 ``single_hip`` of the views the detector is a smaller window around one hip (as on a single-hip
 radiograph), so the other hip is cut off and must be reported absent. Intensities get a random gamma,
-are renormalised over the detector window as at inference, get random sharpness, tone and occlusions
-away from the heads (:mod:`~hipbmd.localisation.appearance`), and Gaussian noise. A share ``negative`` of
-the views holds no hip at all: white noise, smoothed noise or a grey ramp under noise, every channel
-absent, so that texture alone is never taken for a head. A landmark counts
+are renormalised over the detector window as at inference, get random sharpness, edges, tone and
+occlusions away from the heads (:mod:`~hipbmd.localisation.appearance`), and Gaussian noise. A share
+``negative`` of the views holds no hip at all: white noise, smoothed noise or a grey ramp under noise,
+every channel absent, so that texture alone is never taken for a head. A landmark counts
 as present when it lies at least ``edge_margin_mm`` inside the window, absent when it lies outside, and
-in between its channel is left out of the loss (weight 0).
+in between its channel is left out of the loss (weight 0), as it is when an occlusion covers it.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ class RandomViews:
         if self.rng.random() < 0.5:
             image, valid = image[:, ::-1], valid[:, ::-1]
             landmarks = mirror_landmarks(landmarks, size, self.config.landmarks)
-        image = self._intensity(image, valid, landmarks[list(HEAD_CHANNELS)])
-        weights = self._presence(landmarks, valid)
+        image, hidden = self._intensity(image, valid, landmarks[list(HEAD_CHANNELS)])
+        weights = self._presence(landmarks, valid, hidden)
         landmarks[weights[:, 1] == 0] = np.nan  # absent: an all-zero target
         targets = gaussian_heatmaps(landmarks, (size, size), self.config.sigma_px)
         return image, targets, weights[:, 0].astype(np.float32)
@@ -127,19 +127,26 @@ class RandomViews:
 
     def _intensity(
         self, image: FloatArray, valid: npt.NDArray[np.bool_], heads: npt.NDArray[np.float64]
-    ) -> FloatArray:
-        """Gamma, renormalisation, appearance perturbations kept clear of ``heads`` (view px), noise."""
+    ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """Gamma, renormalisation, appearance perturbations kept clear of ``heads`` (view px), noise;
+        returns the image and the pixels an occlusion covers."""
         gamma = math.exp(self.rng.uniform(-1.0, 1.0) * self.settings.log_gamma)
         image = normalise_intensity(image, self.config.percentiles, valid)
         image = np.clip(image, 0.0, 1.5) ** gamma
         image = normalise_intensity(image, self.config.percentiles, valid)
-        image = perturb_appearance(image, valid, heads, self.settings.appearance, self.rng)
-        image = normalise_intensity(image, self.config.percentiles, valid)
+        look = perturb_appearance(image, valid, heads, self.settings.appearance, self.rng)
+        image = normalise_intensity(look.image, self.config.percentiles, valid)
         noise = self.rng.normal(0.0, self.rng.uniform(0.0, self.settings.noise), image.shape)
-        return np.where(valid, image + noise, 0.0).astype(np.float32)
+        return np.where(valid, image + noise, 0.0).astype(np.float32), look.hidden
 
-    def _presence(self, landmarks: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_]) -> FloatArray:
+    def _presence(
+        self,
+        landmarks: npt.NDArray[np.float64],
+        valid: npt.NDArray[np.bool_],
+        hidden: npt.NDArray[np.bool_],
+    ) -> FloatArray:
         """(K, 2): loss weight, and 1 if present / 0 if absent (targets of weight-0 channels are unused).
+        A point on a ``hidden`` (occluded) pixel has weight 0: nothing there shows where it is.
 
         An implant channel's point is its hip's head centre when that hip holds metal, NaN otherwise: it
         is present, absent or left out of the loss exactly as the head would be.
@@ -155,5 +162,8 @@ class RandomViews:
             within = 0 <= row < valid.shape[0] and 0 <= col < valid.shape[1] and bool(valid[row, col])
             depth = float(depth_mm[row, col]) if within else 0.0
             present = depth >= self.settings.edge_margin_mm
+            if within and bool(hidden[row, col]):
+                result[index] = (0.0, 1.0 if present else 0.0)
+                continue
             result[index] = (1.0 if present or not within else 0.0, 1.0 if present else 0.0)
         return result

@@ -1,4 +1,4 @@
-"""Augmentation: the Gaussian low-pass on analytic images, and the vendor-like band re-weighting."""
+"""Augmentation: the Gaussian low-pass on analytic images, the vendor-like band re-weighting, edges."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 
 from hipbmd.decomposition.augment import (
     Augmentation,
+    _edges,
     _processing,
     augment,
     gaussian_blur,
@@ -68,3 +69,26 @@ def test_processing_touches_the_input_only() -> None:
     moved_inputs, moved_targets = augment(inputs, targets, still, generator)
     assert torch.allclose(moved_targets, targets, atol=1e-5)
     assert not torch.allclose(moved_inputs, inputs, atol=1e-2)
+
+
+def test_a_sharp_edge_adds_one_step_of_the_drawn_height_across_the_crop_and_leaves_targets() -> None:
+    generator = torch.Generator().manual_seed(3)
+    crops = torch.rand((6, 1, 40, 40), generator=generator)
+    settings = dataclasses.replace(
+        Augmentation(), edge_probability=1.0, edge_step=(0.4, 0.4), edge_rim_px=(0.0, 0.0)
+    )
+    added = _edges(crops, settings, generator) - crops
+    for one in added[:, 0]:
+        levels = torch.unique(torch.round(one * 1000) / 1000)
+        assert len(levels) == 2 and 0.0 in levels.tolist()
+        assert abs(float(levels.abs().max()) - 0.4) < 1e-3
+    never = dataclasses.replace(settings, edge_probability=0.0)
+    assert torch.equal(_edges(crops, never, generator), crops)
+    still = dataclasses.replace(
+        settings, rotation_deg=0.0, scale=0.0, shift_px=0.0, gamma=1.0, contrast=0.0, offset=0.0, noise=0.0,
+        processing_probability=0.0,
+    )  # fmt: skip
+    targets = torch.rand((6, 2, 40, 40), generator=generator)
+    moved_inputs, moved_targets = augment(crops, targets, still, generator)
+    assert torch.allclose(moved_targets, targets, atol=1e-5)
+    assert not torch.allclose(moved_inputs, crops, atol=1e-2)

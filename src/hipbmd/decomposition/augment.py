@@ -8,7 +8,10 @@ base·b + detail·g with b and g drawn from ``base_gain`` and ``detail_gain``, t
 re-normalised to its 1st–99th percentiles as at inference; one band with g > 1 is unsharp masking, b < 1
 is latitude compression, as in multi-scale equalisation), a gamma in [1/γ, γ] on the 0–1 range,
 contrast ×(1 ± c), offset ± o, and Gaussian noise of SD up to σ, as sites process and expose radiographs
-differently. Targets keep their physical units (g/cm²).
+differently. With probability ``edge_probability`` (after the re-weighting) a crop gets a grey-level step
+along a straight line of random place and direction, or a band between two such lines, rising over a
+rim of ``edge_rim_px``: the edge of a skin fold or of clothing, a plate overlap, a stitching seam, which
+may cross the femur and must not change it. Targets keep their physical units (g/cm²).
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ class Augmentation:
     band_sigma_px: tuple[float, float] = (1.0, 16.0)
     base_gain: tuple[float, float] = (0.1, 1.0)
     detail_gain: tuple[float, float] = (0.8, 2.2)
+    edge_probability: float = 0.0
+    edge_step: tuple[float, float] = (0.1, 0.5)
+    edge_rim_px: tuple[float, float] = (0.0, 3.0)
+    band_width_px: tuple[float, float] = (7.0, 40.0)
 
 
 def augment(
@@ -44,7 +51,7 @@ def augment(
     grid = _random_grid(inputs, settings, generator)
     moved_inputs = F.grid_sample(inputs, grid, mode="bilinear", padding_mode="border", align_corners=False)
     moved_targets = F.grid_sample(targets, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    processed = _processing(moved_inputs, settings, generator)
+    processed = _edges(_processing(moved_inputs, settings, generator), settings, generator)
     return _intensity(processed, settings, generator), moved_targets
 
 
@@ -101,6 +108,39 @@ def _processing(inputs: torch.Tensor, settings: Augmentation, generator: torch.G
         detail_gain = _between(settings.detail_gain, generator)
         out.append(percentile_normalised(base_gain * base + detail_gain * (crop - base)))
     return torch.stack(out)
+
+
+def _edges(inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """Each crop, with probability ``edge_probability``, plus a grey-level step or band (module docstring)."""
+    if settings.edge_probability <= 0.0:
+        return inputs
+    height, width = inputs.shape[-2:]
+    rows = torch.arange(height, dtype=inputs.dtype).view(-1, 1)
+    cols = torch.arange(width, dtype=inputs.dtype).view(1, -1)
+    out = []
+    for crop in inputs:
+        if float(torch.rand(1, generator=generator)) >= settings.edge_probability:
+            out.append(crop)
+            continue
+        through_row, through_col = _between((0.0, height), generator), _between((0.0, width), generator)
+        angle = _between((0.0, math.pi), generator)
+        distance = (rows - through_row) * math.cos(angle) + (cols - through_col) * math.sin(angle)
+        step = _between(settings.edge_step, generator) * (
+            1.0 if torch.rand(1, generator=generator) < 0.5 else -1.0
+        )
+        rim = _between(settings.edge_rim_px, generator)
+        beyond = _soft_step(distance, rim)
+        if float(torch.rand(1, generator=generator)) < 0.5:
+            beyond = beyond - _soft_step(distance - _between(settings.band_width_px, generator), rim)
+        out.append(crop + step * beyond)
+    return torch.stack(out)
+
+
+def _soft_step(distance_px: torch.Tensor, rim_px: float) -> torch.Tensor:
+    """0 before the line, 1 beyond it, rising over ``rim_px`` (a sharp step when it is under 0.1 px)."""
+    if rim_px < 0.1:
+        return (distance_px >= 0.0).to(distance_px.dtype)
+    return 0.5 * (1.0 + torch.tanh(distance_px / rim_px))
 
 
 def _between(bounds: tuple[float, float], generator: torch.Generator) -> float:

@@ -57,3 +57,10 @@ def test_several_cohorts_give_the_pairs_of_each_in_turn(sim_cohort: Path, tmp_pa
     assert cases == [f"{sim_cohort.name}/case_00000", "second_cohort/case_00000"]
     with pytest.raises(ValueError, match="one cohort at a time"):
         training_pairs([sim_cohort, other], replace(plan, register=True), tmp_path / "r", None)
+
+
+@pytest.mark.parametrize("config", sorted((Path(__file__).parents[2] / "configs").glob("bmd_gan_*.yaml")))
+def test_every_shipped_training_config_makes_a_plan(config: Path) -> None:
+    plan = plan_from_config(config)
+    assert plan.gan.iterations[1] > 0
+    assert 0.0 <= plan.gan.augmentation.edge_probability <= 1.0

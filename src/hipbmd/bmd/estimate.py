@@ -71,8 +71,6 @@ PLACEHOLDER_REASON = (
 HEAD_REFINEMENT_MM = 10.0
 TYPICAL_NECK_UP = np.array([-0.6, 0.8])  # (row, col) neck base → head of a right femur as displayed
 HEAD_SHIFT_FLAG_MM = 5.0  # a larger shift is flagged: the localiser's head was off by more than usual
-# A hip whose head lies this far from its crop's head position is decomposed once more, centred on it.
-SECOND_LOOK_MM = HEAD_SHIFT_FLAG_MM
 # The lesser trochanter tip lies at least this far below the head centre (patient plane, adult femurs).
 LESSER_TROCHANTER_BELOW_HEAD_MM = 40.0
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
@@ -94,12 +92,7 @@ class EstimateSettings:
 
 @dataclass
 class HipEstimate:
-    """Everything measured on one hip (images kept for the overlay).
-
-    ``location`` ends with the reported head centre; ``localiser_head_px`` keeps the localiser's own
-    (image pixels), from which the head's shift is measured; ``second_look`` is True when the hip was
-    decomposed again, its crop centred on the head found on the first decomposition.
-    """
+    """Everything measured on one hip (images kept for the overlay)."""
 
     side: Side
     location: HipLocation
@@ -113,20 +106,6 @@ class HipEstimate:
     evidence: HipEvidence | None = None
     ood_distance: float | None = None
     category: HipCategory | None = None
-    localiser_head_px: tuple[float, float] | None = None
-    second_look: bool = False
-
-    def __post_init__(self) -> None:
-        if self.localiser_head_px is None:
-            self.localiser_head_px = self.location.head_centre_px
-
-    @property
-    def crop_head_shift_mm(self) -> float:
-        """Distance (detector mm) from the head position of the crop to the reported head centre."""
-        if self.placement is None:
-            return 0.0
-        apart = np.asarray(self.location.head_centre_px) - np.asarray(self.placement.head_px)
-        return float(np.hypot(*(apart * np.asarray(self.placement.detector_spacing_mm))))
 
 
 @dataclass
@@ -151,54 +130,20 @@ def estimate_hips(
     orientation = display_orientation(radiograph)
     search = find_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)
     calibration = interval_calibration(model)
-    look = _Look(radiograph, model, settings, calibration, input_flags, magnification, orientation.mirrored)
     estimates = []
     for location in search.hips:
+        hip = HipEstimate(location.side, location, flags=list(input_flags) + list(location.flags))
         if orientation.upside_down:
-            hip = HipEstimate(location.side, location, flags=list(input_flags) + list(location.flags))
             hip.flags.append("image_upside_down: not measured")
-            estimates.append(hip)
-            continue
-        hip = look.measured(location, location)
-        if hip.crop_head_shift_mm > SECOND_LOOK_MM:
-            hip = _better_look(hip, look.measured(location, hip.location))
+        else:
+            mirror = (location.side == "left") != orientation.mirrored
+            spacing = radiograph.pixel_spacing_mm
+            hip.placement = CropPlacement(location.head_centre_px, spacing, magnification, mirror)
+            _measure(hip, radiograph, model, settings, calibration)
         estimates.append(hip)
     if estimates and all(_no_femoral_head(hip) for hip in estimates):
         return RadiographEstimate([], _why_no_adult_hip(estimates))
     return RadiographEstimate(estimates, None if estimates else search.why_none)
-
-
-@dataclass(frozen=True)
-class _Look:
-    """What measuring a hip of one radiograph needs besides where its crop is centred."""
-
-    radiograph: Radiograph
-    model: DecompositionModel
-    settings: EstimateSettings
-    calibration: IntervalCalibration | None
-    input_flags: list[str]
-    magnification: float
-    image_mirrored: bool
-
-    def measured(self, location: HipLocation, centred_on: HipLocation) -> HipEstimate:
-        """The hip the localiser gave as ``location``, measured on a crop centred on ``centred_on``'s head
-        (the localiser's own, or the head found on a first look)."""
-        flags = list(self.input_flags) + list(location.flags)
-        hip = HipEstimate(location.side, centred_on, flags=flags, localiser_head_px=location.head_centre_px)
-        hip.second_look = centred_on.head_centre_px != location.head_centre_px
-        mirror = (location.side == "left") != self.image_mirrored
-        spacing = self.radiograph.pixel_spacing_mm
-        assert spacing is not None
-        hip.placement = CropPlacement(centred_on.head_centre_px, spacing, self.magnification, mirror)
-        _measure(hip, self.radiograph, self.model, self.settings, self.calibration)
-        return hip
-
-
-def _better_look(first: HipEstimate, second: HipEstimate) -> HipEstimate:
-    """The second look (its crop centred on the head the first one found) when it measured the hip: the
-    decomposition saw the crop as in training, its head where the crop expects it. Otherwise the first,
-    with its own reason for not measuring (or for not being a hip)."""
-    return second if second.measurements else first
 
 
 def interval_calibration(model: DecompositionModel) -> IntervalCalibration | None:
@@ -364,12 +309,12 @@ def _head_outline_centre(
 def _refine_head_centre(hip: HipEstimate, grid: CropGrid, outline_centre_px: tuple[float, float]) -> float:
     """Report the centre of the head's outline on the decomposed image (crop pixels; for a measured hip
     the one its regions stand on) as the hip's head centre when it lies within ``HEAD_REFINEMENT_MM`` of
-    the localiser's (``hip.localiser_head_px``); a shift over ``HEAD_SHIFT_FLAG_MM`` (the localiser missed
-    the head by more than its usual error) is flagged ``head_centre_refined: d mm`` (d at the detector).
-    Returns the distance between the two (mm)."""
-    assert hip.placement is not None and hip.localiser_head_px is not None
+    the localiser's; a shift over ``HEAD_SHIFT_FLAG_MM`` (the localiser missed the head by more than its
+    usual error) is flagged ``head_centre_refined: d mm`` (d at the detector). Returns the distance
+    between the two (mm)."""
+    assert hip.placement is not None
     moved = crop_frame(grid, hip.placement).apply(np.asarray(outline_centre_px))
-    shift_px = np.asarray(moved) - np.asarray(hip.localiser_head_px)
+    shift_px = np.asarray(moved) - np.asarray(hip.location.head_centre_px)
     shift_mm = float(np.hypot(*(shift_px * np.asarray(hip.placement.detector_spacing_mm))))
     if shift_mm > HEAD_REFINEMENT_MM:
         return shift_mm

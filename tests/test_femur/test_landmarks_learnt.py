@@ -85,6 +85,21 @@ def test_without_a_learnt_point_the_fits_are_used_and_say_why() -> None:
     assert "landmarks_learnt_failed: the localiser gave no neck_base" in result.flags
 
 
+def test_without_a_greater_trochanter_point_a_femur_the_fits_cannot_read_has_the_same_regions() -> None:
+    femur = phantom.femur(lesser=False, density_g_cm2=DENSITY_G_CM2)
+    points = true_points(femur)
+    full = measure_femur_drr(femur.image_g_cm2, femur.spacing_mm, "right", learnt_points_px=points)
+    del points["greater_trochanter"]
+    result = measure_femur_drr(femur.image_g_cm2, femur.spacing_mm, "right", learnt_points_px=points)
+    assert result.ok and "greater_trochanter_not_placed" in result.flags
+    assert result.landmarks is not None and result.landmarks.greater_trochanter_px is None
+    assert "greater_trochanter" not in result.summary()["landmarks"]["landmarks_px"]
+    assert result.rois is not None and full.rois is not None
+    for name in ROI_NAMES:
+        assert np.array_equal(result.rois.masks[name], full.rois.masks[name])
+        assert result.abmd_g_cm2[name] == full.abmd_g_cm2[name]
+
+
 def test_without_a_distal_shaft_point_the_fitted_shaft_axis_orients_the_learnt_regions() -> None:
     femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
     points = true_points(femur)

@@ -61,7 +61,8 @@ class Landmarks2D:
         neck_narrowest_px: middle of the narrowest cross-neck section.
         neck_base_px: where the neck axis crosses the shaft axis.
         lesser_trochanter_px: lesser trochanter tip (on the medial outline).
-        greater_trochanter_px: most proximal outline point lateral to the shaft axis.
+        greater_trochanter_px: most proximal outline point lateral to the shaft axis (None: not placed;
+            the regions do not stand on it).
         shaft_axis: unit (row, column) direction of the shaft axis, pointing distally.
         neck_axis: unit (row, column) direction of the neck axis, from the neck base to the head.
         neck_shaft_angle_deg: angle between the neck axis and the distal shaft axis.
@@ -81,7 +82,7 @@ class Landmarks2D:
     neck_narrowest_px: tuple[float, float]
     neck_base_px: tuple[float, float]
     lesser_trochanter_px: tuple[float, float]
-    greater_trochanter_px: tuple[float, float]
+    greater_trochanter_px: tuple[float, float] | None
     shaft_axis: tuple[float, float]
     neck_axis: tuple[float, float]
     neck_shaft_angle_deg: float
@@ -90,14 +91,16 @@ class Landmarks2D:
 
     def points_px(self) -> dict[str, tuple[float, float]]:
         """Named points as :class:`~hipbmd.femur.dxa_pose.DXAView` and :func:`hip_rois` name them."""
-        return {
+        points = {
             "head_centre": self.head_centre_px,
             "neck_narrowest": self.neck_narrowest_px,
             "neck_base": self.neck_base_px,
             "shaft_point": self.neck_base_px,
             "lesser_trochanter": self.lesser_trochanter_px,
-            "greater_trochanter": self.greater_trochanter_px,
         }
+        if self.greater_trochanter_px is not None:
+            points["greater_trochanter"] = self.greater_trochanter_px
+        return points
 
     def view(self) -> DXAView:
         """A :class:`DXAView` of the image for :func:`~hipbmd.femur.roi.hip_rois`.

@@ -56,6 +56,10 @@ LEARNT_POINTS = (
     "lesser_trochanter",
     "greater_trochanter",
 )
+# Points the regions can stand without: the distal shaft point (the fitted shaft line stands in), and the
+# greater trochanter, which places no region (it is part of the total hip's bone, weighed by the
+# region-coverage check when off the image).
+OPTIONAL_POINTS = ("shaft_distal", "greater_trochanter")
 HEAD_RAYS = 36
 HEAD_DOME_DEG = 70.0  # rays within this of the direction away from the neck base
 MIN_HEAD_RAYS_FRACTION = 0.5
@@ -78,11 +82,13 @@ def learnt_landmarks(
     point the shaft axis is ``fitted_shaft_axis`` (unit (row, col), distal; flagged
     ``shaft_axis_from_fit``), see the module docstring.
 
+    Without a greater trochanter point the landmarks have none (flag ``greater_trochanter_not_placed``).
+
     Raises:
-        LandmarkError: a point other than the distal shaft point missing, no shaft axis at all, no head
-            edge around the head centre, or axes that meet implausibly.
+        LandmarkError: a point other than the distal shaft point or the greater trochanter missing, no
+            shaft axis at all, no head edge around the head centre, or axes that meet implausibly.
     """
-    missing = [name for name in LEARNT_POINTS if name not in points_px and name != "shaft_distal"]
+    missing = [name for name in LEARNT_POINTS if name not in points_px and name not in OPTIONAL_POINTS]
     if missing:
         raise LandmarkError(f"the localiser gave no {', '.join(missing)}")
     image = np.asarray(image_g_cm2, dtype=np.float64)
@@ -99,6 +105,8 @@ def learnt_landmarks(
         )
     head, radius_mm = head_circle(image, head, neck_up, spacing_mm, threshold_g_cm2)
     neck_up = _unit(head - base, "the neck base lies on the head centre")
+    if "greater_trochanter" not in point:
+        flags = (*flags, "greater_trochanter_not_placed")
     return Landmarks2D(
         side="right",
         shape=(int(image.shape[0]), int(image.shape[1])),
@@ -108,7 +116,7 @@ def learnt_landmarks(
         neck_narrowest_px=_pair(point["neck_narrowest"]),
         neck_base_px=_pair(base),
         lesser_trochanter_px=_pair(point["lesser_trochanter"]),
-        greater_trochanter_px=_pair(point["greater_trochanter"]),
+        greater_trochanter_px=_pair(point["greater_trochanter"]) if "greater_trochanter" in point else None,
         shaft_axis=_pair(shaft_down),
         neck_axis=_pair(neck_up),
         neck_shaft_angle_deg=angle,

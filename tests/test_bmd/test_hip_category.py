@@ -47,6 +47,7 @@ def test_a_borderline_hip_is_withheld_as_uncertain_with_the_likeliest_category()
         "intervals_not_calibrated: the model has no interval calibration",
         "samples_differ_from_calibration: 2 Monte-Carlo samples; the intervals were calibrated with 8",
         "age_under_20: 12 years; no T-score or category (the reference is for adults)",
+        "region_points_incomplete: the localiser placed no greater trochanter",
     ],
 )
 def test_a_withholding_flag_is_the_stated_reason(flag: str) -> None:

@@ -215,6 +215,8 @@ def _measure(
         hip.drr.mean_g_cm2, model.grid.spacing_mm, "right", learnt_points_px=learnt, on_image=on_image
     )
     hip.flags += [f"landmarks: {flag}" for flag in hip.femur.flags]
+    if "greater_trochanter_not_placed" in hip.femur.flags:
+        hip.flags.append("region_points_incomplete: the localiser placed no greater trochanter")
     if not hip.femur.ok:
         hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
         outline_centre = _head_outline_centre(hip, model.grid, learnt)

@@ -56,6 +56,17 @@ def test_a_withholding_flag_is_the_stated_reason(flag: str) -> None:
     assert category.who_category is None and category.withheld == flag
 
 
+def test_a_hip_without_a_greater_trochanter_point_is_flagged_so_as_to_withhold_its_category() -> None:
+    from hipbmd.bmd.estimate import landmark_flags
+
+    flags = landmark_flags(("landmarks_learnt", "greater_trochanter_not_placed"))
+    assert flags[:2] == ["landmarks: landmarks_learnt", "landmarks: greater_trochanter_not_placed"]
+    regions = [_region("neck", -3.5, 0.02), _region("total_hip", -3.0, 0.02)]
+    assert hip_category(regions, flags, 0.9).withheld == flags[2]
+    assert flags[2].startswith("region_points_incomplete: ")
+    assert landmark_flags(("landmarks_learnt",)) == ["landmarks: landmarks_learnt"]
+
+
 def test_informative_flags_do_not_withhold() -> None:
     regions = [_region("neck", 0.5, 0.02), _region("total_hip", 0.5, 0.02)]
     flags = ["high_uncertainty: neck ±0.200 g/cm2", "head_centre_refined: 6.0 mm", "spacing_assumed"]

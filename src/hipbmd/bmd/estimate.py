@@ -214,9 +214,7 @@ def _measure(
     hip.femur = measure_femur_drr(
         hip.drr.mean_g_cm2, model.grid.spacing_mm, "right", learnt_points_px=learnt, on_image=on_image
     )
-    hip.flags += [f"landmarks: {flag}" for flag in hip.femur.flags]
-    if "greater_trochanter_not_placed" in hip.femur.flags:
-        hip.flags.append("region_points_incomplete: the localiser placed no greater trochanter")
+    hip.flags += landmark_flags(hip.femur.flags)
     if not hip.femur.ok:
         hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
         outline_centre = _head_outline_centre(hip, model.grid, learnt)
@@ -256,6 +254,15 @@ def _measure(
             _roi_measurement(hip, roi, model, settings, radiograph.age_years, calibration)
         )
     hip.category = hip_category(hip.measurements, hip.flags, settings.category_confidence)
+
+
+def landmark_flags(femur_flags: tuple[str, ...]) -> list[str]:
+    """The hip's flags from its landmarks' and regions' own: each as ``landmarks: …``, and
+    ``region_points_incomplete`` (which withholds the category) when no greater trochanter was placed."""
+    flags = [f"landmarks: {flag}" for flag in femur_flags]
+    if "greater_trochanter_not_placed" in femur_flags:
+        flags.append("region_points_incomplete: the localiser placed no greater trochanter")
+    return flags
 
 
 def _evidence(hip: HipEstimate, head_shift_mm: float) -> HipEvidence:

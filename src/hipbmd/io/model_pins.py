@@ -29,8 +29,8 @@ SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
         "model.json": "e755c74d0fe31391d482c4114e75981d984788708038e34286ba5390a4f5bec3",
     },
     "hip_localiser": {
-        "model.safetensors": "2257d128b137fdacf406a41bb3b6281c8ce44da6ecef59179d003f96a4d30051",
-        "model.json": "6c7f9219dc39db387f8829524b976edbb3988eaf5278568d2b8bf1b336baddb6",
+        "model.safetensors": "0a238d7d106fcfa965991bea5768ea0dfc64ac37a89b5244c4fe56b29dc66778",
+        "model.json": "3d6987b31139f9d41e1a08dc1effbb914dfa4b470d6c47f5479426e9b10b7650",
     },
 }
 

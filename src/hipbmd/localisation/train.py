@@ -169,8 +169,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--plain-look",
         action="store_true",
-        help="no sharpness, tone or occlusion perturbations of the training views (geometry, gamma and "
-        "noise only)",
+        help="no sharpness, edge, tone or occlusion perturbations of the training views (geometry, gamma "
+        "and noise only)",
+    )
+    parser.add_argument(
+        "--edges",
+        type=float,
+        default=AppearanceSettings().edge,
+        help="share of training views crossed by a grey-level edge or band (0: none)",
     )
     return parser
 
@@ -200,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hipbmd.localisation.model_files import load_localiser
 
         start = load_localiser(args.init)
-    look = AppearanceSettings.off() if args.plain_look else AppearanceSettings()
+    look = AppearanceSettings.off() if args.plain_look else AppearanceSettings(edge=args.edges)
     augment = AugmentSettings(appearance=look, negative=args.negatives)
     model, history = train_localiser(
         samples, config, settings, augment, on_step=_progress("train", settings.iterations), start=start
@@ -269,8 +275,14 @@ def _command(args: argparse.Namespace) -> str:
         + (["--init START"] if args.init is not None else [])
         + (["--plain-look"] if args.plain_look else [])
         + ([f"--negatives {args.negatives}"] if args.negatives else [])
+        + ([f"--edges {args.edges}"] if _edges_given(args) else [])
     )
     return " ".join(parts)
+
+
+def _edges_given(args: argparse.Namespace) -> bool:
+    """Whether the command's share of edged views differs from the default (and counts at all)."""
+    return not args.plain_look and bool(args.edges != AppearanceSettings().edge)
 
 
 def _sites(cohort: Path) -> str:

@@ -22,7 +22,7 @@ PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
 SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     "bmd_gan": {
         "model.safetensors": "00007467413bc5f03eaec5e1c241485ef9cbdb0ae98233d80b9ef51ac92d6acd",
-        "model.json": "78973ccb58dd2b5f11a72bdf5b45ffff2c3b482499ba0d01c94d871e3a1aca18",
+        "model.json": "385712ebe8bac946aa2e6bce799405e6201d96100edb5efc9c4e04d7b97dad52",
     },
     "femur_segmentation": {
         "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",

@@ -22,15 +22,15 @@ PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
 SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     "bmd_gan": {
         "model.safetensors": "00007467413bc5f03eaec5e1c241485ef9cbdb0ae98233d80b9ef51ac92d6acd",
-        "model.json": "385712ebe8bac946aa2e6bce799405e6201d96100edb5efc9c4e04d7b97dad52",
+        "model.json": "78973ccb58dd2b5f11a72bdf5b45ffff2c3b482499ba0d01c94d871e3a1aca18",
     },
     "femur_segmentation": {
         "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",
         "model.json": "e755c74d0fe31391d482c4114e75981d984788708038e34286ba5390a4f5bec3",
     },
     "hip_localiser": {
-        "model.safetensors": "0a238d7d106fcfa965991bea5768ea0dfc64ac37a89b5244c4fe56b29dc66778",
-        "model.json": "3d6987b31139f9d41e1a08dc1effbb914dfa4b470d6c47f5479426e9b10b7650",
+        "model.safetensors": "2257d128b137fdacf406a41bb3b6281c8ce44da6ecef59179d003f96a4d30051",
+        "model.json": "6c7f9219dc39db387f8829524b976edbb3988eaf5278568d2b8bf1b336baddb6",
     },
 }
 

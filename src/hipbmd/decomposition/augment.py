@@ -111,36 +111,29 @@ def _processing(inputs: torch.Tensor, settings: Augmentation, generator: torch.G
 
 
 def _edges(inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator) -> torch.Tensor:
-    """Each crop, with probability ``edge_probability``, plus a grey-level step or band (module docstring)."""
+    """Each crop, with probability ``edge_probability``, plus a grey-level step or band (module docstring;
+    the pattern is :func:`hipbmd.localisation.appearance.edge_pattern`)."""
+    from hipbmd.localisation.appearance import edge_pattern
+
     if settings.edge_probability <= 0.0:
         return inputs
     height, width = inputs.shape[-2:]
-    rows = torch.arange(height, dtype=inputs.dtype).view(-1, 1)
-    cols = torch.arange(width, dtype=inputs.dtype).view(1, -1)
     out = []
     for crop in inputs:
         if float(torch.rand(1, generator=generator)) >= settings.edge_probability:
             out.append(crop)
             continue
-        through_row, through_col = _between((0.0, height), generator), _between((0.0, width), generator)
+        through = (_between((0.0, height), generator), _between((0.0, width), generator))
         angle = _between((0.0, math.pi), generator)
-        distance = (rows - through_row) * math.cos(angle) + (cols - through_col) * math.sin(angle)
         step = _between(settings.edge_step, generator) * (
             1.0 if torch.rand(1, generator=generator) < 0.5 else -1.0
         )
         rim = _between(settings.edge_rim_px, generator)
-        beyond = _soft_step(distance, rim)
-        if float(torch.rand(1, generator=generator)) < 0.5:
-            beyond = beyond - _soft_step(distance - _between(settings.band_width_px, generator), rim)
-        out.append(crop + step * beyond)
+        banded = float(torch.rand(1, generator=generator)) < 0.5
+        band = _between(settings.band_width_px, generator) if banded else None
+        pattern = torch.from_numpy(edge_pattern((height, width), through, angle, rim, band)).to(crop.dtype)
+        out.append(crop + step * pattern)
     return torch.stack(out)
-
-
-def _soft_step(distance_px: torch.Tensor, rim_px: float) -> torch.Tensor:
-    """0 before the line, 1 beyond it, rising over ``rim_px`` (a sharp step when it is under 0.1 px)."""
-    if rim_px < 0.1:
-        return (distance_px >= 0.0).to(distance_px.dtype)
-    return 0.5 * (1.0 + torch.tanh(distance_px / rim_px))
 
 
 def _between(bounds: tuple[float, float], generator: torch.Generator) -> float:

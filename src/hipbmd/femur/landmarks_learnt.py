@@ -105,7 +105,8 @@ def learnt_landmarks(
         )
     head, radius_mm = head_circle(image, head, neck_up, spacing_mm, threshold_g_cm2)
     neck_up = _unit(head - base, "the neck base lies on the head centre")
-    if "greater_trochanter" not in point:
+    greater = point.get("greater_trochanter")
+    if greater is None:
         flags = (*flags, "greater_trochanter_not_placed")
     return Landmarks2D(
         side="right",
@@ -116,7 +117,7 @@ def learnt_landmarks(
         neck_narrowest_px=_pair(point["neck_narrowest"]),
         neck_base_px=_pair(base),
         lesser_trochanter_px=_pair(point["lesser_trochanter"]),
-        greater_trochanter_px=_pair(point["greater_trochanter"]) if "greater_trochanter" in point else None,
+        greater_trochanter_px=None if greater is None else _pair(greater),
         shaft_axis=_pair(shaft_down),
         neck_axis=_pair(neck_up),
         neck_shaft_angle_deg=angle,

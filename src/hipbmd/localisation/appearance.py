@@ -107,16 +107,31 @@ def perturb_appearance(
 def add_edge(image: FloatArray, settings: AppearanceSettings, rng: np.random.Generator) -> FloatArray:
     """``image`` plus a grey-level step across a random straight line through the view, or (half the
     time) a band between two parallel lines; the step rises over a rim of random width."""
-    rows, cols = np.indices(image.shape, dtype=np.float64)
     through = rng.uniform(0.0, 1.0, 2) * np.asarray(image.shape, dtype=np.float64)
     angle = rng.uniform(0.0, np.pi)
-    distance = (rows - through[0]) * np.cos(angle) + (cols - through[1]) * np.sin(angle)
     step = rng.uniform(*settings.edge_step) * rng.choice([-1.0, 1.0])
     rim = rng.uniform(*settings.edge_rim_px)
-    beyond = _soft_step(distance, rim)
-    if rng.random() < 0.5:
-        beyond = beyond - _soft_step(distance - rng.uniform(*settings.band_width_px), rim)
-    return np.asarray(image + step * beyond, dtype=np.float32)
+    band = rng.uniform(*settings.band_width_px) if rng.random() < 0.5 else None
+    added = edge_pattern(image.shape, (float(through[0]), float(through[1])), angle, rim, band)
+    return np.asarray(image + step * added, dtype=np.float32)
+
+
+def edge_pattern(
+    shape: tuple[int, ...],
+    through_px: tuple[float, float],
+    angle_rad: float,
+    rim_px: float,
+    band_width_px: float | None = None,
+) -> npt.NDArray[np.float64]:
+    """A unit grey-level step (H, W): 0 before the line through ``through_px`` (row, col) whose normal
+    points at ``angle_rad`` from the row axis, 1 beyond it, rising over ``rim_px`` (a logistic; sharp at
+    0); with ``band_width_px``, back to 0 that far beyond (a band)."""
+    rows, cols = np.indices(shape[-2:], dtype=np.float64)
+    distance = (rows - through_px[0]) * np.cos(angle_rad) + (cols - through_px[1]) * np.sin(angle_rad)
+    beyond = _soft_step(distance, rim_px)
+    if band_width_px is not None:
+        beyond = beyond - _soft_step(distance - band_width_px, rim_px)
+    return beyond
 
 
 def _soft_step(distance_px: npt.NDArray[np.float64], rim_px: float) -> npt.NDArray[np.float64]:

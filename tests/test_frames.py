@@ -56,3 +56,22 @@ def test_the_crop_frame_puts_the_head_at_its_place_and_mirrors_left_hips() -> No
     np.testing.assert_allclose(frame.apply(np.add(grid.head_px, (1.0, 1.0))), (200.0 + step, 300.0 - step))
     rows, cols = crop_points(grid, placement)
     np.testing.assert_allclose([rows[5, 7], cols[5, 7]], frame.apply([5.0, 7.0]), rtol=1e-6)
+
+
+def test_a_turn_takes_the_column_axis_up_the_display_for_a_positive_angle() -> None:
+    turn = Affine2D.turn(np.radians(30.0))
+    np.testing.assert_allclose(turn.apply([0.0, 1.0]), [-0.5, np.sqrt(3) / 2], atol=1e-12)
+    np.testing.assert_allclose(turn.then(Affine2D.turn(np.radians(-30.0))).matrix, np.eye(3), atol=1e-12)
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_a_turned_crop_turns_about_the_head_by_its_angle(mirror: bool) -> None:
+    grid = CropGrid((64, 64), 1.25, (0.3, 0.6))
+    placement = CropPlacement((200.0, 300.0), (0.25, 0.25), 1.2, mirror=mirror, turn_deg=20.0)
+    frame = crop_frame(grid, placement)
+    np.testing.assert_allclose(frame.apply(grid.head_px), placement.head_px)
+    step = 1.25 * 1.2 / 0.25
+    along_columns = frame.apply(np.add(grid.head_px, (0.0, 1.0))) - placement.head_px
+    sign = -1.0 if mirror else 1.0  # a mirrored crop's columns run toward the image's left
+    angle = np.radians(20.0)
+    np.testing.assert_allclose(along_columns, step * np.array([-np.sin(angle), sign * np.cos(angle)]))

@@ -54,6 +54,14 @@ class Affine2D:
             (shape[0] - 1.0 if rows else 0.0, shape[1] - 1.0 if cols else 0.0),
         )
 
+    @classmethod
+    def turn(cls, angle_rad: float) -> Affine2D:
+        """A rotation about the origin by ``angle_rad``, counter-clockwise as displayed (rows run down):
+        ``(row, col) → (cos·row − sin·col, sin·row + cos·col)``, so the column axis (0, 1) goes to
+        (−sin, cos), up on the display for a positive angle."""
+        cos, sin = float(np.cos(angle_rad)), float(np.sin(angle_rad))
+        return cls(np.array([[cos, -sin, 0.0], [sin, cos, 0.0], [0.0, 0.0, 1.0]]))
+
     def apply(self, points: npt.ArrayLike) -> PointArray:
         """The map of (row, col) points, shape (..., 2) → (..., 2)."""
         values = np.asarray(points, dtype=np.float64)

@@ -18,6 +18,7 @@ from hipbmd.bmd.estimate import (
 )
 from hipbmd.decomposition.crop import CropPlacement
 from hipbmd.femur.measure_2d import FemurBMD
+from hipbmd.io.exposed_field import ExposedField
 from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.types import Radiograph
 
@@ -36,6 +37,18 @@ def _reason(rows: int, head: tuple[float, float], lesser: tuple[float, float] | 
 
 def test_a_head_outside_the_image_is_named() -> None:
     assert _reason(400, (-12.0, 200.0), None).startswith("head_outside_image")
+
+
+def test_a_head_on_a_shutter_fill_is_outside_the_image() -> None:
+    location = HipLocation("right", (40.0, 200.0), None, 0.9, 0.1, "dicom")
+    femur = FemurBMD("right", 1.0, {}, None, None, np.zeros((4, 4), bool), (), "landmarks: no neck")
+    placement = CropPlacement((40.0, 200.0), (SPACING_MM, SPACING_MM), MAGNIFICATION, False)
+    hip = HipEstimate("right", location, placement, femur=femur)
+    image = Radiograph(np.zeros((400, 400), np.float32), (SPACING_MM, SPACING_MM), "imager")
+    shutter = np.zeros((400, 400), dtype=bool)
+    shutter[:60] = True  # the top 60 rows are a flat fill
+    reason = _why_not_measured(hip, image, ExposedField((400, 400), shutter))
+    assert reason.startswith("head_outside_image")
 
 
 @pytest.mark.parametrize("lesser", [None, (430.0, 210.0)])

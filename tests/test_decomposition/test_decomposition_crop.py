@@ -62,3 +62,28 @@ def test_the_grid_round_trips_through_json() -> None:
 def test_radiograph_normalisation_ignores_gain_and_offset() -> None:
     crop = np.random.default_rng(0).normal(100, 20, (32, 32)).astype(np.float32)
     assert np.allclose(normalise_radiograph(crop), normalise_radiograph(3 * crop + 50), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("head", "outside"),
+    [((300.0, 260.0), None), ((30.0, 500.0), None), ((30.0, 500.0), 0.0), ((900, 10), None)],
+)
+def test_a_crop_is_the_one_the_whole_filtered_image_gives(
+    head: tuple[float, float], outside: float | None
+) -> None:
+    """Filtering only the window the crop covers changes nothing: inside the image, at its edges (the
+    edge value or the fill beyond), and for a crop wholly beyond it."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    image = rng.normal(size=(600, 520)).astype(np.float32)
+    grid = CropGrid((40, 40), 2.0, (0.3, 0.6))
+    placement = CropPlacement(head, (0.3, 0.3), 1.2, mirror=True, turn_deg=12.0)
+    step = 2.0 * 1.2 / 0.3
+    sigma = 0.5 * np.sqrt(step * step - 1.0)
+    rows, cols = crop_points(grid, placement)
+    mode = "nearest" if outside is None else "constant"
+    whole = ndimage.map_coordinates(
+        ndimage.gaussian_filter(image, [sigma, sigma]), [rows, cols], order=1, mode=mode, cval=outside or 0.0
+    )
+    np.testing.assert_allclose(sample_crop(image, grid, placement, outside), whole, atol=1e-5)

@@ -16,6 +16,7 @@ from hipbmd.bmd.region_coverage import (
 )
 from hipbmd.femur.measure_2d import FemurBMD, measure_femur_drr
 from hipbmd.frames import Affine2D
+from hipbmd.io.exposed_field import ExposedField
 
 REGIONS = ("neck", "total_hip")
 IDENTITY = Affine2D.scale_shift((1.0, 1.0), (0.0, 0.0))
@@ -76,3 +77,11 @@ def test_the_on_image_mask_follows_the_crop_into_the_image() -> None:
     expected = (image_row <= 19.5) & (image_col >= -0.5) & (image_col <= 9.5)
     np.testing.assert_array_equal(mask, expected)
     assert mask[0, 2] and mask[4, 6] and not mask[0, 1] and not mask[5, 4] and not mask[0, 7]
+
+
+def test_crop_pixels_on_a_fill_are_off_the_image() -> None:
+    to_image = Affine2D.scale_shift((1.0, 1.0), (0.0, 0.0))
+    fill = np.zeros((20, 10), dtype=bool)
+    fill[:, 7:] = True  # a shutter over the last three columns
+    mask = on_image_mask(to_image, (8, 12), ExposedField((20, 10), fill))
+    assert mask[:, :7].all() and not mask[:, 7:].any()

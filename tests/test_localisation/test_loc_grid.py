@@ -35,3 +35,25 @@ def test_valid_mask_marks_the_overhang() -> None:
     assert mapping.shape == (13, 13)  # the last centres: row 49.5 (outside 49 rows), col 49.5 (on the edge)
     assert valid[:12].all()
     assert not valid[12].any()
+
+
+@pytest.mark.parametrize("turn_deg", [0.0, 20.0, -35.0])
+def test_a_turned_grid_shows_a_tilted_image_level(turn_deg: float) -> None:
+    """A blob 60 mm right of the centre on an image tilted by ``turn_deg`` lands, on the grid turned by
+    the same angle, 60 mm right of the centre: the tilt is undone, spacings (anisotropic) included."""
+    from hipbmd.localisation.grid import to_turned_grid
+
+    spacing, pitch, shape = (0.2, 0.25), 2.0, (900, 800)
+    centre = ((shape[0] - 1) / 2.0, (shape[1] - 1) / 2.0)
+    angle = np.radians(turn_deg)
+    offset_mm = np.array([-np.sin(angle), np.cos(angle)]) * 60.0  # (0, 60) turned counter-clockwise
+    blob = (centre[0] + offset_mm[0] / spacing[0], centre[1] + offset_mm[1] / spacing[1])
+    rows, cols = np.indices(shape, dtype=np.float64)
+    image = np.exp(-(((rows - blob[0]) * spacing[0]) ** 2 + ((cols - blob[1]) * spacing[1]) ** 2) / 50.0)
+    working, valid, working_to_original = to_turned_grid(image, spacing, pitch, turn_deg)
+    peak = np.unravel_index(np.argmax(working), working.shape)
+    level = grid_map(shape, spacing, pitch).to_working([centre[0], centre[1] + 60.0 / spacing[1]])
+    assert np.hypot(*(np.asarray(peak) - level)) <= 1.0  # where it lies on the untilted image's grid
+    np.testing.assert_allclose(working_to_original.apply(level), blob, atol=1e-9)
+    assert valid[working.shape[0] // 2, working.shape[1] // 2]
+    assert valid.all() == (turn_deg == 0.0)  # a turned grid reaches beyond the image at its corners

@@ -31,6 +31,7 @@ from hipbmd.bmd.dxa_calibration import LinearDXAMap
 from hipbmd.bmd.hip_category import hip_category
 from hipbmd.bmd.hip_evidence import SPREAD_FLOOR_G_CM2, HipEvidence
 from hipbmd.bmd.interval_calibration import Z_95, IntervalCalibration
+from hipbmd.bmd.levelling import levelling
 from hipbmd.bmd.qc import LOW_CONFIDENCE, implant_suspected, withholding_flag
 from hipbmd.bmd.record_parts import HipCategory, ROIMeasurement
 from hipbmd.bmd.reference import NHANES_III, YAMTable, t_reference
@@ -44,9 +45,12 @@ from hipbmd.decomposition.crop import (
     CropGrid,
     CropPlacement,
     crop_frame,
+    crop_points,
+    fill_unshown,
     normalise_radiograph,
     sample_crop,
 )
+from hipbmd.io.exposed_field import ExposedField, exposed_field
 from hipbmd.io.radiograph_geometry import radiograph_geometry
 from hipbmd.io.radiograph_tags import PLACEHOLDER_SPACING_MM
 from hipbmd.localisation.hip_location import IMPLANT_THRESHOLD, HipLocation
@@ -128,6 +132,7 @@ def estimate_hips(
     geometry = radiograph_geometry(radiograph)
     magnification, input_flags = geometry.magnification, geometry.flags + _input_flags(radiograph)
     orientation = display_orientation(radiograph)
+    exposed = exposed_field(radiograph.array)
     search = find_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)
     calibration = interval_calibration(model)
     estimates = []
@@ -138,8 +143,12 @@ def estimate_hips(
         else:
             mirror = (location.side == "left") != orientation.mirrored
             spacing = radiograph.pixel_spacing_mm
-            hip.placement = CropPlacement(location.head_centre_px, spacing, magnification, mirror)
-            _measure(hip, radiograph, model, settings, calibration)
+            level = levelling(location, search.hips, spacing, mirror)
+            hip.placement = CropPlacement(
+                location.head_centre_px, spacing, magnification, mirror, level.turn_deg
+            )
+            hip.flags += [flag for flag in [level.flag()] if flag is not None]
+            _measure(hip, radiograph, exposed, model, settings, calibration)
         estimates.append(hip)
     if estimates and all(_no_femoral_head(hip) for hip in estimates):
         return RadiographEstimate([], _why_no_adult_hip(estimates))
@@ -192,6 +201,7 @@ def _input_flags(radiograph: Radiograph) -> list[str]:
 def _measure(
     hip: HipEstimate,
     radiograph: Radiograph,
+    exposed: ExposedField,
     model: DecompositionModel,
     settings: EstimateSettings,
     calibration: IntervalCalibration | None,
@@ -201,6 +211,8 @@ def _measure(
 
     assert hip.placement is not None
     raw = sample_crop(radiograph.array, model.grid, hip.placement, outside=None)
+    if not exposed.whole:  # a fill shows no more than the space beyond the edge: extend the image over it
+        raw = fill_unshown(raw, exposed.contains(np.stack(crop_points(model.grid, hip.placement), axis=-1)))
     hip.crop = normalise_radiograph(raw)
     implant = _implant_flag(hip, radiograph)
     if implant is not None:
@@ -210,13 +222,13 @@ def _measure(
     hip.drr = predict_drr(model.generator, hip.crop, settings.samples, settings.seed)
     learnt = _learnt_points_crop_px(hip.location, model.grid, hip.placement)
     crop_to_image = crop_frame(model.grid, hip.placement)
-    on_image = on_image_mask(crop_to_image, hip.drr.mean_g_cm2.shape, radiograph.shape)
+    on_image = on_image_mask(crop_to_image, hip.drr.mean_g_cm2.shape, exposed)
     hip.femur = measure_femur_drr(
         hip.drr.mean_g_cm2, model.grid.spacing_mm, "right", learnt_points_px=learnt, on_image=on_image
     )
     hip.flags += landmark_flags(hip.femur.flags)
     if not hip.femur.ok:
-        hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph)}")
+        hip.flags.append(f"not_measured: {_why_not_measured(hip, radiograph, exposed)}")
         outline_centre = _head_outline_centre(hip, model.grid, learnt)
         if outline_centre is not None:
             _refine_head_centre(hip, model.grid, outline_centre)
@@ -344,23 +356,23 @@ def _learnt_points_crop_px(
     if location.lesser_trochanter_px is not None:
         points["lesser_trochanter"] = location.lesser_trochanter_px
     to_crop = crop_frame(grid, placement).inverse()
-    crop_points = {name: to_crop.apply(np.asarray(point, dtype=np.float64)) for name, point in points.items()}
-    return {name: (float(point[0]), float(point[1])) for name, point in crop_points.items()}
+    in_crop = {name: to_crop.apply(np.asarray(point, dtype=np.float64)) for name, point in points.items()}
+    return {name: (float(point[0]), float(point[1])) for name, point in in_crop.items()}
 
 
-def _why_not_measured(hip: HipEstimate, radiograph: Radiograph) -> str:
-    """The true cause when the image lacks what the regions need (the head, or the femur down to the
-    lesser trochanter), else the landmark steps' own reason."""
-    rows, cols = radiograph.shape
+def _why_not_measured(hip: HipEstimate, radiograph: Radiograph, exposed: ExposedField | None = None) -> str:
+    """The true cause when the image (its exposed field; default the whole image) lacks what the regions
+    need (the head, or the femur down to the lesser trochanter), else the landmark steps' own reason."""
+    exposed = exposed or ExposedField(radiograph.shape)
     head_row, head_col = hip.location.head_centre_px
-    if not (0 <= head_row < rows and 0 <= head_col < cols):
+    if not exposed.contains((head_row, head_col)):
         return "head_outside_image: the femoral head centre lies outside the image"
     lesser = hip.location.lesser_trochanter_px
     if lesser is None:  # where it would be, at the least, in an upright femur
         spacing = radiograph.pixel_spacing_mm or (1.0, 1.0)
         assert hip.placement is not None
         lesser = (head_row + LESSER_TROCHANTER_BELOW_HEAD_MM * hip.placement.magnification / spacing[0], 0.0)
-    if not 0 <= lesser[0] < rows:
+    if not -0.5 <= lesser[0] <= radiograph.shape[0] - 0.5:
         return "femur_cut_above_lesser_trochanter: the image ends above the lesser trochanter"
     assert hip.femur is not None
     if hip.femur.no_femoral_head:

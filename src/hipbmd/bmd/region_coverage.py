@@ -4,7 +4,9 @@ The decomposition model reads a crop around the head; where the crop reaches bey
 crop repeats the edge's grey levels, and the femur the model draws there is invented. A region with
 some of its bone beyond the radiograph's edge (the total hip of a femur whose image ends at, or just
 below, the lesser trochanter, or whose greater trochanter is cut by a lateral edge) averages that
-invention with the real bone:
+invention with the real bone. A flat fill reaching in from the edge (a shutter painted black or white, a
+mask, :mod:`hipbmd.io.exposed_field`) shows no more of the femur than the space beyond the edge, and
+counts as beyond it:
 
 - more than ``PARTLY_OFF_LIMIT`` beyond the edge: the number is given, flagged
   ``region_partly_off_image`` (which withholds the category, :mod:`hipbmd.bmd.qc`);
@@ -21,6 +23,7 @@ import numpy.typing as npt
 
 from hipbmd.femur.measure_2d import FemurBMD
 from hipbmd.frames import Affine2D
+from hipbmd.io.exposed_field import ExposedField
 
 PARTLY_OFF_LIMIT = 0.02
 OFF_IMAGE_LIMIT = 0.25
@@ -42,15 +45,15 @@ def off_image_shares(
 
 
 def on_image_mask(
-    crop_to_image: Affine2D, crop_shape: tuple[int, int], image_shape: tuple[int, int]
+    crop_to_image: Affine2D, crop_shape: tuple[int, int], image: tuple[int, int] | ExposedField
 ) -> npt.NDArray[np.bool_]:
-    """(crop rows, crop cols) True where ``crop_to_image`` puts the crop pixel's centre on an image of
-    ``image_shape`` (rows, cols), within half a pixel of its outer pixels' centres."""
+    """(crop rows, crop cols) True where ``crop_to_image`` puts the crop pixel's centre on the image: an
+    image of shape (rows, cols), or the exposed field of one, within half a pixel of its outer pixels'
+    centres."""
+    field = image if isinstance(image, ExposedField) else ExposedField(image)
     rows, cols = np.indices(crop_shape)
     points = crop_to_image.apply(np.stack([rows.ravel(), cols.ravel()], axis=1).astype(np.float64))
-    upper = np.asarray(image_shape, dtype=np.float64) - 0.5
-    inside = np.all((points >= -0.5) & (points <= upper), axis=1)
-    return np.asarray(inside.reshape(crop_shape), dtype=bool)
+    return np.asarray(field.contains(points).reshape(crop_shape), dtype=bool)
 
 
 def region_off_image(shares: dict[str, float]) -> str | None:
@@ -70,4 +73,7 @@ def _worst(shares: dict[str, float], limit: float, code: str) -> str | None:
     if not over:
         return None
     name = max(over, key=lambda n: over[n])
-    return f"{code}: {100 * over[name]:.0f} % of the {name} region lies beyond the image's edge"
+    return (
+        f"{code}: {100 * over[name]:.0f} % of the {name} region lies beyond the image's edge or on a flat "
+        "fill reaching in from it"
+    )

@@ -7,7 +7,8 @@ down to 2 cm below the lesser trochanter.
 
 Pixel sizes: the crop's ``spacing_mm`` is in the patient plane (object size). On the detector that is
 ``spacing_mm × magnification``; the radiograph and the truth DRRs are both on detector pixels, so a crop
-pixel (r, c) maps to the image point head + M·s·((r − r_h), ±(c − c_h)) / detector spacing. Downsampling
+pixel (r, c) maps to the image point head + M·s·((r − r_h), ±(c − c_h)) / detector spacing, the offset
+first turned by the placement's ``turn_deg`` when the crop is levelled on a tilted image. Downsampling
 is anti-aliased with a Gaussian of σ = 0.5·√(f² − 1) source pixels (f = crop pixel / source pixel).
 """
 
@@ -59,12 +60,16 @@ class CropPlacement:
         detector_spacing_mm: the image's pixel size at the detector (row, col).
         magnification: detector size / patient-plane size.
         mirror: True for a left hip on a standard AP display (crop columns run the other way).
+        turn_deg: the crop's axes turned about the head by this angle relative to the image's, counter-
+            clockwise as the crop is displayed (:meth:`~hipbmd.frames.Affine2D.turn`): a crop of an image
+            tilted by this angle shows the hip level. 0 for an axis-aligned crop.
     """
 
     head_px: tuple[float, float]
     detector_spacing_mm: tuple[float, float]
     magnification: float
     mirror: bool
+    turn_deg: float = 0.0
 
 
 def crop_points(grid: CropGrid, placement: CropPlacement) -> tuple[FloatImage, FloatImage]:
@@ -80,15 +85,43 @@ def crop_points(grid: CropGrid, placement: CropPlacement) -> tuple[FloatImage, F
 def sample_crop(
     image: npt.ArrayLike, grid: CropGrid, placement: CropPlacement, outside: float | None = 0.0
 ) -> FloatImage:
-    """The crop of ``image`` (anti-aliased, bilinear); ``outside`` fills beyond it (None: the edge value)."""
+    """The crop of ``image`` (anti-aliased, bilinear); ``outside`` fills beyond it (None: the edge value).
+
+    Only the window of the image the crop covers is filtered, with a margin wider than the Gaussian's
+    reach (4 σ), so the crop is the one the whole filtered image would give, at a fraction of the cost."""
     values = np.asarray(image, dtype=np.float32)
     step = grid.spacing_mm * placement.magnification / np.asarray(placement.detector_spacing_mm)
     sigma = [0.5 * np.sqrt(max(f * f - 1.0, 0.0)) for f in step]
-    smooth = ndimage.gaussian_filter(values, sigma) if max(sigma) > 0 else values
     rows, cols = crop_points(grid, placement)
+    (top, bottom), (left, right) = (
+        _window(points, int(np.ceil(4.0 * max(sigma))) + 2, size)
+        for points, size in ((rows, values.shape[0]), (cols, values.shape[1]))
+    )
+    window = values[top:bottom, left:right]
+    smooth = ndimage.gaussian_filter(window, sigma) if max(sigma) > 0 else window
     mode = "nearest" if outside is None else "constant"
-    sampled = ndimage.map_coordinates(smooth, [rows, cols], order=1, mode=mode, cval=outside or 0.0)
+    where = [rows - top, cols - left]
+    sampled = ndimage.map_coordinates(smooth, where, order=1, mode=mode, cval=outside or 0.0)
     return np.asarray(sampled, dtype=np.float32)
+
+
+def _window(points: FloatImage, margin: int, size: int) -> tuple[int, int]:
+    """The pixel range [start, stop) along one axis of length ``size`` that holds ``points`` with
+    ``margin`` pixels to spare, clipped to the image; the whole axis when the points miss it."""
+    start = max(0, int(np.floor(points.min())) - margin)
+    stop = min(size, int(np.ceil(points.max())) + margin + 1)
+    return (start, stop) if start < stop - 1 else (0, size)
+
+
+def fill_unshown(crop: npt.ArrayLike, shown: npt.NDArray[np.bool_]) -> FloatImage:
+    """The crop with each pixel not ``shown`` (beyond the image or on a fill) given the value of the
+    nearest shown pixel, as a crop reaching past an image's edge extends the image; unchanged when no
+    pixel is shown."""
+    values = np.asarray(crop, dtype=np.float32)
+    if shown.all() or not shown.any():
+        return values
+    nearest = ndimage.distance_transform_edt(~shown, return_distances=False, return_indices=True)
+    return np.asarray(values[nearest[0], nearest[1]], dtype=np.float32)
 
 
 def crop_frame(grid: CropGrid, placement: CropPlacement) -> Affine2D:
@@ -101,7 +134,8 @@ def crop_frame(grid: CropGrid, placement: CropPlacement) -> Affine2D:
         sign * detector_mm / placement.detector_spacing_mm[1],
     )
     to_head = Affine2D.scale_shift((1.0, 1.0), (-head_row, -head_col))
-    return to_head.then(Affine2D.scale_shift(scale, placement.head_px))
+    turned = to_head.then(Affine2D.turn(np.radians(placement.turn_deg)))
+    return turned.then(Affine2D.scale_shift(scale, placement.head_px))
 
 
 def crop_to_image(

@@ -84,3 +84,31 @@ def to_working_grid(
     working = ndimage.map_coordinates(smooth, [grid_rows, grid_cols], order=1, mode="nearest")
     valid = (grid_rows <= image.shape[0] - 0.5) & (grid_cols <= image.shape[1] - 0.5)
     return working.astype(np.float32), valid, mapping
+
+
+def to_turned_grid(
+    image: npt.NDArray[np.floating[Any]], spacing_mm: tuple[float, float], pitch_mm: float, turn_deg: float
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], Affine2D]:
+    """Resample ``image`` (H, W) to the working pitch on a grid turned about the image's centre by
+    ``turn_deg`` (counter-clockwise as displayed, in millimetres): an image tilted by that angle comes out
+    level. The grid has the axis-aligned one's shape; corners it turns in from beyond the image are
+    invalid.
+
+    Returns:
+        the working image, a mask of the working pixels whose centres fall inside the original image,
+        and the frame change working pixels → original pixels.
+    """
+    shape = (int(image.shape[0]), int(image.shape[1]))
+    mapping = grid_map(shape, spacing_mm, pitch_mm)
+    centre = ((shape[0] - 1) / 2.0, (shape[1] - 1) / 2.0)
+    to_mm = Affine2D.scale_shift(spacing_mm, (-centre[0] * spacing_mm[0], -centre[1] * spacing_mm[1]))
+    turn = to_mm.then(Affine2D.turn(math.radians(turn_deg))).then(to_mm.inverse())
+    working_to_original = mapping.working_to_original.then(turn)
+    rows, cols = np.indices(mapping.shape, dtype=np.float64)
+    points = working_to_original.apply(np.stack([rows, cols], axis=-1))
+    sigma = [max(0.0, AA_SIGMA_PER_STEP * s) if s > 1.0 else 0.0 for s in mapping.step_px]
+    smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), sigma, mode="nearest")
+    working = ndimage.map_coordinates(smooth, [points[..., 0], points[..., 1]], order=1, mode="nearest")
+    upper = np.asarray(shape, dtype=np.float64) - 0.5
+    valid = np.all((points >= -0.5) & (points <= upper), axis=-1)
+    return working.astype(np.float32), valid, working_to_original

@@ -1,12 +1,15 @@
 """Find the hips in a radiograph: femoral head centre, lesser trochanter tip, side and confidence.
 
-The radiograph is flipped into the standard AP display (:mod:`~hipbmd.localisation.orientation`),
-resampled to the localiser's pitch, normalised, padded and passed through the network
-(:func:`predict_heatmaps`). Each head channel's sub-pixel peak is a hip when its height (the
-confidence, 0–1) reaches the model's threshold; the lesser trochanter is the peak of the same side's
-trochanter channel within ``LT_SEARCH_MM`` of the head. Positions are returned in the original image's
-pixels. Sides are the patient's: from PatientOrientation when the file has it (``side_source="dicom"``),
-else from the assumed standard display (``"assumed"``), or from the user (``"user"``).
+The radiograph is flipped into the standard AP display (:mod:`~hipbmd.localisation.orientation`), resampled
+to the localiser's pitch, normalised, padded and passed through the network (:func:`predict_heatmaps`). Each
+head channel's sub-pixel peak is a hip when its height (the confidence, 0–1) reaches the model's threshold.
+When the line through both heads tilts by ``RELOCATE_TILT_DEG`` or more
+(:mod:`~hipbmd.localisation.head_line`), the search is run again on a grid turned to level it, as the
+network was trained on near-level pelves, and kept when it finds as many hips. The lesser trochanter is the
+peak of the same side's trochanter channel within ``LT_SEARCH_MM`` of the head. Positions are returned in
+the original image's pixels. Sides are the patient's: from PatientOrientation when the file has it
+(``side_source="dicom"``), else from the assumed standard display (``"assumed"``), or from the user
+(``"user"``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import numpy.typing as npt
 
 from hipbmd.frames import Affine2D
 from hipbmd.io.radiograph_tags import PLACEHOLDER_SPACING_MM
-from hipbmd.localisation.grid import to_working_grid
+from hipbmd.localisation.grid import to_turned_grid, to_working_grid
+from hipbmd.localisation.head_line import head_line_tilt_deg
 from hipbmd.localisation.heatmaps import REGION_POINTS, Peak, find_peak
 from hipbmd.localisation.hip_location import HipLocation
 from hipbmd.localisation.network import normalise_intensity
@@ -41,6 +45,7 @@ LT_RANGE_MM = (25.0, 140.0)  # plausible head → lesser trochanter distance at 
 SAME_HEAD_MM = 40.0
 IMPLANT_SEARCH_MM = 30.0  # an implant channel's response is read within this distance of the head
 USER_SIDE_RADIUS_MM = 15.0
+RELOCATE_TILT_DEG = 8.0  # a head line tilted this much: the hips are looked for again on a levelled grid
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class _Frame:
     file_to_working: Affine2D
     orientation: DisplayOrientation
     spacing_mm: tuple[float, float]
+    pitch_mm: float
     flags: tuple[str, ...]
     channel_names: tuple[str, ...] = ()
 
@@ -71,10 +77,6 @@ class _Frame:
 
     def to_working(self, point_px: tuple[float, float]) -> npt.NDArray[np.float64]:
         return self.file_to_working.apply(point_px)
-
-    @property
-    def pitch_mm(self) -> float:
-        return self.file_to_working.inverse().scale[0] * self.spacing_mm[0]
 
     def within_mm(self, centre: npt.NDArray[np.float64], radius_mm: float) -> npt.NDArray[np.bool_]:
         """Working pixels within ``radius_mm`` of a working point."""
@@ -159,10 +161,20 @@ def find_hips(
     if side is not None:
         hip = _given_side(frame, side, limit)
         return HipSearch([hip], hip.confidence, limit)
+    found, strongest = _both_hips(frame, limit)
+    tilt = head_line_tilt_deg(found, frame.spacing_mm)
+    if tilt is not None and abs(tilt) >= RELOCATE_TILT_DEG:  # look again with the image levelled
+        levelled, levelled_strongest = _both_hips(_frame(radiograph, model, tilt), limit)
+        if len(levelled) >= len(found):
+            found, strongest = levelled, levelled_strongest
+    return HipSearch(_check_laterality(found, radiograph), strongest, limit)
+
+
+def _both_hips(frame: _Frame, limit: float) -> tuple[list[HipLocation], float]:
+    """The hips found on a frame (both heads firing on one merged), and the strongest head response."""
     hips = [_hip(frame, s, _head_peak(frame, s), frame.orientation.source, limit) for s in CHANNELS]
     found = [hip for hip in hips if hip.confidence >= limit]
-    strongest = max(hip.confidence for hip in hips)
-    return HipSearch(_check_laterality(_merge_same_head(found, frame), radiograph), strongest, limit)
+    return _merge_same_head(found, frame), max(hip.confidence for hip in hips)
 
 
 def locate_hips(
@@ -177,7 +189,8 @@ def locate_hips(
     return find_hips(radiograph, model, side=side, center_mm=center_mm, threshold=threshold).hips
 
 
-def _frame(radiograph: Radiograph, model: Any) -> _Frame:
+def _frame(radiograph: Radiograph, model: Any, turn_deg: float = 0.0) -> _Frame:
+    """The working frame of a radiograph: on the axis-aligned grid, or on one turned by ``turn_deg``."""
     orientation = display_orientation(radiograph)
     flags = () if orientation.source == "dicom" else ("side_assumed",)
     spacing = radiograph.pixel_spacing_mm
@@ -187,13 +200,18 @@ def _frame(radiograph: Radiograph, model: Any) -> _Frame:
         size = ASSUMED_FIELD_MM / max(radiograph.shape)
         spacing, flags = (size, size), (*flags, "spacing_assumed")
     image = to_standard(radiograph.array, orientation)
-    working, valid, mapping = to_working_grid(image, spacing, model.config.pitch_mm)
+    if turn_deg == 0.0:
+        working, valid, mapping = to_working_grid(image, spacing, model.config.pitch_mm)
+        working_to_display = mapping.working_to_original
+    else:
+        working, valid, working_to_display = to_turned_grid(image, spacing, model.config.pitch_mm, turn_deg)
     normalised = np.where(valid, normalise_intensity(working, model.config.percentiles, valid), 0.0)
     heatmaps = predict_heatmaps(model, normalised.astype(np.float32))
-    file_to_working = display_transform(orientation, radiograph.shape).then(
-        mapping.working_to_original.inverse()
+    file_to_working = display_transform(orientation, radiograph.shape).then(working_to_display.inverse())
+    pitch = float(model.config.pitch_mm)
+    return _Frame(
+        heatmaps, file_to_working, orientation, spacing, pitch, flags, tuple(model.config.landmarks)
     )
-    return _Frame(heatmaps, file_to_working, orientation, spacing, flags, tuple(model.config.landmarks))
 
 
 def _head_peak(frame: _Frame, side: Side) -> Peak:

@@ -1,0 +1,87 @@
+"""Levelling the crops of a tilted radiograph, so that the network sees each hip at an angle it knows.
+
+The decomposition model was trained on crops cut along the image's axes, from radiographs whose line
+through both femoral heads tilts by at most about ±4° (5th–95th percentile of the training cohorts; its
+augmentation turns crops by ±5° more) and whose femoral shafts run between about −3° and +16° from the
+vertical in the crop (the crop's frame: a right hip as displayed, positive toward the head's side). A
+cassette, a patient or an export turned further puts the hip outside what the model has seen, and its
+density moves with the angle. The estimate therefore turns the crop (:attr:`CropPlacement.turn_deg`)
+by the excess of the tilt beyond what training held:
+
+* two hips found: the tilt of the line through their head centres beyond ``HEAD_LINE_TOLERANCE_DEG``
+  (the pelvis and both femurs turn together, so this is the image's tilt), when the two are read as a
+  pelvis (:func:`~hipbmd.localisation.head_line.head_line_tilt_deg`; else each is levelled alone);
+* one hip found: the angle of its shaft (the localiser's neck-base and distal-shaft points) outside
+  ``SHAFT_RANGE_DEG``; a shaft inside that range, or a hip without both points, is left as it is.
+
+Within the training range nothing is turned, so images like the training ones are measured exactly as
+before. Angles are in the patient's plane at the detector (pixel spacings applied), degrees,
+counter-clockwise as displayed (:meth:`~hipbmd.frames.Affine2D.turn`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hipbmd.localisation.head_line import head_line_tilt_deg
+from hipbmd.localisation.hip_location import HipLocation
+
+HEAD_LINE_TOLERANCE_DEG = 4.0
+SHAFT_RANGE_DEG = (-3.0, 16.0)
+
+
+@dataclass(frozen=True)
+class Levelling:
+    """How one hip's crop is turned, and from what.
+
+    Attributes:
+        turn_deg: the turn of the crop's axes in the crop's own frame (mirrored for a mirrored crop), deg.
+        measured_deg: the angle it was measured from (the head line's tilt or the shaft's angle), deg.
+        source: "head_line" or "shaft".
+    """
+
+    turn_deg: float
+    measured_deg: float
+    source: str
+
+    def flag(self) -> str | None:
+        """The hip's note when its crop was turned, None when it was not."""
+        if self.turn_deg == 0.0:
+            return None
+        what = "line through both heads tilted" if self.source == "head_line" else "femoral shaft at"
+        return f"crop_levelled: turned {self.turn_deg:+.1f} deg ({what} {self.measured_deg:+.1f} deg)"
+
+
+def shaft_angle_deg(hip: HipLocation, spacing_mm: tuple[float, float], mirror: bool) -> float | None:
+    """The angle (deg) of the hip's shaft from the crop's vertical, in the crop's frame (columns reversed
+    for a mirrored crop), positive toward the head's side; None without both shaft points."""
+    points = hip.region_points_px
+    if "neck_base" not in points or "shaft_distal" not in points:
+        return None
+    rows_mm = (points["shaft_distal"][0] - points["neck_base"][0]) * spacing_mm[0]
+    cols_mm = (points["shaft_distal"][1] - points["neck_base"][1]) * spacing_mm[1]
+    if rows_mm <= 0.0:
+        return None  # a shaft running up: the points are not a femur's
+    return math.degrees(math.atan2(-cols_mm if mirror else cols_mm, rows_mm))
+
+
+def levelling(
+    hip: HipLocation, hips: list[HipLocation], spacing_mm: tuple[float, float], mirror: bool
+) -> Levelling:
+    """How to turn ``hip``'s crop (mirrored or not) on an image where ``hips`` were found."""
+    tilt = head_line_tilt_deg(hips, spacing_mm)
+    if tilt is not None:
+        excess = _beyond(tilt, -HEAD_LINE_TOLERANCE_DEG, HEAD_LINE_TOLERANCE_DEG)
+        # an image turned counter-clockwise by t: the crop turns by t, or by -t when mirrored
+        return Levelling(-excess if mirror else excess, tilt, "head_line")
+    angle = shaft_angle_deg(hip, spacing_mm, mirror)
+    if angle is None:
+        return Levelling(0.0, 0.0, "shaft")
+    # a crop turned by e shows its content turned by -e: the shaft comes back to the range's edge
+    return Levelling(_beyond(angle, *SHAFT_RANGE_DEG), angle, "shaft")
+
+
+def _beyond(value: float, low: float, high: float) -> float:
+    """How far ``value`` lies outside [low, high] (signed; 0 inside)."""
+    return value - min(max(value, low), high)

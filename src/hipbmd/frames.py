@@ -4,8 +4,10 @@ A point on a radiograph is (row, col) with integer values at pixel centres, in o
 
 * the file's pixels, as stored;
 * the standard AP display (the patient's left on the viewer's right, feet down), a flip of the file;
-* the localiser's working grid, a scaled and shifted copy of the display at a fixed pitch;
-* a decomposition crop, a scaled, shifted and possibly mirrored window about one hip.
+* the localiser's working grid, a scaled and shifted copy of the display at a fixed pitch (turned, on a
+  second look at a tilted image);
+* a decomposition crop, a scaled, shifted and possibly mirrored window about one hip (turned, on a tilted
+  image).
 
 Each change of frame is an :class:`Affine2D`: a 3×3 matrix acting on (row, col, 1). Maps compose with
 :meth:`Affine2D.then` and invert with :meth:`Affine2D.inverse`, so a chain of frames is built once and

@@ -52,21 +52,26 @@ def _pair(degrees: float) -> list[HipLocation]:
     return [_hip("right", (0.0, -90.0), degrees), _hip("left", (0.0, 90.0), degrees)]
 
 
+def _tilt(hips: list[HipLocation]) -> float | None:
+    return head_line_tilt_deg([hip.head_centre_px for hip in hips], SPACING_MM)
+
+
 @pytest.mark.parametrize("degrees", [-25.0, -4.0, 0.0, 7.5, 20.0])
 def test_the_head_line_tilt_is_the_image_turn(degrees: float) -> None:
-    assert head_line_tilt_deg(_pair(degrees), SPACING_MM) == pytest.approx(degrees)
-    assert head_line_tilt_deg(_pair(degrees)[:1], SPACING_MM) is None
+    assert _tilt(_pair(degrees)) == pytest.approx(degrees)
+    assert _tilt(_pair(degrees)[:1]) is None
 
 
 def test_two_hips_turn_their_crops_by_the_tilt_beyond_the_tolerance_opposite_when_mirrored() -> None:
     right, left = _pair(12.0)
     excess = 12.0 - HEAD_LINE_TOLERANCE_DEG
-    assert levelling(right, [right, left], SPACING_MM, mirror=False).turn_deg == pytest.approx(excess)
-    assert levelling(left, [right, left], SPACING_MM, mirror=True).turn_deg == pytest.approx(-excess)
+    tilt = _tilt([right, left])
+    assert levelling(right, tilt, SPACING_MM, mirror=False).turn_deg == pytest.approx(excess)
+    assert levelling(left, tilt, SPACING_MM, mirror=True).turn_deg == pytest.approx(-excess)
     level = _pair(HEAD_LINE_TOLERANCE_DEG - 1.0)
-    assert levelling(level[0], level, SPACING_MM, mirror=False).turn_deg == 0.0
-    assert levelling(level[0], level, SPACING_MM, mirror=False).flag() is None
-    assert "crop_levelled" in str(levelling(right, [right, left], SPACING_MM, mirror=False).flag())
+    assert levelling(level[0], _tilt(level), SPACING_MM, mirror=False).turn_deg == 0.0
+    assert levelling(level[0], _tilt(level), SPACING_MM, mirror=False).flag() is None
+    assert "crop_levelled" in str(levelling(right, tilt, SPACING_MM, mirror=False).flag())
 
 
 @pytest.mark.parametrize(("side", "mirror"), [("right", False), ("left", True)])
@@ -86,7 +91,7 @@ def test_a_single_hip_crop_shows_its_shaft_back_within_the_training_range(
 ) -> None:
     head = (0.0, -90.0) if side == "right" else (0.0, 90.0)
     hip = _hip(side, head, degrees, shaft_deg=6.0)
-    level = levelling(hip, [hip], SPACING_MM, mirror)
+    level = levelling(hip, None, SPACING_MM, mirror)
     grid = CropGrid((128, 128), 1.25, (0.3, 0.62))
     placement = CropPlacement(hip.head_centre_px, SPACING_MM, 1.2, mirror, level.turn_deg)
     to_crop = crop_frame(grid, placement).inverse()
@@ -101,7 +106,7 @@ def test_a_two_hip_crop_shows_the_head_line_within_the_tolerance() -> None:
     right, left = _pair(-18.0)
     grid = CropGrid((128, 128), 1.25, (0.3, 0.62))
     for hip, mirror in ((right, False), (left, True)):
-        level = levelling(hip, [right, left], SPACING_MM, mirror)
+        level = levelling(hip, _tilt([right, left]), SPACING_MM, mirror)
         placement = CropPlacement(hip.head_centre_px, SPACING_MM, 1.2, mirror, level.turn_deg)
         to_crop = crop_frame(grid, placement).inverse()
         # both heads seen from this crop: the line through them tilts by the tolerance at most
@@ -113,12 +118,31 @@ def test_a_two_hip_crop_shows_the_head_line_within_the_tolerance() -> None:
 
 def test_two_heads_too_close_or_too_steep_are_not_a_pelvis() -> None:
     close = [_hip("right", (0.0, -30.0), 10.0), _hip("left", (0.0, 30.0), 10.0)]
-    assert head_line_tilt_deg(close, SPACING_MM) is None
-    assert head_line_tilt_deg(_pair(50.0), SPACING_MM) is None
+    assert _tilt(close) is None
+    assert _tilt(_pair(50.0)) is None
     # each is then levelled by its own shaft, as a single hip would be
-    assert levelling(close[0], close, SPACING_MM, mirror=False).source == "shaft"
+    assert levelling(close[0], _tilt(close), SPACING_MM, mirror=False).source == "shaft"
 
 
 def test_a_hip_without_shaft_points_is_not_turned() -> None:
     hip = HipLocation("right", (100.0, 100.0), None, 0.9, 0.9, "assumed")
-    assert levelling(hip, [hip], SPACING_MM, mirror=False).turn_deg == 0.0
+    level = levelling(hip, None, SPACING_MM, mirror=False)
+    assert level.turn_deg == 0.0 and level.measured_deg is None and level.flag() is None
+
+
+def test_crop_pixels_on_or_beside_a_fill_are_not_shown() -> None:
+    """The crop's anti-aliasing blends a fill into its neighbours: those pixels are filled over too."""
+    from hipbmd.bmd.estimate import FILL_BLUR_CROP_PX, _clear_of_fills
+    from hipbmd.io.exposed_field import ExposedField
+
+    fill = np.zeros((400, 400), dtype=bool)
+    fill[:, 300:] = True  # a shutter over the image's last 100 columns
+    grid = CropGrid((40, 40), 2.0, (0.5, 0.5))
+    placement = CropPlacement((200.0, 300.0), (0.5, 0.5), 1.0, mirror=False)  # 4 image px per crop px
+    clear = _clear_of_fills(ExposedField((400, 400), fill), grid, placement)
+    crop_cols = crop_frame(grid, placement).apply(np.stack(np.indices((40, 40)), axis=-1))[..., 1]
+    on_fill = crop_cols >= 299.5
+    assert not clear[on_fill].any()
+    first_on_fill = int(np.argmax(on_fill[20]))
+    assert not clear[:, first_on_fill - FILL_BLUR_CROP_PX : first_on_fill].any()
+    assert clear[:, : first_on_fill - FILL_BLUR_CROP_PX].all()

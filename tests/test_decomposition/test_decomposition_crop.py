@@ -66,13 +66,20 @@ def test_radiograph_normalisation_ignores_gain_and_offset() -> None:
 
 @pytest.mark.parametrize(
     ("head", "outside"),
-    [((300.0, 260.0), None), ((30.0, 500.0), None), ((30.0, 500.0), 0.0), ((900, 10), None)],
+    [
+        ((300.0, 260.0), None),
+        ((30.0, 500.0), None),
+        ((30.0, 500.0), 0.0),
+        ((900.0, 10.0), None),
+        ((700.0, 260.0), None),  # every crop point just beyond the bottom edge
+        ((-400.0, 260.0), None),  # every crop point beyond the top edge
+    ],
 )
 def test_a_crop_is_the_one_the_whole_filtered_image_gives(
     head: tuple[float, float], outside: float | None
 ) -> None:
     """Filtering only the window the crop covers changes nothing: inside the image, at its edges (the
-    edge value or the fill beyond), and for a crop wholly beyond it."""
+    edge value or the fill beyond), and for a crop wholly beyond an edge, near or far."""
     from scipy import ndimage
 
     rng = np.random.default_rng(3)

@@ -84,9 +84,10 @@ def test_the_shipped_model_estimates_simulated_hips_near_their_dxa(tmp_path: Pat
 
 
 def test_a_turned_radiograph_is_levelled_and_measured_as_before(tmp_path: Path) -> None:
-    """The same radiograph turned 15° in its plane (a tilted cassette): both hips are found again, their
-    crops are levelled (flagged), and each hip measured on both reads within 0.05 g/cm² of itself at the
-    total hip (unlevelled crops moved by up to 0.2 on the perturbation benchmark)."""
+    """The same radiograph turned 15° in its plane (a tilted cassette): both hips are found again (the
+    localiser's second look, on a levelled grid), their crops are levelled (flagged), and each hip
+    measured on both reads within 0.05 g/cm² of itself at the total hip (unlevelled crops moved by up to
+    0.2 on the perturbation benchmark). Stored mirrored, the same image gives the same heads."""
     from dataclasses import replace
 
     import numpy as np
@@ -94,6 +95,7 @@ def test_a_turned_radiograph_is_levelled_and_measured_as_before(tmp_path: Path) 
 
     from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
     from hipbmd.io.radiograph import read_radiograph
+    from hipbmd.localisation.locate import find_hips
     from hipbmd.localisation.model_files import load_localiser
     from hipbmd.sim.case import simulate_case
     from hipbmd.sim.case_draw import CaseRequest, Resolution
@@ -115,3 +117,15 @@ def test_a_turned_radiograph_is_levelled_and_measured_as_before(tmp_path: Path) 
             assert abs(first.raw_abmd_g_cm2["total_hip"] - second.raw_abmd_g_cm2["total_hip"]) < 0.05
             compared += 1
     assert compared >= 1
+    # the same turned image stored mirrored (PatientOrientation R\F): the same heads, the tilt mirrored
+    search = find_hips(replace(radiograph, array=turned), localiser)
+    mirrored = replace(
+        radiograph, array=turned[:, ::-1].copy(), meta={**radiograph.meta, "patient_orientation": ["R", "F"]}
+    )
+    seen = find_hips(mirrored, localiser)
+    assert search.tilt_deg is not None and seen.tilt_deg == pytest.approx(-search.tilt_deg, abs=1.0)
+    columns = turned.shape[1] - 1.0
+    for hip, twin in zip(search.hips, seen.hips, strict=True):
+        assert hip.side == twin.side
+        row, col = twin.head_centre_px
+        assert np.hypot(row - hip.head_centre_px[0], columns - col - hip.head_centre_px[1]) < 3.0

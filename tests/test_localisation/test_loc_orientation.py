@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from hipbmd.localisation.orientation import display_orientation, display_transform, to_standard
+from hipbmd.localisation.orientation import (
+    DisplayOrientation,
+    display_orientation,
+    display_transform,
+    to_standard,
+)
 from hipbmd.types import Radiograph
 
 
@@ -36,3 +41,10 @@ def test_flips_undo_themselves() -> None:
     # the pixel a point lands on holds the same value in the displayed image
     row, col = (int(v) for v in to_display.apply([0.0, 1.0]))
     assert standard[row, col] == radiograph.array[0, 1]
+
+
+def test_one_flip_mirrors_angles_and_two_keep_them() -> None:
+    assert DisplayOrientation().angle_sign == 1.0
+    assert DisplayOrientation(mirrored=True).angle_sign == -1.0
+    assert DisplayOrientation(upside_down=True).angle_sign == -1.0
+    assert DisplayOrientation(mirrored=True, upside_down=True).angle_sign == 1.0

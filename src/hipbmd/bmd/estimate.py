@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import ndimage
 
 from hipbmd.bmd.category_confidence import (
     DEFAULT_CATEGORY_CONFIDENCE,
@@ -79,6 +80,7 @@ HEAD_SHIFT_FLAG_MM = 5.0  # a larger shift is flagged: the localiser's head was 
 LESSER_TROCHANTER_BELOW_HEAD_MM = 40.0
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
 QC_GRID = CropGrid((128, 128), 1.25, (0.30, 0.62))
+FILL_BLUR_CROP_PX = 2  # the anti-aliasing's reach (4 σ ≈ 2 crop pixels) from a fill into the crop
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ def estimate_hips(
     magnification, input_flags = geometry.magnification, geometry.flags + _input_flags(radiograph)
     orientation = display_orientation(radiograph)
     exposed = exposed_field(radiograph.array)
+    if not exposed.whole:
+        input_flags.append(exposed.describe())
     search = find_hips(radiograph, localiser, side=settings.side, center_mm=settings.center_mm)
     calibration = interval_calibration(model)
     estimates = []
@@ -143,7 +147,7 @@ def estimate_hips(
         else:
             mirror = (location.side == "left") != orientation.mirrored
             spacing = radiograph.pixel_spacing_mm
-            level = levelling(location, search.hips, spacing, mirror)
+            level = levelling(location, search.tilt_deg, spacing, mirror)
             hip.placement = CropPlacement(
                 location.head_centre_px, spacing, magnification, mirror, level.turn_deg
             )
@@ -212,7 +216,7 @@ def _measure(
     assert hip.placement is not None
     raw = sample_crop(radiograph.array, model.grid, hip.placement, outside=None)
     if not exposed.whole:  # a fill shows no more than the space beyond the edge: extend the image over it
-        raw = fill_unshown(raw, exposed.contains(np.stack(crop_points(model.grid, hip.placement), axis=-1)))
+        raw = fill_unshown(raw, _clear_of_fills(exposed, model.grid, hip.placement))
     hip.crop = normalise_radiograph(raw)
     implant = _implant_flag(hip, radiograph)
     if implant is not None:
@@ -345,6 +349,16 @@ def _refine_head_centre(hip: HipEstimate, grid: CropGrid, outline_centre_px: tup
     return shift_mm
 
 
+def _clear_of_fills(exposed: ExposedField, grid: CropGrid, placement: CropPlacement) -> np.ndarray:
+    """The crop pixels that show the image clear of its fills: on the exposed field and further than
+    ``FILL_BLUR_CROP_PX`` crop pixels from a fill (the crop's anti-aliasing blends a fill's grey level into
+    the pixels beside it)."""
+    points = np.stack(crop_points(grid, placement), axis=-1)
+    shown = exposed.contains(points)
+    on_fill = ~shown & ExposedField(exposed.shape).contains(points)
+    return np.asarray(shown & ~ndimage.binary_dilation(on_fill, iterations=FILL_BLUR_CROP_PX))
+
+
 def _learnt_points_crop_px(
     location: HipLocation, grid: CropGrid, placement: CropPlacement
 ) -> dict[str, tuple[float, float]] | None:
@@ -372,7 +386,7 @@ def _why_not_measured(hip: HipEstimate, radiograph: Radiograph, exposed: Exposed
         spacing = radiograph.pixel_spacing_mm or (1.0, 1.0)
         assert hip.placement is not None
         lesser = (head_row + LESSER_TROCHANTER_BELOW_HEAD_MM * hip.placement.magnification / spacing[0], 0.0)
-    if not -0.5 <= lesser[0] <= radiograph.shape[0] - 0.5:
+    if not 0 <= lesser[0] < radiograph.shape[0]:
         return "femur_cut_above_lesser_trochanter: the image ends above the lesser trochanter"
     assert hip.femur is not None
     if hip.femur.no_femoral_head:

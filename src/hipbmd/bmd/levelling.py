@@ -8,23 +8,25 @@ cassette, a patient or an export turned further puts the hip outside what the mo
 density moves with the angle. The estimate therefore turns the crop (:attr:`CropPlacement.turn_deg`)
 by the excess of the tilt beyond what training held:
 
-* two hips found: the tilt of the line through their head centres beyond ``HEAD_LINE_TOLERANCE_DEG``
-  (the pelvis and both femurs turn together, so this is the image's tilt), when the two are read as a
-  pelvis (:func:`~hipbmd.localisation.head_line.head_line_tilt_deg`; else each is levelled alone);
+* two heads found (whether or not both hips are measured): the tilt of the line through their centres
+  beyond ``HEAD_LINE_TOLERANCE_DEG`` (the pelvis and both femurs turn together, so this is the image's
+  tilt), when the two are read as a pelvis (:func:`~hipbmd.localisation.head_line.head_line_tilt_deg`;
+  else each hip is levelled alone);
 * one hip found: the angle of its shaft (the localiser's neck-base and distal-shaft points) outside
   ``SHAFT_RANGE_DEG``; a shaft inside that range, or a hip without both points, is left as it is.
 
-Within the training range nothing is turned, so images like the training ones are measured exactly as
-before. Angles are in the patient's plane at the detector (pixel spacings applied), degrees,
-counter-clockwise as displayed (:meth:`~hipbmd.frames.Affine2D.turn`).
+Within those ranges (about 90 % of the training hips lie in each) nothing is turned, and the
+augmentation's ±5° covers the small turns just beyond them. Angles are in the patient's plane at the
+detector (pixel spacings applied), degrees, counter-clockwise as the file's pixels are displayed
+(:meth:`~hipbmd.frames.Affine2D.turn`); a crop is cut from the file's pixels, so its turn is too.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
-from hipbmd.localisation.head_line import head_line_tilt_deg
 from hipbmd.localisation.hip_location import HipLocation
 
 HEAD_LINE_TOLERANCE_DEG = 4.0
@@ -37,20 +39,21 @@ class Levelling:
 
     Attributes:
         turn_deg: the turn of the crop's axes in the crop's own frame (mirrored for a mirrored crop), deg.
-        measured_deg: the angle it was measured from (the head line's tilt or the shaft's angle), deg.
+        measured_deg: the angle it was measured from (the head line's tilt or the shaft's angle), deg;
+            None when neither could be measured.
         source: "head_line" or "shaft".
     """
 
     turn_deg: float
-    measured_deg: float
-    source: str
+    measured_deg: float | None
+    source: Literal["head_line", "shaft"]
 
     def flag(self) -> str | None:
         """The hip's note when its crop was turned, None when it was not."""
         if self.turn_deg == 0.0:
             return None
         what = "line through both heads tilted" if self.source == "head_line" else "femoral shaft at"
-        return f"crop_levelled: turned {self.turn_deg:+.1f} deg ({what} {self.measured_deg:+.1f} deg)"
+        return f"crop_levelled: turned {self.turn_deg:+.1f} deg ({what} {self.measured_deg or 0.0:+.1f} deg)"
 
 
 def shaft_angle_deg(hip: HipLocation, spacing_mm: tuple[float, float], mirror: bool) -> float | None:
@@ -67,17 +70,18 @@ def shaft_angle_deg(hip: HipLocation, spacing_mm: tuple[float, float], mirror: b
 
 
 def levelling(
-    hip: HipLocation, hips: list[HipLocation], spacing_mm: tuple[float, float], mirror: bool
+    hip: HipLocation, tilt_deg: float | None, spacing_mm: tuple[float, float], mirror: bool
 ) -> Levelling:
-    """How to turn ``hip``'s crop (mirrored or not) on an image where ``hips`` were found."""
-    tilt = head_line_tilt_deg(hips, spacing_mm)
-    if tilt is not None:
-        excess = _beyond(tilt, -HEAD_LINE_TOLERANCE_DEG, HEAD_LINE_TOLERANCE_DEG)
+    """How to turn ``hip``'s crop (its columns reversed against the file's when ``mirror``) on an image
+    whose head line tilts by ``tilt_deg`` in the file's pixels (None: not two heads;
+    :attr:`~hipbmd.localisation.locate.HipSearch.tilt_deg`)."""
+    if tilt_deg is not None:
+        excess = _beyond(tilt_deg, -HEAD_LINE_TOLERANCE_DEG, HEAD_LINE_TOLERANCE_DEG)
         # an image turned counter-clockwise by t: the crop turns by t, or by -t when mirrored
-        return Levelling(-excess if mirror else excess, tilt, "head_line")
+        return Levelling(-excess if mirror else excess, tilt_deg, "head_line")
     angle = shaft_angle_deg(hip, spacing_mm, mirror)
     if angle is None:
-        return Levelling(0.0, 0.0, "shaft")
+        return Levelling(0.0, None, "shaft")
     # a crop turned by e shows its content turned by -e: the shaft comes back to the range's edge
     return Levelling(_beyond(angle, *SHAFT_RANGE_DEG), angle, "shaft")
 

@@ -60,9 +60,10 @@ class CropPlacement:
         detector_spacing_mm: the image's pixel size at the detector (row, col).
         magnification: detector size / patient-plane size.
         mirror: True for a left hip on a standard AP display (crop columns run the other way).
-        turn_deg: the crop's axes turned about the head by this angle relative to the image's, counter-
-            clockwise as the crop is displayed (:meth:`~hipbmd.frames.Affine2D.turn`): a crop of an image
-            tilted by this angle shows the hip level. 0 for an axis-aligned crop.
+        turn_deg: the crop's axes turned about the head by this angle (deg) relative to the image's,
+            counter-clockwise as the crop is displayed (:meth:`~hipbmd.frames.Affine2D.turn`): an image
+            tilted counter-clockwise by t shows level in an unmirrored crop turned by t, in a mirrored one
+            turned by −t. 0 for an axis-aligned crop.
     """
 
     head_px: tuple[float, float]
@@ -106,11 +107,12 @@ def sample_crop(
 
 
 def _window(points: FloatImage, margin: int, size: int) -> tuple[int, int]:
-    """The pixel range [start, stop) along one axis of length ``size`` that holds ``points`` with
-    ``margin`` pixels to spare, clipped to the image; the whole axis when the points miss it."""
-    start = max(0, int(np.floor(points.min())) - margin)
-    stop = min(size, int(np.ceil(points.max())) + margin + 1)
-    return (start, stop) if start < stop - 1 else (0, size)
+    """The pixel range [start, stop) along one axis of length ``size`` that holds ``points`` (clipped to
+    the axis) with ``margin`` pixels to spare, within the axis."""
+    inside = np.clip(points, 0, size - 1)  # points beyond an edge read the edge's neighbourhood
+    start = max(0, int(np.floor(inside.min())) - margin)
+    stop = min(size, int(np.ceil(inside.max())) + margin + 1)
+    return start, stop
 
 
 def fill_unshown(crop: npt.ArrayLike, shown: npt.NDArray[np.bool_]) -> FloatImage:

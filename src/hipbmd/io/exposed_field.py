@@ -11,8 +11,8 @@ grey levels span at most ``FLAT_SHARE`` of the image's range (0.5th–99.5th per
 at which flat blocks line the edge, the flat blocks at that level that touch the edge along at least
 ``MIN_EDGE_SHARE`` of a side form a fill, kept when the median level of the blocks around it differs
 from its own by at least ``STEP_SHARE`` of the range. The fill's outline is then refined to the pixel
-(pixels at its level within one block of it). A fill that would leave less than ``MIN_FIELD_SHARE`` of
-the image is not believed.
+(pixels at its level within one block of it). Fills that together would leave less than
+``MIN_FIELD_SHARE`` of the image are not believed: none is taken, and the whole image is the field.
 
 Air beside the body on a noiseless image is flat too, but it runs into the air inside without a step
 and is kept as image; a metal implant is flat on such an image but does not line the edge. Air

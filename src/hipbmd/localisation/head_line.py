@@ -12,19 +12,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from hipbmd.localisation.hip_location import HipLocation
-
 HEAD_LINE_LIMIT_DEG = 35.0
 HEAD_DISTANCE_MM = (120.0, 300.0)  # head centre to head centre at the detector, adults, magnified
 
 
-def head_line_tilt_deg(hips: Sequence[HipLocation], spacing_mm: tuple[float, float]) -> float | None:
-    """Counter-clockwise tilt (deg, in millimetres at the detector) of the line through the two hips' head
-    centres, as displayed; None unless exactly two hips lie an adult pelvis apart on a line less steep
-    than ``HEAD_LINE_LIMIT_DEG``."""
-    if len(hips) != 2:
+def head_line_tilt_deg(
+    heads_px: Sequence[tuple[float, float]], spacing_mm: tuple[float, float]
+) -> float | None:
+    """Counter-clockwise tilt (deg, in millimetres at the detector) of the line through two head centres
+    (row, col pixels), as the pixels are displayed; None unless exactly two heads lie an adult pelvis
+    apart on a line less steep than ``HEAD_LINE_LIMIT_DEG``."""
+    if len(heads_px) != 2:
         return None
-    first, second = (hip.head_centre_px for hip in hips)
+    first, second = heads_px
     if first[1] > second[1]:
         first, second = second, first
     rows_mm = (second[0] - first[0]) * spacing_mm[0]

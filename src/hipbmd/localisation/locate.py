@@ -113,11 +113,16 @@ class HipSearch:
         hips: the hips found (head response at least ``threshold``), patient's right first.
         strongest_head: the highest head response anywhere on the image, 0–1.
         threshold: the response a head needs to count as found.
+        tilt_deg: the tilt of the line through both femoral heads in the file's pixels (deg,
+            counter-clockwise as the pixels are stored, :mod:`~hipbmd.localisation.head_line`), from both
+            heads found whether or not both are returned (``side`` or ``center_mm`` given); None unless
+            two heads were found an adult pelvis apart.
     """
 
     hips: list[HipLocation]
     strongest_head: float
     threshold: float
+    tilt_deg: float | None = None
 
     @property
     def why_none(self) -> str:
@@ -155,19 +160,22 @@ def find_hips(
         model = load_localiser()
     frame = _frame(radiograph, model)
     limit = float(model.config.threshold if threshold is None else threshold)
+    found, strongest = _both_hips(frame, limit)
+    tilt = head_line_tilt_deg([hip.head_centre_px for hip in found], frame.spacing_mm)
     if center_mm is not None:
         hip = _given_centre(frame, center_mm, side, limit)
-        return HipSearch([hip], hip.confidence, limit)
+        return HipSearch([hip], hip.confidence, limit, tilt)
     if side is not None:
         hip = _given_side(frame, side, limit)
-        return HipSearch([hip], hip.confidence, limit)
-    found, strongest = _both_hips(frame, limit)
-    tilt = head_line_tilt_deg(found, frame.spacing_mm)
-    if tilt is not None and abs(tilt) >= RELOCATE_TILT_DEG:  # look again with the image levelled
-        levelled, levelled_strongest = _both_hips(_frame(radiograph, model, tilt), limit)
+        return HipSearch([hip], hip.confidence, limit, tilt)
+    # one flip of the file into the display mirrors every angle; two (a half turn) keep them
+    display_tilt = None if tilt is None else tilt * frame.orientation.angle_sign
+    if display_tilt is not None and abs(display_tilt) >= RELOCATE_TILT_DEG:  # look again, levelled
+        levelled, levelled_strongest = _both_hips(_frame(radiograph, model, display_tilt), limit)
         if len(levelled) >= len(found):
             found, strongest = levelled, levelled_strongest
-    return HipSearch(_check_laterality(found, radiograph), strongest, limit)
+            tilt = head_line_tilt_deg([hip.head_centre_px for hip in found], frame.spacing_mm)
+    return HipSearch(_check_laterality(found, radiograph), strongest, limit, tilt)
 
 
 def _both_hips(frame: _Frame, limit: float) -> tuple[list[HipLocation], float]:

@@ -30,6 +30,11 @@ class DisplayOrientation:
     upside_down: bool = False
     source: SideSource = "assumed"
 
+    @property
+    def angle_sign(self) -> float:
+        """−1 when the display is one flip of the file (an angle in the file reads mirrored), else 1."""
+        return -1.0 if self.mirrored != self.upside_down else 1.0
+
 
 def display_orientation(radiograph: Radiograph) -> DisplayOrientation:
     """Orientation from ``meta["patient_orientation"]`` (as read from DICOM), else the assumed AP display."""

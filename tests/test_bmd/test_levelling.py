@@ -128,21 +128,3 @@ def test_a_hip_without_shaft_points_is_not_turned() -> None:
     hip = HipLocation("right", (100.0, 100.0), None, 0.9, 0.9, "assumed")
     level = levelling(hip, None, SPACING_MM, mirror=False)
     assert level.turn_deg == 0.0 and level.measured_deg is None and level.flag() is None
-
-
-def test_crop_pixels_on_or_beside_a_fill_are_not_shown() -> None:
-    """The crop's anti-aliasing blends a fill into its neighbours: those pixels are filled over too."""
-    from hipbmd.bmd.estimate import FILL_BLUR_CROP_PX, _clear_of_fills
-    from hipbmd.io.exposed_field import ExposedField
-
-    fill = np.zeros((400, 400), dtype=bool)
-    fill[:, 300:] = True  # a shutter over the image's last 100 columns
-    grid = CropGrid((40, 40), 2.0, (0.5, 0.5))
-    placement = CropPlacement((200.0, 300.0), (0.5, 0.5), 1.0, mirror=False)  # 4 image px per crop px
-    clear = _clear_of_fills(ExposedField((400, 400), fill), grid, placement)
-    crop_cols = crop_frame(grid, placement).apply(np.stack(np.indices((40, 40)), axis=-1))[..., 1]
-    on_fill = crop_cols >= 299.5
-    assert not clear[on_fill].any()
-    first_on_fill = int(np.argmax(on_fill[20]))
-    assert not clear[:, first_on_fill - FILL_BLUR_CROP_PX : first_on_fill].any()
-    assert clear[:, : first_on_fill - FILL_BLUR_CROP_PX].all()

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage
 
 from hipbmd.bmd.category_confidence import (
     DEFAULT_CATEGORY_CONFIDENCE,
@@ -46,8 +45,6 @@ from hipbmd.decomposition.crop import (
     CropGrid,
     CropPlacement,
     crop_frame,
-    crop_points,
-    fill_unshown,
     normalise_radiograph,
     sample_crop,
 )
@@ -80,7 +77,6 @@ HEAD_SHIFT_FLAG_MM = 5.0  # a larger shift is flagged: the localiser's head was 
 LESSER_TROCHANTER_BELOW_HEAD_MM = 40.0
 # The implant check looks at the same hip region whatever the model's grid: the one it was tuned on.
 QC_GRID = CropGrid((128, 128), 1.25, (0.30, 0.62))
-FILL_BLUR_CROP_PX = 2  # the anti-aliasing's reach (4 σ ≈ 2 crop pixels) from a fill into the crop
 
 
 @dataclass(frozen=True)
@@ -215,8 +211,6 @@ def _measure(
 
     assert hip.placement is not None
     raw = sample_crop(radiograph.array, model.grid, hip.placement, outside=None)
-    if not exposed.whole:  # a fill shows no more than the space beyond the edge: extend the image over it
-        raw = fill_unshown(raw, _clear_of_fills(exposed, model.grid, hip.placement))
     hip.crop = normalise_radiograph(raw)
     implant = _implant_flag(hip, radiograph)
     if implant is not None:
@@ -347,16 +341,6 @@ def _refine_head_centre(hip: HipEstimate, grid: CropGrid, outline_centre_px: tup
     if shift_mm > HEAD_SHIFT_FLAG_MM:
         hip.flags.append(f"head_centre_refined: {shift_mm:.1f} mm")
     return shift_mm
-
-
-def _clear_of_fills(exposed: ExposedField, grid: CropGrid, placement: CropPlacement) -> np.ndarray:
-    """The crop pixels that show the image clear of its fills: on the exposed field and further than
-    ``FILL_BLUR_CROP_PX`` crop pixels from a fill (the crop's anti-aliasing blends a fill's grey level into
-    the pixels beside it)."""
-    points = np.stack(crop_points(grid, placement), axis=-1)
-    shown = exposed.contains(points)
-    on_fill = ~shown & ExposedField(exposed.shape).contains(points)
-    return np.asarray(shown & ~ndimage.binary_dilation(on_fill, iterations=FILL_BLUR_CROP_PX))
 
 
 def _learnt_points_crop_px(

@@ -115,17 +115,6 @@ def _window(points: FloatImage, margin: int, size: int) -> tuple[int, int]:
     return start, stop
 
 
-def fill_unshown(crop: npt.ArrayLike, shown: npt.NDArray[np.bool_]) -> FloatImage:
-    """The crop with each pixel not ``shown`` (beyond the image or on a fill) given the value of the
-    nearest shown pixel, as a crop reaching past an image's edge extends the image; unchanged when no
-    pixel is shown."""
-    values = np.asarray(crop, dtype=np.float32)
-    if shown.all() or not shown.any():
-        return values
-    nearest = ndimage.distance_transform_edt(~shown, return_distances=False, return_indices=True)
-    return np.asarray(values[nearest[0], nearest[1]], dtype=np.float32)
-
-
 def crop_frame(grid: CropGrid, placement: CropPlacement) -> Affine2D:
     """The frame change crop pixels → image pixels (row, col both)."""
     head_row, head_col = grid.head_px

@@ -4,7 +4,8 @@ Many radiographs carry fills that are not anatomy: the collimator's shutters pai
 the modality, a mask added on export, the corners of an image turned on a scanner or in software, a
 frame around a digitised film. Such a fill is flat (one grey level), reaches in from the image's edge,
 and meets the image with a step. A region of the hip that lies on one shows no more of the femur than
-one beyond the image's edge, and the estimate counts it so (:mod:`hipbmd.bmd.region_coverage`).
+one beyond the image's edge, and the estimate counts it so (:mod:`hipbmd.bmd.region_coverage`). The
+pixels themselves are left as they are: the decomposition model was trained on images with such fills.
 
 :func:`exposed_field` finds them on blocks of about ``COARSE_SIDE`` per side: a block is flat when its
 grey levels span at most ``FLAT_SHARE`` of the image's range (0.5th–99.5th percentile). For each level

@@ -43,10 +43,9 @@ from scipy.stats import pearsonr
 
 sys.path.insert(0, str(Path(__file__).parent))
 from perturbation_kinds import PERTURBATIONS, Changed, same_grid
+from robustness import ROIS, _nearest_hip
 
-FOUND_MM = 5.0
 MOVED_G_CM2 = 0.05
-ROIS = ("neck", "total_hip")
 
 
 @dataclass
@@ -83,20 +82,14 @@ class Runner:
 
         image = replace(radiograph, array=changed.array, pixel_spacing_mm=changed.spacing_mm)
         result = estimate_hips(image, self.model, self.localiser, EstimateSettings(self.samples))
-        spacing = np.asarray(changed.spacing_mm)
         outcomes = []
         for side in ("right", "left"):
             head = changed.to_new(np.asarray(truth.head_centre_px(side), dtype=np.float64))
             inside = changed.shows(head)
-            near = [
-                hip
-                for hip in result.hips
-                if float(np.hypot(*((np.asarray(hip.location.head_centre_px) - head) * spacing))) <= FOUND_MM
-            ]
+            hip = _nearest_hip(result.hips, head, changed.spacing_mm)
             index_native = side == truth.index_side and truth.implant_side != side
-            outcome = HipResult(inside, bool(near), index_native)
-            if near:
-                hip = near[0]
+            outcome = HipResult(inside, hip is not None, index_native)
+            if hip is not None:
                 outcome.estimate_g_cm2 = {
                     m.roi: m.abmd_g_cm2 for m in hip.measurements if m.abmd_g_cm2 is not None
                 }

@@ -76,8 +76,7 @@ def to_working_grid(
         and the :class:`GridMap`.
     """
     mapping = grid_map((int(image.shape[0]), int(image.shape[1])), spacing_mm, pitch_mm)
-    sigma = [max(0.0, AA_SIGMA_PER_STEP * s) if s > 1.0 else 0.0 for s in mapping.step_px]
-    smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), sigma, mode="nearest")
+    smooth = _anti_aliased(image, mapping)
     rows = mapping.origin_px[0] + np.arange(mapping.shape[0]) * mapping.step_px[0]
     cols = mapping.origin_px[1] + np.arange(mapping.shape[1]) * mapping.step_px[1]
     grid_rows, grid_cols = np.meshgrid(rows, cols, indexing="ij")
@@ -106,9 +105,16 @@ def to_turned_grid(
     working_to_original = mapping.working_to_original.then(turn)
     rows, cols = np.indices(mapping.shape, dtype=np.float64)
     points = working_to_original.apply(np.stack([rows, cols], axis=-1))
-    sigma = [max(0.0, AA_SIGMA_PER_STEP * s) if s > 1.0 else 0.0 for s in mapping.step_px]
-    smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), sigma, mode="nearest")
+    smooth = _anti_aliased(image, mapping)
     working = ndimage.map_coordinates(smooth, [points[..., 0], points[..., 1]], order=1, mode="nearest")
     upper = np.asarray(shape, dtype=np.float64) - 0.5
     valid = np.all((points >= -0.5) & (points <= upper), axis=-1)
     return working.astype(np.float32), valid, working_to_original
+
+
+def _anti_aliased(image: npt.NDArray[np.floating[Any]], mapping: GridMap) -> npt.NDArray[np.float32]:
+    """The image low-passed for sampling at the grid's step (Gaussian, σ = 0.4 step, where it shrinks)."""
+    sigma = [max(0.0, AA_SIGMA_PER_STEP * s) if s > 1.0 else 0.0 for s in mapping.step_px]
+    return np.asarray(
+        ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), sigma, mode="nearest"), dtype=np.float32
+    )

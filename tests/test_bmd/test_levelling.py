@@ -9,7 +9,9 @@ import pytest
 
 from hipbmd.bmd.levelling import (
     HEAD_LINE_TOLERANCE_DEG,
+    SHAFT_LEVEL_DEG,
     SHAFT_RANGE_DEG,
+    SHAFT_TRUSTED_DEG,
     levelling,
     shaft_angle_deg,
 )
@@ -62,16 +64,16 @@ def test_the_head_line_tilt_is_the_image_turn(degrees: float) -> None:
     assert _tilt(_pair(degrees)[:1]) is None
 
 
-def test_two_hips_turn_their_crops_by_the_tilt_beyond_the_tolerance_opposite_when_mirrored() -> None:
+def test_two_hips_turn_their_crops_by_the_tilt_opposite_when_mirrored_flagged_beyond_the_tolerance() -> None:
     right, left = _pair(12.0)
-    excess = 12.0 - HEAD_LINE_TOLERANCE_DEG
     tilt = _tilt([right, left])
-    assert levelling(right, tilt, SPACING_MM, mirror=False).turn_deg == pytest.approx(excess)
-    assert levelling(left, tilt, SPACING_MM, mirror=True).turn_deg == pytest.approx(-excess)
-    level = _pair(HEAD_LINE_TOLERANCE_DEG - 1.0)
-    assert levelling(level[0], _tilt(level), SPACING_MM, mirror=False).turn_deg == 0.0
-    assert levelling(level[0], _tilt(level), SPACING_MM, mirror=False).flag() is None
+    assert levelling(right, tilt, SPACING_MM, mirror=False).turn_deg == pytest.approx(12.0)
+    assert levelling(left, tilt, SPACING_MM, mirror=True).turn_deg == pytest.approx(-12.0)
     assert "crop_levelled" in str(levelling(right, tilt, SPACING_MM, mirror=False).flag())
+    within = _pair(HEAD_LINE_TOLERANCE_DEG - 1.0)
+    level = levelling(within[0], _tilt(within), SPACING_MM, mirror=False)
+    assert level.turn_deg == pytest.approx(HEAD_LINE_TOLERANCE_DEG - 1.0)
+    assert level.flag() is None  # a tilt training held: turned, not flagged
 
 
 @pytest.mark.parametrize(("side", "mirror"), [("right", False), ("left", True)])
@@ -86,7 +88,7 @@ def test_the_shaft_angle_is_read_in_the_crop_frame(side: str, mirror: bool, degr
 
 @pytest.mark.parametrize(("side", "mirror"), [("right", False), ("left", True)])
 @pytest.mark.parametrize("degrees", [-25.0, 0.0, 25.0])
-def test_a_single_hip_crop_shows_its_shaft_back_within_the_training_range(
+def test_a_single_hip_crop_shows_its_shaft_at_the_training_median(
     side: str, mirror: bool, degrees: float
 ) -> None:
     head = (0.0, -90.0) if side == "right" else (0.0, 90.0)
@@ -98,11 +100,19 @@ def test_a_single_hip_crop_shows_its_shaft_back_within_the_training_range(
     base, distal = (to_crop.apply(hip.region_points_px[name]) for name in ("neck_base", "shaft_distal"))
     seen = math.degrees(math.atan2(distal[1] - base[1], distal[0] - base[0]))
     measured = 6.0 + (-degrees if mirror else degrees)
-    assert seen == pytest.approx(min(max(measured, SHAFT_RANGE_DEG[0]), SHAFT_RANGE_DEG[1]), abs=1e-6)
-    assert (level.turn_deg == 0.0) == (SHAFT_RANGE_DEG[0] <= measured <= SHAFT_RANGE_DEG[1])
+    assert seen == pytest.approx(SHAFT_LEVEL_DEG, abs=1e-6)
+    assert (level.flag() is None) == (SHAFT_RANGE_DEG[0] <= measured <= SHAFT_RANGE_DEG[1])
 
 
-def test_a_two_hip_crop_shows_the_head_line_within_the_tolerance() -> None:
+def test_a_shaft_too_steep_for_a_turned_image_is_not_trusted() -> None:
+    steep = SHAFT_TRUSTED_DEG[1] + 5.0
+    hip = _hip("right", (0.0, -90.0), steep - 6.0, shaft_deg=6.0)
+    level = levelling(hip, None, SPACING_MM, mirror=False)
+    assert level.measured_deg == pytest.approx(steep)
+    assert level.turn_deg == 0.0 and level.flag() is None
+
+
+def test_a_two_hip_crop_shows_the_head_line_level() -> None:
     right, left = _pair(-18.0)
     grid = CropGrid((128, 128), 1.25, (0.3, 0.62))
     for hip, mirror in ((right, False), (left, True)):
@@ -113,7 +123,7 @@ def test_a_two_hip_crop_shows_the_head_line_within_the_tolerance() -> None:
         near, far = to_crop.apply(right.head_centre_px), to_crop.apply(left.head_centre_px)
         first, second = sorted([near, far], key=lambda p: p[1])
         tilt = -math.degrees(math.atan2(second[0] - first[0], second[1] - first[1]))
-        assert abs(tilt) == pytest.approx(HEAD_LINE_TOLERANCE_DEG)
+        assert tilt == pytest.approx(0.0, abs=1e-6)
 
 
 def test_two_heads_too_close_or_too_steep_are_not_a_pelvis() -> None:

@@ -58,7 +58,9 @@ def test_the_mirror_trades_each_region_point_with_its_other_side() -> None:
     assert [names[i] for i in order][6:10] == [f"left_{n.removeprefix('right_')}" for n in names[6:10]]
 
 
-def test_locate_reads_each_hips_region_points_near_its_head() -> None:
+def test_locate_reads_each_hips_region_points_near_its_head(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the stand-in's heatmaps do not turn with the image: its turned looks would not agree
+    monkeypatch.setattr("hipbmd.localisation.locate.VIEW_TURN_DEG", 0.0)
     radiograph = Radiograph(np.zeros((SIZE, SIZE), np.float32), (PITCH_MM, PITCH_MM), "imager")
     weak = {"left_shaft_distal": 0.05, "left_greater_trochanter": 0.2, "left_lesser_trochanter": 0.15}
     hips = locate_hips(radiograph, FixedHeatmaps(weak=weak))
@@ -112,3 +114,43 @@ def test_a_localiser_with_region_channels_starts_from_one_without() -> None:
     assert torch.equal(new.head.weight[6], fresh_region_weight)  # a new channel starts afresh
     with pytest.raises(ValueError, match="channels"):
         start_from(HipLocaliser(LocaliserConfig(channels=(8, 16))), old)
+
+
+def _frame_with_peak(point_px: tuple[float, float], turn_deg: float) -> object:
+    """A working frame of a 64² image of 3 mm pixels turned ``turn_deg`` about its centre, whose
+    channel 0 peaks at file pixel ``point_px``."""
+    import math
+
+    from hipbmd.frames import Affine2D
+    from hipbmd.localisation.locate import _Frame
+    from hipbmd.localisation.orientation import display_orientation
+
+    centre = (SIZE - 1) / 2.0
+    to_centre = Affine2D.scale_shift((1.0, 1.0), (-centre, -centre))
+    file_to_working = to_centre.then(Affine2D.turn(math.radians(turn_deg))).then(to_centre.inverse())
+    working = file_to_working.apply(np.asarray(point_px))
+    maps = 0.001 + 0.99 * gaussian_heatmaps(np.asarray([working]), (SIZE, SIZE), SIGMA_PX)
+    radiograph = Radiograph(np.zeros((SIZE, SIZE), np.float32), (PITCH_MM, PITCH_MM), "imager")
+    orientation = display_orientation(radiograph)
+    return _Frame(maps, file_to_working, orientation, (PITCH_MM, PITCH_MM), PITCH_MM, ())
+
+
+def test_a_point_one_turned_look_misplaces_is_outvoted_by_the_two_that_agree() -> None:
+    from dataclasses import replace
+
+    from hipbmd.localisation.heatmaps import find_peak
+    from hipbmd.localisation.locate import _steady
+
+    true_px, stray_px, head_px = (40.0, 20.0), (40.0, 32.0), (20.0, 18.0)  # the stray look 36 mm off
+    main = _frame_with_peak(true_px, 0.0)
+    views = (_frame_with_peak(true_px, -6.0), _frame_with_peak(stray_px, 6.0))
+    frame = replace(main, views=views)  # type: ignore[type-var]
+    head = find_peak(_frame_with_peak(head_px, 0.0).heatmaps[0])  # type: ignore[attr-defined]
+    peak = find_peak(main.heatmaps[0])  # type: ignore[attr-defined]
+    steady = _steady(frame, 0, peak, head)
+    np.testing.assert_allclose([steady.row, steady.col], true_px, atol=0.05)
+    assert steady.height == peak.height  # presence stays the frame's own call
+    agreeing = (views[0], _frame_with_peak(true_px, 6.0))
+    wrong = replace(main, heatmaps=_frame_with_peak(stray_px, 0.0).heatmaps, views=agreeing)  # type: ignore
+    moved = _steady(wrong, 0, find_peak(wrong.heatmaps[0]), head)
+    np.testing.assert_allclose([moved.row, moved.col], true_px, atol=0.05)  # the frame's own look strays

@@ -5,18 +5,21 @@ through both femoral heads tilts by at most about ±4° (5th–95th percentile o
 augmentation turns crops by ±5° more) and whose femoral shafts run between about −3° and +16° from the
 vertical in the crop (the crop's frame: a right hip as displayed, positive toward the head's side). A
 cassette, a patient or an export turned further puts the hip outside what the model has seen, and its
-density moves with the angle. The estimate therefore turns the crop (:attr:`CropPlacement.turn_deg`)
-by the excess of the tilt beyond what training held:
+density moves with the angle, even within those ranges: the same radiograph turned by 10° read up to
+0.1 g/cm² differently at the total hip when its crop was cut along the image's axes. The estimate
+therefore cuts every crop in one standard orientation (:attr:`CropPlacement.turn_deg`):
 
-* two heads found (whether or not both hips are measured): the tilt of the line through their centres
-  beyond ``HEAD_LINE_TOLERANCE_DEG`` (the pelvis and both femurs turn together, so this is the image's
-  tilt), when the two are read as a pelvis (:func:`~hipbmd.localisation.head_line.head_line_tilt_deg`;
-  else each hip is levelled alone);
-* one hip found: the angle of its shaft (the localiser's neck-base and distal-shaft points) outside
-  ``SHAFT_RANGE_DEG``; a shaft inside that range, or a hip without both points, is left as it is.
+* two heads found (whether or not both hips are measured): turned by the tilt of the line through their
+  centres, which comes out level (the pelvis and both femurs turn together, so this is the image's tilt;
+  two head centres 150–250 mm apart give it to a fraction of a degree), when the two are read as a
+  pelvis (:func:`~hipbmd.localisation.head_line.head_line_tilt_deg`; else each hip is levelled alone);
+* one hip found: turned so that its shaft (the localiser's neck-base and distal-shaft points) stands at
+  ``SHAFT_LEVEL_DEG``, the training hips' median. A shaft outside ``SHAFT_TRUSTED_DEG`` is more likely
+  a misplaced point than a turned image, and a hip without both points is left as it is.
 
-Within those ranges (about 90 % of the training hips lie in each) nothing is turned, and the
-augmentation's ±5° covers the small turns just beyond them. Angles are in the patient's plane at the
+Only a tilt beyond what training held is flagged (``crop_levelled``): a head line beyond
+``HEAD_LINE_TOLERANCE_DEG``, a shaft outside ``SHAFT_RANGE_DEG`` (about 90 % of the training hips lie
+in each). Angles are in the patient's plane at the
 detector (pixel spacings applied), degrees, counter-clockwise as the file's pixels are displayed
 (:meth:`~hipbmd.frames.Affine2D.turn`); a crop is cut from the file's pixels, so its turn is too.
 """
@@ -31,6 +34,8 @@ from hipbmd.localisation.hip_location import HipLocation
 
 HEAD_LINE_TOLERANCE_DEG = 4.0
 SHAFT_RANGE_DEG = (-3.0, 16.0)
+SHAFT_LEVEL_DEG = 5.5  # median shaft angle of the training cohorts' hips (SD 5.5 deg)
+SHAFT_TRUSTED_DEG = (-40.0, 50.0)
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,15 @@ class Levelling:
     source: Literal["head_line", "shaft"]
 
     def flag(self) -> str | None:
-        """The hip's note when its crop was turned, None when it was not."""
-        if self.turn_deg == 0.0:
+        """The hip's note when its radiograph was tilted beyond what training held, None otherwise."""
+        if self.measured_deg is None or self.turn_deg == 0.0:
+            return None
+        low, high = (
+            (-HEAD_LINE_TOLERANCE_DEG, HEAD_LINE_TOLERANCE_DEG)
+            if self.source == "head_line"
+            else SHAFT_RANGE_DEG
+        )
+        if low <= self.measured_deg <= high:
             return None
         what = "line through both heads tilted" if self.source == "head_line" else "femoral shaft at"
         return f"crop_levelled: turned {self.turn_deg:+.1f} deg ({what} {self.measured_deg or 0.0:+.1f} deg)"
@@ -76,16 +88,10 @@ def levelling(
     whose head line tilts by ``tilt_deg`` in the file's pixels (None: not two heads;
     :attr:`~hipbmd.localisation.locate.HipSearch.tilt_deg`)."""
     if tilt_deg is not None:
-        excess = _beyond(tilt_deg, -HEAD_LINE_TOLERANCE_DEG, HEAD_LINE_TOLERANCE_DEG)
         # an image turned counter-clockwise by t: the crop turns by t, or by -t when mirrored
-        return Levelling(-excess if mirror else excess, tilt_deg, "head_line")
+        return Levelling(-tilt_deg if mirror else tilt_deg, tilt_deg, "head_line")
     angle = shaft_angle_deg(hip, spacing_mm, mirror)
-    if angle is None:
-        return Levelling(0.0, None, "shaft")
-    # a crop turned by e shows its content turned by -e: the shaft comes back to the range's edge
-    return Levelling(_beyond(angle, *SHAFT_RANGE_DEG), angle, "shaft")
-
-
-def _beyond(value: float, low: float, high: float) -> float:
-    """How far ``value`` lies outside [low, high] (signed; 0 inside)."""
-    return value - min(max(value, low), high)
+    if angle is None or not SHAFT_TRUSTED_DEG[0] <= angle <= SHAFT_TRUSTED_DEG[1]:
+        return Levelling(0.0, angle, "shaft")
+    # a crop turned by e shows its content turned by -e: the shaft comes to the training median
+    return Levelling(angle - SHAFT_LEVEL_DEG, angle, "shaft")

@@ -67,16 +67,20 @@ def grid_map(image_shape: tuple[int, int], spacing_mm: tuple[float, float], pitc
 
 
 def to_working_grid(
-    image: npt.NDArray[np.floating[Any]], spacing_mm: tuple[float, float], pitch_mm: float
+    image: npt.NDArray[np.floating[Any]],
+    spacing_mm: tuple[float, float],
+    pitch_mm: float,
+    smooth: npt.NDArray[np.float32] | None = None,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], GridMap]:
-    """Resample ``image`` (H, W) to the working pitch.
+    """Resample ``image`` (H, W) to the working pitch (``smooth``: the image already low-passed for it,
+    :func:`low_passed`, when several grids are cut from one image).
 
     Returns:
         the working image, a mask of the working pixels whose centres fall inside the original image,
         and the :class:`GridMap`.
     """
     mapping = grid_map((int(image.shape[0]), int(image.shape[1])), spacing_mm, pitch_mm)
-    smooth = _anti_aliased(image, mapping)
+    smooth = _anti_aliased(image, mapping) if smooth is None else smooth
     rows = mapping.origin_px[0] + np.arange(mapping.shape[0]) * mapping.step_px[0]
     cols = mapping.origin_px[1] + np.arange(mapping.shape[1]) * mapping.step_px[1]
     grid_rows, grid_cols = np.meshgrid(rows, cols, indexing="ij")
@@ -86,12 +90,16 @@ def to_working_grid(
 
 
 def to_turned_grid(
-    image: npt.NDArray[np.floating[Any]], spacing_mm: tuple[float, float], pitch_mm: float, turn_deg: float
+    image: npt.NDArray[np.floating[Any]],
+    spacing_mm: tuple[float, float],
+    pitch_mm: float,
+    turn_deg: float,
+    smooth: npt.NDArray[np.float32] | None = None,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], Affine2D]:
     """Resample ``image`` (H, W) to the working pitch on a grid turned about the image's centre by
     ``turn_deg`` (counter-clockwise as displayed, in millimetres): an image tilted by that angle comes out
     level. The grid has the axis-aligned one's shape; corners it turns in from beyond the image are
-    invalid.
+    invalid. ``smooth``: as for :func:`to_working_grid`.
 
     Returns:
         the working image, a mask of the working pixels whose centres fall inside the original image,
@@ -105,11 +113,18 @@ def to_turned_grid(
     working_to_original = mapping.working_to_original.then(turn)
     rows, cols = np.indices(mapping.shape, dtype=np.float64)
     points = working_to_original.apply(np.stack([rows, cols], axis=-1))
-    smooth = _anti_aliased(image, mapping)
+    smooth = _anti_aliased(image, mapping) if smooth is None else smooth
     working = ndimage.map_coordinates(smooth, [points[..., 0], points[..., 1]], order=1, mode="nearest")
     upper = np.asarray(shape, dtype=np.float64) - 0.5
     valid = np.all((points >= -0.5) & (points <= upper), axis=-1)
     return working.astype(np.float32), valid, working_to_original
+
+
+def low_passed(
+    image: npt.NDArray[np.floating[Any]], spacing_mm: tuple[float, float], pitch_mm: float
+) -> npt.NDArray[np.float32]:
+    """``image`` low-passed for sampling at the working pitch (what every working grid samples)."""
+    return _anti_aliased(image, grid_map((int(image.shape[0]), int(image.shape[1])), spacing_mm, pitch_mm))
 
 
 def _anti_aliased(image: npt.NDArray[np.floating[Any]], mapping: GridMap) -> npt.NDArray[np.float32]:

@@ -22,7 +22,8 @@ import numpy.typing as npt
 
 from hipbmd.frames import Affine2D
 from hipbmd.io.radiograph_tags import PLACEHOLDER_SPACING_MM
-from hipbmd.localisation.grid import to_turned_grid, to_working_grid
+from hipbmd.localisation.consensus import consensus_point
+from hipbmd.localisation.grid import low_passed, to_turned_grid, to_working_grid
 from hipbmd.localisation.head_line import head_line_tilt_deg
 from hipbmd.localisation.heatmaps import REGION_POINTS, Peak, find_peak
 from hipbmd.localisation.hip_location import HipLocation
@@ -46,6 +47,8 @@ SAME_HEAD_MM = 40.0
 IMPLANT_SEARCH_MM = 30.0  # an implant channel's response is read within this distance of the head
 USER_SIDE_RADIUS_MM = 15.0
 RELOCATE_TILT_DEG = 8.0  # a head line tilted this much: the hips are looked for again on a levelled grid
+VIEW_TURN_DEG = 6.0  # the two further looks for the points below the head, turned this much either way
+AGREE_MM = 10.0  # looks whose points lie this close to their medoid agree (see consensus.py)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class _Frame:
     pitch_mm: float
     flags: tuple[str, ...]
     channel_names: tuple[str, ...] = ()
+    views: tuple[_Frame, ...] = ()  # the same radiograph on grids turned ±VIEW_TURN_DEG
 
     def implant_response(self, side: Side, head: Peak) -> float | None:
         """The largest response of ``side``'s implant channel within ``IMPLANT_SEARCH_MM`` of the head;
@@ -198,7 +202,8 @@ def locate_hips(
 
 
 def _frame(radiograph: Radiograph, model: Any, turn_deg: float = 0.0) -> _Frame:
-    """The working frame of a radiograph: on the axis-aligned grid, or on one turned by ``turn_deg``."""
+    """The working frame of a radiograph: on the axis-aligned grid, or on one turned by ``turn_deg``;
+    with its two views turned ``VIEW_TURN_DEG`` further either way."""
     orientation = display_orientation(radiograph)
     flags = () if orientation.source == "dicom" else ("side_assumed",)
     spacing = radiograph.pixel_spacing_mm
@@ -208,18 +213,24 @@ def _frame(radiograph: Radiograph, model: Any, turn_deg: float = 0.0) -> _Frame:
         size = ASSUMED_FIELD_MM / max(radiograph.shape)
         spacing, flags = (size, size), (*flags, "spacing_assumed")
     image = to_standard(radiograph.array, orientation)
-    if turn_deg == 0.0:
-        working, valid, mapping = to_working_grid(image, spacing, model.config.pitch_mm)
-        working_to_display = mapping.working_to_original
-    else:
-        working, valid, working_to_display = to_turned_grid(image, spacing, model.config.pitch_mm, turn_deg)
-    normalised = np.where(valid, normalise_intensity(working, model.config.percentiles, valid), 0.0)
-    heatmaps = predict_heatmaps(model, normalised.astype(np.float32))
-    file_to_working = display_transform(orientation, radiograph.shape).then(working_to_display.inverse())
     pitch = float(model.config.pitch_mm)
-    return _Frame(
-        heatmaps, file_to_working, orientation, spacing, pitch, flags, tuple(model.config.landmarks)
-    )
+    smooth = low_passed(image, spacing, pitch)
+    to_display = display_transform(orientation, radiograph.shape)
+
+    def look(turn: float) -> _Frame:
+        if turn == 0.0:
+            working, valid, mapping = to_working_grid(image, spacing, pitch, smooth)
+            working_to_display = mapping.working_to_original
+        else:
+            working, valid, working_to_display = to_turned_grid(image, spacing, pitch, turn, smooth)
+        normalised = np.where(valid, normalise_intensity(working, model.config.percentiles, valid), 0.0)
+        heatmaps = predict_heatmaps(model, normalised.astype(np.float32))
+        file_to_working = to_display.then(working_to_display.inverse())
+        names = tuple(model.config.landmarks)
+        return _Frame(heatmaps, file_to_working, orientation, spacing, pitch, flags, names)
+
+    views = tuple(look(turn_deg + sign * VIEW_TURN_DEG) for sign in (-1.0, 1.0))
+    return replace(look(turn_deg), views=views)
 
 
 def _head_peak(frame: _Frame, side: Side) -> Peak:
@@ -231,7 +242,7 @@ def _hip(
 ) -> HipLocation:
     """A hip with head ``head``; its trochanter from the channel of ``seen_as`` (default ``side``)."""
     near = frame.within_mm(np.asarray([head.row, head.col]), LT_SEARCH_MM)
-    trochanter = _trochanter(frame, CHANNELS[seen_as or side][1], near)
+    trochanter = _trochanter(frame, CHANNELS[seen_as or side][1], near, head)
     flags = [flag for flag in frame.flags if not (source == "user" and flag == "side_assumed")]
     lesser: tuple[float, float] | None = frame.to_original(trochanter.row, trochanter.col)
     distance_mm = float(np.hypot(head.row - trochanter.row, head.col - trochanter.col)) * frame.pitch_mm
@@ -241,7 +252,7 @@ def _hip(
     elif not LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] or trochanter.row <= head.row:
         flags.append("lesser_trochanter_implausible")
     implant = frame.implant_response(seen_as or side, head)
-    regions, region_confidence = _region_points(frame, seen_as or side, near)
+    regions, region_confidence = _region_points(frame, seen_as or side, near, head)
     plausible = LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] and trochanter.row > head.row
     if lesser is None and trochanter.height >= REGION_POINT_FLOOR and regions and plausible:
         # too faint to report as found, but the regions may stand on it like the other region points
@@ -262,7 +273,7 @@ def _hip(
 
 
 def _region_points(
-    frame: _Frame, side: Side, near: npt.NDArray[np.bool_]
+    frame: _Frame, side: Side, near: npt.NDArray[np.bool_], head: Peak
 ) -> tuple[dict[str, tuple[float, float]], float | None]:
     """The region points of ``side``'s channels (original pixels) whose peak within ``near`` (the working
     pixels within ``LT_SEARCH_MM`` of the head) reaches ``REGION_POINT_FLOOR``, and the weakest of their
@@ -275,16 +286,35 @@ def _region_points(
     for point in REGION_POINTS:
         name = f"{side}_{point}"
         if name in frame.channel_names:
-            peak = find_peak(np.where(near, frame.heatmaps[frame.channel_names.index(name)], 0.0))
+            channel = frame.channel_names.index(name)
+            peak = _steady(frame, channel, find_peak(np.where(near, frame.heatmaps[channel], 0.0)), head)
             if peak.height >= REGION_POINT_FLOOR:
                 points[point] = frame.to_original(peak.row, peak.col)
                 heights.append(peak.height)
     return points, (round(min(heights), 4) if heights else None)
 
 
-def _trochanter(frame: _Frame, channel: int, near: npt.NDArray[np.bool_]) -> Peak:
+def _trochanter(frame: _Frame, channel: int, near: npt.NDArray[np.bool_], head: Peak) -> Peak:
     """Peak of a trochanter channel within ``near`` (working pixels within ``LT_SEARCH_MM`` of the head)."""
-    return find_peak(np.where(near, frame.heatmaps[channel], 0.0))
+    return _steady(frame, channel, find_peak(np.where(near, frame.heatmaps[channel], 0.0)), head)
+
+
+def _steady(frame: _Frame, channel: int, peak: Peak, head: Peak) -> Peak:
+    """``peak`` (of ``channel``, near the hip whose head is ``head``; working pixels) moved to the
+    consensus of the frame's looks at it (:func:`~hipbmd.localisation.consensus.consensus_point`): its own
+    and each view's peak of that channel within ``LT_SEARCH_MM`` of the same head that reaches
+    ``REGION_POINT_FLOOR``. Its height, which decides whether the point is there, stays the frame's own."""
+    if peak.height < REGION_POINT_FLOOR or not frame.views:
+        return peak
+    head_px = frame.to_original(head.row, head.col)
+    looks = [frame.to_original(peak.row, peak.col)]
+    for view in frame.views:
+        near = view.within_mm(view.to_working(head_px), LT_SEARCH_MM)
+        seen = find_peak(np.where(near, view.heatmaps[channel], 0.0))
+        if seen.height >= REGION_POINT_FLOOR:
+            looks.append(view.to_original(seen.row, seen.col))
+    agreed = frame.to_working(tuple(consensus_point(looks, frame.spacing_mm, AGREE_MM)))
+    return Peak(float(agreed[0]), float(agreed[1]), peak.height)
 
 
 def _given_side(frame: _Frame, side: Side, limit: float) -> HipLocation:

@@ -6,7 +6,9 @@ head channel's sub-pixel peak is a hip when its height (the confidence, 0–1) r
 When the line through both heads tilts by ``RELOCATE_TILT_DEG`` or more
 (:mod:`~hipbmd.localisation.head_line`), the search is run again on a grid turned to level it, as the
 network was trained on near-level pelves, and kept when it finds as many hips. The lesser trochanter is the
-peak of the same side's trochanter channel within ``LT_SEARCH_MM`` of the head. Positions are returned in
+peak of the same side's trochanter channel within ``LT_SEARCH_MM`` of the head; it and the region points
+are each the consensus of three looks, the frame's grid and two turned ``VIEW_TURN_DEG`` either way
+(:mod:`~hipbmd.localisation.consensus`), so that one look's stray peak is outvoted. Positions are returned in
 the original image's pixels. Sides are the patient's: from PatientOrientation when the file has it
 (``side_source="dicom"``), else from the assumed standard display (``"assumed"``), or from the user
 (``"user"``).

@@ -104,12 +104,15 @@ def test_a_single_hip_crop_shows_its_shaft_back_within_the_training_range(
     assert (level.flag() is None) == (level.turn_deg == 0.0)
 
 
-def test_a_shaft_too_steep_for_a_turned_image_is_not_trusted() -> None:
-    steep = SHAFT_TRUSTED_DEG[1] + 5.0
+@pytest.mark.parametrize("steep", [SHAFT_TRUSTED_DEG[0] - 5.0, SHAFT_TRUSTED_DEG[1] + 5.0])
+def test_a_shaft_too_steep_for_a_turned_image_is_not_trusted(steep: float) -> None:
     hip = _hip("right", (0.0, -90.0), steep - 6.0, shaft_deg=6.0)
     level = levelling(hip, None, SPACING_MM, mirror=False)
     assert level.measured_deg == pytest.approx(steep)
-    assert level.turn_deg == 0.0 and level.flag() is None
+    assert level.turn_deg == 0.0
+    assert str(level.flag()).startswith("crop_not_levelled")
+    trusted = levelling(_hip("right", (0.0, -90.0), 20.0, shaft_deg=6.0), None, SPACING_MM, mirror=False)
+    assert str(trusted.flag()).startswith("crop_levelled")
 
 
 def test_a_two_hip_crop_shows_the_head_line_level() -> None:

@@ -23,6 +23,11 @@ def test_two_looks_that_disagree_keep_the_first() -> None:
     assert consensus_point(looks[::-1], SPACING_MM, 10.0) == pytest.approx([100.0, 220.0])
 
 
+def test_three_looks_all_apart_keep_the_first() -> None:
+    looks = [(0.0, 0.0), (0.0, 60.0), (0.0, 120.0)]  # 15 mm steps: the middle one is the medoid
+    assert consensus_point(looks, SPACING_MM, 10.0) == pytest.approx([0.0, 0.0])
+
+
 def test_agreement_is_judged_in_millimetres() -> None:
     # 45 px apart: 9 mm along rows (0.2 mm), 11.25 mm along columns (0.25 mm)
     along_rows = consensus_point([(0.0, 0.0), (45.0, 0.0)], SPACING_MM, 10.0)

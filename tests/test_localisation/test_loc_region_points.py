@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from hipbmd.localisation.heatmaps import LANDMARKS_WITH_REGIONS, gaussian_heatmaps, mirrored_order  # noqa: E402
 from hipbmd.localisation.hip_location import HipLocation  # noqa: E402
-from hipbmd.localisation.locate import locate_hips  # noqa: E402
+from hipbmd.localisation.locate import _Frame, locate_hips  # noqa: E402
 from hipbmd.localisation.network import LocaliserConfig  # noqa: E402
 from hipbmd.types import Radiograph  # noqa: E402
 
@@ -116,13 +116,12 @@ def test_a_localiser_with_region_channels_starts_from_one_without() -> None:
         start_from(HipLocaliser(LocaliserConfig(channels=(8, 16))), old)
 
 
-def _frame_with_peak(point_px: tuple[float, float], turn_deg: float) -> object:
+def _frame_with_peak(point_px: tuple[float, float], turn_deg: float) -> _Frame:
     """A working frame of a 64² image of 3 mm pixels turned ``turn_deg`` about its centre, whose
     channel 0 peaks at file pixel ``point_px``."""
     import math
 
     from hipbmd.frames import Affine2D
-    from hipbmd.localisation.locate import _Frame
     from hipbmd.localisation.orientation import display_orientation
 
     centre = (SIZE - 1) / 2.0
@@ -144,13 +143,56 @@ def test_a_point_one_turned_look_misplaces_is_outvoted_by_the_two_that_agree() -
     true_px, stray_px, head_px = (40.0, 20.0), (40.0, 32.0), (20.0, 18.0)  # the stray look 36 mm off
     main = _frame_with_peak(true_px, 0.0)
     views = (_frame_with_peak(true_px, -6.0), _frame_with_peak(stray_px, 6.0))
-    frame = replace(main, views=views)  # type: ignore[type-var]
-    head = find_peak(_frame_with_peak(head_px, 0.0).heatmaps[0])  # type: ignore[attr-defined]
-    peak = find_peak(main.heatmaps[0])  # type: ignore[attr-defined]
+    frame = replace(main, views=views)
+    head = find_peak(_frame_with_peak(head_px, 0.0).heatmaps[0])
+    peak = find_peak(main.heatmaps[0])
     steady = _steady(frame, 0, peak, head)
     np.testing.assert_allclose([steady.row, steady.col], true_px, atol=0.05)
     assert steady.height == peak.height  # presence stays the frame's own call
     agreeing = (views[0], _frame_with_peak(true_px, 6.0))
-    wrong = replace(main, heatmaps=_frame_with_peak(stray_px, 0.0).heatmaps, views=agreeing)  # type: ignore
+    wrong = replace(main, heatmaps=_frame_with_peak(stray_px, 0.0).heatmaps, views=agreeing)
     moved = _steady(wrong, 0, find_peak(wrong.heatmaps[0]), head)
     np.testing.assert_allclose([moved.row, moved.col], true_px, atol=0.05)  # the frame's own look strays
+
+
+class ImageAsHeatmaps(torch.nn.Module):  # type: ignore[misc]
+    """A stand-in localiser whose every heatmap is its (normalised) input image: a bright blob on the
+    radiograph is a peak wherever the grid puts it, so turned looks agree as a real model's would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = CONFIG
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        # the blob's top normalises to about 2.2 (its 99th percentile is 0.45 of it): scaled under 0.99
+        probability = torch.clamp(0.4 * image, 0.001, 0.99).expand(-1, len(CONFIG.landmarks), -1, -1)
+        return torch.logit(probability)
+
+
+@pytest.mark.parametrize("codes", [None, ("R", "F"), ("L", "H")])
+@pytest.mark.parametrize("turn_deg", [0.0, 11.0])
+def test_every_look_of_a_frame_maps_its_peak_back_to_the_same_file_pixel(
+    codes: tuple[str, str] | None, turn_deg: float
+) -> None:
+    from hipbmd.localisation.heatmaps import find_peak
+    from hipbmd.localisation.locate import _frame, _source
+
+    spacing = (0.5, 0.6)  # mm, not square: the looks are turned in millimetres
+    rows, cols = np.indices((400, 340), dtype=np.float64)
+    blob_px = (230.0, 120.0)
+    sigma_mm = 9.0
+    blob = np.exp(
+        -(((rows - blob_px[0]) * spacing[0]) ** 2 + ((cols - blob_px[1]) * spacing[1]) ** 2)
+        / (2 * sigma_mm**2)
+    )
+    meta = {} if codes is None else {"patient_orientation": list(codes)}
+    radiograph = Radiograph(blob.astype(np.float32), spacing, "imager", meta=meta)
+    model = ImageAsHeatmaps()
+    frame = _frame(_source(radiograph, model), model, turn_deg)
+    assert len(frame.views) == 2
+    for look in (frame, *frame.views):
+        peak = find_peak(look.heatmaps[0])
+        found = np.asarray(look.to_original(peak.row, peak.col))
+        # within a fifth of the 3 mm working pitch, at the detector
+        assert float(np.hypot(*((found - blob_px) * spacing))) < 0.6

@@ -19,7 +19,8 @@ therefore turns the crop (:attr:`CropPlacement.turn_deg`):
   is the patient's anatomy as much as the image's tilt (SD 5.5° in training) and its two points are
   read to a few degrees, so turning every single-hip crop to one shaft angle added more error than it
   took away (tried). A shaft beyond ``SHAFT_TRUSTED_DEG`` is more likely a misplaced point than a
-  turned image, and a hip without both points is left as it is.
+  turned image: it is left as it is, flagged ``crop_not_levelled``, as is a hip without both points
+  (unflagged: nothing was read).
 
 Only a tilt beyond what training held is flagged (``crop_levelled``): a head line beyond
 ``HEAD_LINE_TOLERANCE_DEG``, a shaft outside ``SHAFT_RANGE_DEG`` (about 90 % of the training hips lie
@@ -48,7 +49,8 @@ class Levelling:
     Attributes:
         turn_deg: the turn of the crop's axes in the crop's own frame (mirrored for a mirrored crop), deg.
         measured_deg: the angle it was measured from (the head line's tilt or the shaft's angle), deg;
-            None when neither could be measured.
+            None when neither could be measured. A shaft angle beyond ``SHAFT_TRUSTED_DEG`` is kept
+            here with no turn.
         source: "head_line" or "shaft".
     """
 
@@ -57,8 +59,17 @@ class Levelling:
     source: Literal["head_line", "shaft"]
 
     def flag(self) -> str | None:
-        """The hip's note when its radiograph was tilted beyond what training held, None otherwise."""
-        if self.measured_deg is None or self.turn_deg == 0.0:
+        """The hip's note when its radiograph was tilted beyond what training held (``crop_levelled``) or
+        its shaft read too steep to trust (``crop_not_levelled``), None otherwise."""
+        if self.measured_deg is None:
+            return None
+        if self.source == "shaft" and not SHAFT_TRUSTED_DEG[0] <= self.measured_deg <= SHAFT_TRUSTED_DEG[1]:
+            low, high = SHAFT_TRUSTED_DEG
+            return (
+                f"crop_not_levelled: femoral shaft read at {self.measured_deg:+.1f} deg, beyond "
+                f"{low:.0f} to {high:+.0f} deg: taken for misplaced shaft points"
+            )
+        if self.turn_deg == 0.0:
             return None
         low, high = (
             (-HEAD_LINE_TOLERANCE_DEG, HEAD_LINE_TOLERANCE_DEG)
@@ -68,7 +79,7 @@ class Levelling:
         if low <= self.measured_deg <= high:
             return None
         what = "line through both heads tilted" if self.source == "head_line" else "femoral shaft at"
-        return f"crop_levelled: turned {self.turn_deg:+.1f} deg ({what} {self.measured_deg or 0.0:+.1f} deg)"
+        return f"crop_levelled: turned {self.turn_deg:+.1f} deg ({what} {self.measured_deg:+.1f} deg)"
 
 
 def shaft_angle_deg(hip: HipLocation, spacing_mm: tuple[float, float], mirror: bool) -> float | None:

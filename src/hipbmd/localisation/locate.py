@@ -49,7 +49,7 @@ SAME_HEAD_MM = 40.0
 IMPLANT_SEARCH_MM = 30.0  # an implant channel's response is read within this distance of the head
 USER_SIDE_RADIUS_MM = 15.0
 RELOCATE_TILT_DEG = 8.0  # a head line tilted this much: the hips are looked for again on a levelled grid
-VIEW_TURN_DEG = 6.0  # the two further looks for the points below the head, turned this much either way
+VIEW_TURN_DEG = 6.0  # two further looks for the trochanters and region points, turned this much either way
 AGREE_MM = 10.0  # looks whose points lie this close to their medoid agree (see consensus.py)
 
 
@@ -164,7 +164,8 @@ def find_hips(
         from hipbmd.localisation.model_files import load_localiser
 
         model = load_localiser()
-    frame = _frame(radiograph, model)
+    source = _source(radiograph, model)
+    frame = _frame(source, model)
     limit = float(model.config.threshold if threshold is None else threshold)
     found, strongest = _both_hips(frame, limit)
     tilt = head_line_tilt_deg([hip.head_centre_px for hip in found], frame.spacing_mm)
@@ -177,7 +178,7 @@ def find_hips(
     # one flip of the file into the display mirrors every angle; two (a half turn) keep them
     display_tilt = None if tilt is None else tilt * frame.orientation.angle_sign
     if display_tilt is not None and abs(display_tilt) >= RELOCATE_TILT_DEG:  # look again, levelled
-        levelled, levelled_strongest = _both_hips(_frame(radiograph, model, display_tilt), limit)
+        levelled, levelled_strongest = _both_hips(_frame(source, model, display_tilt), limit)
         if len(levelled) >= len(found):
             found, strongest = levelled, levelled_strongest
             tilt = head_line_tilt_deg([hip.head_centre_px for hip in found], frame.spacing_mm)
@@ -203,9 +204,21 @@ def locate_hips(
     return find_hips(radiograph, model, side=side, center_mm=center_mm, threshold=threshold).hips
 
 
-def _frame(radiograph: Radiograph, model: Any, turn_deg: float = 0.0) -> _Frame:
-    """The working frame of a radiograph: on the axis-aligned grid, or on one turned by ``turn_deg``;
-    with its two views turned ``VIEW_TURN_DEG`` further either way."""
+@dataclass(frozen=True)
+class _Source:
+    """A radiograph as every working grid samples it: in the standard display, low-passed for the
+    working pitch once, with its spacing (mm) and the frame flags."""
+
+    image: npt.NDArray[np.floating[Any]]
+    smooth: npt.NDArray[np.float32]
+    to_display: Affine2D
+    orientation: DisplayOrientation
+    spacing_mm: tuple[float, float]
+    flags: tuple[str, ...]
+
+
+def _source(radiograph: Radiograph, model: Any) -> _Source:
+    """The radiograph flipped into the standard display and low-passed for the model's pitch."""
     orientation = display_orientation(radiograph)
     flags = () if orientation.source == "dicom" else ("side_assumed",)
     spacing = radiograph.pixel_spacing_mm
@@ -215,24 +228,32 @@ def _frame(radiograph: Radiograph, model: Any, turn_deg: float = 0.0) -> _Frame:
         size = ASSUMED_FIELD_MM / max(radiograph.shape)
         spacing, flags = (size, size), (*flags, "spacing_assumed")
     image = to_standard(radiograph.array, orientation)
-    pitch = float(model.config.pitch_mm)
-    smooth = low_passed(image, spacing, pitch)
+    smooth = low_passed(image, spacing, float(model.config.pitch_mm))
     to_display = display_transform(orientation, radiograph.shape)
+    return _Source(image, smooth, to_display, orientation, spacing, flags)
 
-    def look(turn: float) -> _Frame:
-        if turn == 0.0:
-            working, valid, mapping = to_working_grid(image, spacing, pitch, smooth)
-            working_to_display = mapping.working_to_original
-        else:
-            working, valid, working_to_display = to_turned_grid(image, spacing, pitch, turn, smooth)
-        normalised = np.where(valid, normalise_intensity(working, model.config.percentiles, valid), 0.0)
-        heatmaps = predict_heatmaps(model, normalised.astype(np.float32))
-        file_to_working = to_display.then(working_to_display.inverse())
-        names = tuple(model.config.landmarks)
-        return _Frame(heatmaps, file_to_working, orientation, spacing, pitch, flags, names)
 
-    views = tuple(look(turn_deg + sign * VIEW_TURN_DEG) for sign in (-1.0, 1.0))
-    return replace(look(turn_deg), views=views)
+def _frame(source: _Source, model: Any, turn_deg: float = 0.0) -> _Frame:
+    """The working frame of a radiograph: on the axis-aligned grid, or on one turned by ``turn_deg``;
+    with its two views turned ``VIEW_TURN_DEG`` further either way."""
+    views = tuple(_look(source, model, turn_deg + sign * VIEW_TURN_DEG) for sign in (-1.0, 1.0))
+    return replace(_look(source, model, turn_deg), views=views)
+
+
+def _look(source: _Source, model: Any, turn_deg: float) -> _Frame:
+    """One look: the heatmaps of the radiograph on the working grid turned by ``turn_deg``."""
+    pitch = float(model.config.pitch_mm)
+    image, spacing = source.image, source.spacing_mm
+    if turn_deg == 0.0:
+        working, valid, mapping = to_working_grid(image, spacing, pitch, source.smooth)
+        working_to_display = mapping.working_to_original
+    else:
+        working, valid, working_to_display = to_turned_grid(image, spacing, pitch, turn_deg, source.smooth)
+    normalised = np.where(valid, normalise_intensity(working, model.config.percentiles, valid), 0.0)
+    heatmaps = predict_heatmaps(model, normalised.astype(np.float32))
+    file_to_working = source.to_display.then(working_to_display.inverse())
+    names = tuple(model.config.landmarks)
+    return _Frame(heatmaps, file_to_working, source.orientation, spacing, pitch, source.flags, names)
 
 
 def _head_peak(frame: _Frame, side: Side) -> Peak:

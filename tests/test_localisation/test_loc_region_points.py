@@ -138,20 +138,22 @@ def test_a_point_one_turned_look_misplaces_is_outvoted_by_the_two_that_agree() -
     from dataclasses import replace
 
     from hipbmd.localisation.heatmaps import find_peak
-    from hipbmd.localisation.locate import _steady
+    from hipbmd.localisation.locate import LT_SEARCH_MM, _steady
+
+    def near(views: tuple[_Frame, ...]) -> tuple[np.ndarray, ...]:
+        return tuple(view.within_mm(view.to_working(head_px), LT_SEARCH_MM) for view in views)
 
     true_px, stray_px, head_px = (40.0, 20.0), (40.0, 32.0), (20.0, 18.0)  # the stray look 36 mm off
     main = _frame_with_peak(true_px, 0.0)
     views = (_frame_with_peak(true_px, -6.0), _frame_with_peak(stray_px, 6.0))
     frame = replace(main, views=views)
-    head = find_peak(_frame_with_peak(head_px, 0.0).heatmaps[0])
     peak = find_peak(main.heatmaps[0])
-    steady = _steady(frame, 0, peak, head)
+    steady = _steady(frame, 0, peak, near(views))
     np.testing.assert_allclose([steady.row, steady.col], true_px, atol=0.05)
     assert steady.height == peak.height  # presence stays the frame's own call
     agreeing = (views[0], _frame_with_peak(true_px, 6.0))
     wrong = replace(main, heatmaps=_frame_with_peak(stray_px, 0.0).heatmaps, views=agreeing)
-    moved = _steady(wrong, 0, find_peak(wrong.heatmaps[0]), head)
+    moved = _steady(wrong, 0, find_peak(wrong.heatmaps[0]), near(agreeing))
     np.testing.assert_allclose([moved.row, moved.col], true_px, atol=0.05)  # the frame's own look strays
 
 

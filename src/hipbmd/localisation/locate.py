@@ -265,7 +265,9 @@ def _hip(
 ) -> HipLocation:
     """A hip with head ``head``; its trochanter from the channel of ``seen_as`` (default ``side``)."""
     near = frame.within_mm(np.asarray([head.row, head.col]), LT_SEARCH_MM)
-    trochanter = _trochanter(frame, CHANNELS[seen_as or side][1], near, head)
+    head_px = frame.to_original(head.row, head.col)
+    near_in_views = tuple(view.within_mm(view.to_working(head_px), LT_SEARCH_MM) for view in frame.views)
+    trochanter = _trochanter(frame, CHANNELS[seen_as or side][1], near, near_in_views)
     flags = [flag for flag in frame.flags if not (source == "user" and flag == "side_assumed")]
     lesser: tuple[float, float] | None = frame.to_original(trochanter.row, trochanter.col)
     distance_mm = float(np.hypot(head.row - trochanter.row, head.col - trochanter.col)) * frame.pitch_mm
@@ -275,7 +277,7 @@ def _hip(
     elif not LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] or trochanter.row <= head.row:
         flags.append("lesser_trochanter_implausible")
     implant = frame.implant_response(seen_as or side, head)
-    regions, region_confidence = _region_points(frame, seen_as or side, near, head)
+    regions, region_confidence = _region_points(frame, seen_as or side, near, near_in_views)
     plausible = LT_RANGE_MM[0] <= distance_mm <= LT_RANGE_MM[1] and trochanter.row > head.row
     if lesser is None and trochanter.height >= REGION_POINT_FLOOR and regions and plausible:
         # too faint to report as found, but the regions may stand on it like the other region points
@@ -296,10 +298,14 @@ def _hip(
 
 
 def _region_points(
-    frame: _Frame, side: Side, near: npt.NDArray[np.bool_], head: Peak
+    frame: _Frame,
+    side: Side,
+    near: npt.NDArray[np.bool_],
+    near_in_views: tuple[npt.NDArray[np.bool_], ...],
 ) -> tuple[dict[str, tuple[float, float]], float | None]:
     """The region points of ``side``'s channels (original pixels) whose peak within ``near`` (the working
-    pixels within ``LT_SEARCH_MM`` of the head) reaches ``REGION_POINT_FLOOR``, and the weakest of their
+    pixels within ``LT_SEARCH_MM`` of the head; ``near_in_views``: the same in each of the frame's views)
+    reaches ``REGION_POINT_FLOOR``, and the weakest of their
     peaks (none for a model without region channels).
 
     The floor lies below the detection threshold on purpose: a region point is the network's best guess
@@ -310,29 +316,36 @@ def _region_points(
         name = f"{side}_{point}"
         if name in frame.channel_names:
             channel = frame.channel_names.index(name)
-            peak = _steady(frame, channel, find_peak(np.where(near, frame.heatmaps[channel], 0.0)), head)
+            peak = find_peak(np.where(near, frame.heatmaps[channel], 0.0))
+            peak = _steady(frame, channel, peak, near_in_views)
             if peak.height >= REGION_POINT_FLOOR:
                 points[point] = frame.to_original(peak.row, peak.col)
                 heights.append(peak.height)
     return points, (round(min(heights), 4) if heights else None)
 
 
-def _trochanter(frame: _Frame, channel: int, near: npt.NDArray[np.bool_], head: Peak) -> Peak:
-    """Peak of a trochanter channel within ``near`` (working pixels within ``LT_SEARCH_MM`` of the head)."""
-    return _steady(frame, channel, find_peak(np.where(near, frame.heatmaps[channel], 0.0)), head)
+def _trochanter(
+    frame: _Frame,
+    channel: int,
+    near: npt.NDArray[np.bool_],
+    near_in_views: tuple[npt.NDArray[np.bool_], ...],
+) -> Peak:
+    """Peak of a trochanter channel within ``near`` (working pixels within ``LT_SEARCH_MM`` of the head;
+    ``near_in_views``: the same in each of the frame's views)."""
+    return _steady(frame, channel, find_peak(np.where(near, frame.heatmaps[channel], 0.0)), near_in_views)
 
 
-def _steady(frame: _Frame, channel: int, peak: Peak, head: Peak) -> Peak:
-    """``peak`` (of ``channel``, near the hip whose head is ``head``; working pixels) moved to the
-    consensus of the frame's looks at it (:func:`~hipbmd.localisation.consensus.consensus_point`): its own
-    and each view's peak of that channel within ``LT_SEARCH_MM`` of the same head that reaches
+def _steady(
+    frame: _Frame, channel: int, peak: Peak, near_in_views: tuple[npt.NDArray[np.bool_], ...]
+) -> Peak:
+    """``peak`` (of ``channel``, near one hip's head; working pixels) moved to the consensus of the frame's
+    looks at it (:func:`~hipbmd.localisation.consensus.consensus_point`): its own and each view's peak of
+    that channel within the view's ``near_in_views`` mask (the pixels near the same head) that reaches
     ``REGION_POINT_FLOOR``. Its height, which decides whether the point is there, stays the frame's own."""
     if peak.height < REGION_POINT_FLOOR or not frame.views:
         return peak
-    head_px = frame.to_original(head.row, head.col)
     looks = [frame.to_original(peak.row, peak.col)]
-    for view in frame.views:
-        near = view.within_mm(view.to_working(head_px), LT_SEARCH_MM)
+    for view, near in zip(frame.views, near_in_views, strict=True):
         seen = find_peak(np.where(near, view.heatmaps[channel], 0.0))
         if seen.height >= REGION_POINT_FLOOR:
             looks.append(view.to_original(seen.row, seen.col))

@@ -9,6 +9,7 @@ import femur_drr_phantom as phantom
 import numpy as np
 import pytest
 
+from hipbmd.femur.landmarks_2d import visible_shaft_axis
 from hipbmd.femur.landmarks_from_mask import LandmarkError
 from hipbmd.femur.landmarks_learnt import head_circle, learnt_landmarks
 from hipbmd.femur.measure_2d import measure_femur_drr
@@ -123,6 +124,45 @@ def test_a_femur_cut_at_the_lesser_trochanter_without_a_distal_shaft_point_is_no
     assert not result.ok and not result.no_femoral_head
     assert "no shaft to orient the regions by" in str(result.failure)
     assert "shaft too short" in str(result.failure)  # the fit's own reason, beside it
+
+
+@pytest.mark.parametrize(("tilt_deg", "below_mm"), [(0.0, 22.0), (8.0, 25.0), (-6.0, 28.0)])
+def test_a_femur_cut_20_to_30_mm_below_the_lesser_trochanter_is_oriented_by_its_short_shaft(
+    tilt_deg: float, below_mm: float
+) -> None:
+    """Too little shaft for the full fit (30 mm below the trochanter), enough for an axis: the regions
+    stand on the learnt points with the axis of the shaft the image shows."""
+    femur = phantom.femur(density_g_cm2=DENSITY_G_CM2, tilt_deg=tilt_deg)
+    s = femur.spacing_mm
+    on_image = np.ones(femur.image_g_cm2.shape, dtype=bool)
+    on_image[round((phantom.LESSER_ROW_MM + below_mm) / s) :] = False
+    points = true_points(femur, tilt_deg)
+    del points["shaft_distal"]
+    result = measure_femur_drr(femur.image_g_cm2, s, "right", learnt_points_px=points, on_image=on_image)
+    assert result.ok and result.landmarks is not None
+    assert any(flag.startswith("shaft_axis_from_short_fit: ") for flag in result.flags)
+    axis_deg = math.degrees(math.atan2(result.landmarks.shaft_axis[1], result.landmarks.shaft_axis[0]))
+    assert axis_deg == pytest.approx(tilt_deg, abs=1.0)
+    with_axis = measure_femur_drr(
+        femur.image_g_cm2, s, "right", learnt_points_px=true_points(femur, tilt_deg)
+    )
+    assert result.abmd_g_cm2["total_hip"] == pytest.approx(with_axis.abmd_g_cm2["total_hip"], rel=0.01)
+
+
+def test_a_shaft_axis_needs_10_mm_of_shaft_past_the_trochanters_bulge() -> None:
+    femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
+    s = femur.spacing_mm
+    for below_mm, fits in ((17.0, False), (19.0, True)):
+        image = femur.image_g_cm2.copy()
+        image[round((phantom.LESSER_ROW_MM + below_mm) / s) :] = 0.0
+        if fits:
+            (row, col), length_mm = visible_shaft_axis(
+                image, s, femur.lesser_trochanter_px, femur.neck_base_px
+            )
+            assert (row, col) == pytest.approx((1.0, 0.0), abs=1e-3) and length_mm >= 10.0
+        else:
+            with pytest.raises(LandmarkError, match="shaft too short"):
+                visible_shaft_axis(image, s, femur.lesser_trochanter_px, femur.neck_base_px)
 
 
 def test_a_shaft_drawn_beyond_the_radiographs_edge_does_not_orient_the_regions() -> None:

@@ -36,6 +36,7 @@ from hipbmd.bmd.qc import LOW_CONFIDENCE, implant_suspected, withholding_flag
 from hipbmd.bmd.record_parts import HipCategory, ROIMeasurement
 from hipbmd.bmd.reference import NHANES_III, YAMTable, t_reference
 from hipbmd.bmd.region_coverage import (
+    invented_share_half_width_g_cm2,
     off_image_shares,
     on_image_mask,
     region_off_image,
@@ -103,6 +104,7 @@ class HipEstimate:
     drr: PredictedDRR | None = None
     femur: FemurBMD | None = None
     raw_abmd_g_cm2: dict[str, float] = field(default_factory=dict)
+    off_image_shares: dict[str, float] = field(default_factory=dict)  # region -> share beyond the edge
     measurements: list[ROIMeasurement] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     evidence: HipEvidence | None = None
@@ -234,6 +236,7 @@ def _measure(
     assert hip.femur.landmarks is not None
     head_shift_mm = _refine_head_centre(hip, model.grid, hip.femur.landmarks.head_centre_px)
     shares = off_image_shares(hip.femur, on_image, REPORTED_ROIS)
+    hip.off_image_shares = shares
     off_image = region_off_image(shares)
     if off_image is not None:
         hip.flags.append(f"not_measured: {off_image}")
@@ -438,11 +441,15 @@ def _line_and_half_width(
 ) -> tuple[LinearDXAMap | None, float]:
     """The region's DXA line and 95 % half-width (g/cm²): the calibration's when the model has one
     (``high_uncertainty`` when wider than 90 % of the calibration cohort's), else the training line's with
-    its residual SD and the Monte-Carlo spread combined."""
+    its residual SD and the Monte-Carlo spread combined; either way widened for a share of the region's
+    bone invented beyond the image's edge
+    (:func:`~hipbmd.bmd.region_coverage.invented_share_half_width_g_cm2`)."""
     spread = hip.evidence.spread_g_cm2.get(roi, 0.0) if hip.evidence is not None else _sample_sd(hip, roi)
+    invented = invented_share_half_width_g_cm2(hip.off_image_shares.get(roi, 0.0), roi)
     if calibration is not None and roi in calibration.regions:
         region = calibration.regions[roi]
         half_width = region.half_width_g_cm2(max(spread, SPREAD_FLOOR_G_CM2), hip.ood_distance or 0.0)
+        half_width = float(np.hypot(half_width, invented))
         if half_width > region.wide_half_width_g_cm2:
             hip.flags.append(f"high_uncertainty: {roi} ±{half_width:.3f} g/cm2")
         return region.line, half_width
@@ -450,7 +457,7 @@ def _line_and_half_width(
     if record is None:
         return None, 0.0
     line = LinearDXAMap.from_dict(record)
-    return line, Z_95 * float(np.hypot(line.slope * spread, line.residual_sd_g_cm2))
+    return line, float(np.hypot(Z_95 * np.hypot(line.slope * spread, line.residual_sd_g_cm2), invented))
 
 
 def _sample_sd(hip: HipEstimate, roi: str) -> float:

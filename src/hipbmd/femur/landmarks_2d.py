@@ -47,6 +47,9 @@ from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, bone_mask
 from hipbmd.types import Camera, Side
 
 MIN_FEMUR_AREA_MM2 = 1000.0  # less bone than this is not a proximal femur
+# A shaft axis on a short shaft starts nearer the lesser trochanter than the full fit's, past the tip's
+# bulge, so that a femur the image cuts 20-30 mm below the trochanter still gives one.
+SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM = 8.0
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,44 @@ def find_landmarks_2d(
         flags=tuple(flags),
         qc={k: float(v) for k, v in found.qc.items()},
     )
+
+
+def visible_shaft_axis(
+    image_g_cm2: npt.ArrayLike,
+    spacing_mm: float,
+    lesser_trochanter_px: tuple[float, float],
+    neck_base_px: tuple[float, float],
+    threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
+) -> tuple[tuple[float, float], float]:
+    """A right femur's shaft axis from what the image shows of the shaft below a given lesser trochanter.
+
+    The line through the midpoints of the shaft's edges, row by row, from
+    ``SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM`` below the trochanter tip to the femur's lower end, the
+    bone run in each row chosen nearest a vertical line through ``neck_base_px`` (as
+    :meth:`~hipbmd.femur.outline_2d.RightFemurOutline.fit_shaft`). For a femur the image cuts too close
+    below the trochanter for the full fit (:func:`find_landmarks_2d`), whose other landmarks come from
+    elsewhere.
+
+    Args:
+        image_g_cm2: (H, W) areal density of a right femur (medial = +column), zero where the image
+            shows nothing.
+        spacing_mm: square pixel size.
+        lesser_trochanter_px, neck_base_px: (row, col) pixels.
+        threshold_g_cm2: areal density above which a pixel is bone.
+
+    Returns:
+        The unit (row, col) direction of the axis, distal, and the length of shaft it rests on (mm).
+
+    Raises:
+        LandmarkError: less than ``MIN_SHAFT_FIT_MM`` of shaft below the start.
+    """
+    mask = np.asarray(ndimage.binary_fill_holes(femur_mask(image_g_cm2, threshold_g_cm2)))
+    if not mask.any():
+        raise NoFemoralHeadError("no bone in the image")
+    outline = RightFemurOutline(mask, spacing_mm)
+    start_row = lesser_trochanter_px[0] + SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM / spacing_mm
+    _, down = outline.fit_shaft(start_row, (np.asarray(neck_base_px, np.float64), np.array([1.0, 0.0])))
+    return _pair(down), outline.qc["shaft_fit_length_mm"]
 
 
 def _pair(values: Point) -> tuple[float, float]:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.femur.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d
+from hipbmd.femur.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d, visible_shaft_axis
 from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError
 from hipbmd.femur.landmarks_learnt import learnt_landmarks
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, hip_rois, measure_rois
@@ -217,8 +217,10 @@ def _landmarks(
             raise fit_error
         assert fitted is not None
         return fitted
+    fitted_axis, axis_flags = _fitted_shaft_axis(
+        fitted, fit_image, spacing_mm, threshold_g_cm2, learnt_points_px
+    )
     try:
-        fitted_axis = fitted.shaft_axis if fitted is not None else None
         learnt = learnt_landmarks(image, learnt_points_px, spacing_mm, threshold_g_cm2, fitted_axis)
     except LandmarkError as error:
         if fitted is not None:
@@ -228,7 +230,7 @@ def _landmarks(
         no_head = isinstance(error, NoFemoralHeadError) or isinstance(fit_error, NoFemoralHeadError)
         kind = NoFemoralHeadError if no_head else LandmarkError
         raise kind(f"{error}; fitted: {fit_error}") from None
-    flags = ["landmarks_learnt", *learnt.flags]
+    flags = ["landmarks_learnt", *learnt.flags, *axis_flags]
     if fitted is not None:
         apart_mm = math.dist(fitted.head_centre_px, learnt.head_centre_px) * spacing_mm
         if apart_mm > LANDMARK_AGREEMENT_MM:
@@ -236,6 +238,34 @@ def _landmarks(
     if bone[0].any() or bone[:, 0].any() or bone[:, -1].any():
         flags.append("femur_cut_by_image_edge")
     return dataclasses.replace(learnt, flags=tuple(flags))
+
+
+def _fitted_shaft_axis(
+    fitted: Landmarks2D | None,
+    fit_image: npt.NDArray[np.float32],
+    spacing_mm: float,
+    threshold_g_cm2: float,
+    learnt_points_px: Mapping[str, tuple[float, float]],
+) -> tuple[tuple[float, float] | None, tuple[str, ...]]:
+    """The shaft axis the learnt landmarks fall back on without a distal shaft point: the fitted
+    landmarks' when they stand, else one fitted to the short shaft the image shows below the learnt
+    lesser trochanter (flag ``shaft_axis_from_short_fit: L mm``), else None."""
+    if fitted is not None:
+        return fitted.shaft_axis, ()
+    needed = {"lesser_trochanter", "neck_base"}
+    if "shaft_distal" in learnt_points_px or not needed <= learnt_points_px.keys():
+        return None, ()
+    try:
+        axis, length_mm = visible_shaft_axis(
+            fit_image,
+            spacing_mm,
+            learnt_points_px["lesser_trochanter"],
+            learnt_points_px["neck_base"],
+            threshold_g_cm2,
+        )
+    except LandmarkError:
+        return None, ()
+    return axis, (f"shaft_axis_from_short_fit: {length_mm:.0f} mm",)
 
 
 def shaft_aligned_rois(

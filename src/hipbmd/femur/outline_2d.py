@@ -121,14 +121,14 @@ class RightFemurOutline:
         """All landmarks, in the order each needs the previous ones."""
         s = self.spacing
         head, radius = self._head()
-        point, down = self._shaft(head[0] + FIRST_SHAFT_START_HEAD_RADII * radius)
+        point, down = self.fit_shaft(head[0] + FIRST_SHAFT_START_HEAD_RADII * radius)
         if _medial_offset(head - point, down) <= 0:
             raise LandmarkError("the head lies lateral to the shaft axis: is the side right?")
         neck, narrowest = self._neck(head, radius)  # direction from the head towards the neck base
         base = self._neck_base(head, neck, radius, point, down)
         lesser = self._lesser_trochanter(base, point, down, radius)
         start = lesser[0] + SHAFT_START_BELOW_LESSER_TROCHANTER_MM / s
-        point, down = self._shaft(start, (point, down))
+        point, down = self.fit_shaft(start, (point, down))
         base = self._neck_base(head, neck, radius, point, down)
         lesser = self._lesser_trochanter(base, point, down, radius)
         below_mm = float(np.max((np.argwhere(self.mask) - lesser) @ down)) * s
@@ -205,10 +205,14 @@ class RightFemurOutline:
             pick = int(np.argmin(np.maximum(starts - hint, 0) + np.maximum(hint - ends, 0)))
         return float(starts[pick]) - 0.5, float(ends[pick]) + 0.5
 
-    def _shaft(self, start_row: float, axis: tuple[Point, Point] | None = None) -> tuple[Point, Point]:
+    def fit_shaft(self, start_row: float, axis: tuple[Point, Point] | None = None) -> tuple[Point, Point]:
         """A point on the shaft axis and its unit direction (distal), from edge midpoints below ``start_row``.
 
         In each row the bone run nearest the previous ``axis`` (point, direction) is used, or the longest.
+        Records the length of shaft the line rests on as ``qc["shaft_fit_length_mm"]``.
+
+        Raises:
+            LandmarkError: fewer than ``MIN_SHAFT_FIT_MM`` of shaft below ``start_row``.
         """
         rows = np.arange(max(math.ceil(start_row), self.top), self.bottom + 1)
         hints = [None] * len(rows) if axis is None else list(_axis_cols(rows, *axis))
@@ -229,6 +233,7 @@ class RightFemurOutline:
             spread = 1.4826 * float(np.median(np.abs(residual[keep])))
             keep &= np.abs(residual) <= max(3.0 * spread, 1.0)
         down = np.array([1.0, slope]) / math.hypot(1.0, slope)
+        self.qc["shaft_fit_length_mm"] = float(np.ptp(rows[keep])) * self.spacing / down[0]
         self.qc["shaft_fit_rms_mm"] = float(np.sqrt(np.mean(residual[keep] ** 2)) * down[0] * self.spacing)
         centre_row = float(rows[keep].mean())
         return np.array([centre_row, intercept + slope * centre_row]), down

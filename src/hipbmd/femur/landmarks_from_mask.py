@@ -81,6 +81,10 @@ class NoFemoralHeadError(LandmarkError):
     unossified head, a resected one, or no femur there at all)."""
 
 
+class NoShaftAxisError(LandmarkError):
+    """Nothing gives the femoral shaft's direction: no distal shaft point and no shaft line to fit."""
+
+
 @dataclass
 class LandmarkFit:
     """Landmarks measured on a mask with the quality figures behind them.

@@ -28,7 +28,10 @@ too faint for the localiser to give. The shaft axis is then the one fitted to th
 succeeded (flag ``shaft_axis_from_fit``: the fit needs 30 mm of shaft below the lesser trochanter on the
 part of the decomposed crop that shows the radiograph, ``on_image`` of
 :func:`~hipbmd.femur.measure_2d.measure_femur_drr`: a shaft the model drew on beyond the radiograph's edge
-is not fitted). Without either there is no shaft to orient the regions by, and no landmarks. (A typical
+is not fitted). When that fit fails on a femur cut 18–30 mm below the lesser trochanter, the caller may
+pass the axis of the short shaft the image shows (:func:`~hipbmd.femur.landmarks_2d.visible_shaft_axis`).
+Without any there is no shaft to orient the regions by, and no landmarks
+(:class:`~hipbmd.femur.landmarks_from_mask.NoShaftAxisError`). (A typical
 neck–shaft angle in place of the axis was tried on simulated radiographs whose image ended about the
 lesser trochanter: the trochanters the localiser still placed there were mostly guesses beyond the
 image, and the total hip erred by 0.06–0.28 g/cm².)
@@ -44,7 +47,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from hipbmd.femur.landmarks_2d import Landmarks2D
-from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError
+from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError, NoShaftAxisError
 from hipbmd.femur.outline_2d import HEAD_RADIUS_RANGE_MM, fit_circle
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2
 
@@ -137,7 +140,7 @@ def _shaft_axis(
     if fitted_shaft_axis is not None:
         axis = _unit(np.asarray(fitted_shaft_axis, dtype=np.float64), "no fitted shaft axis")
         return axis, ("shaft_axis_from_fit",)
-    raise LandmarkError(
+    raise NoShaftAxisError(
         "no shaft to orient the regions by: the localiser gave no shaft_distal and no shaft line fits"
     )
 

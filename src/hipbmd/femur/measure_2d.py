@@ -29,14 +29,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hipbmd.femur.landmarks_2d import Landmarks2D, femur_mask, find_landmarks_2d, visible_shaft_axis
-from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError
+from hipbmd.femur.landmarks_2d import (
+    SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM,
+    Landmarks2D,
+    femur_mask,
+    find_landmarks_2d,
+    visible_shaft_axis,
+)
+from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError, NoShaftAxisError
 from hipbmd.femur.landmarks_learnt import learnt_landmarks
+from hipbmd.femur.outline_2d import MIN_SHAFT_FIT_MM
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, hip_rois, measure_rois
 from hipbmd.types import Side
 
 BoolImage = npt.NDArray[np.bool_]
 LANDMARK_AGREEMENT_MM = 5.0  # learnt and fitted head centres farther apart are flagged
+# Shaft the image must show below the lesser trochanter tip when no distal shaft point orients the regions
+SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM = SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM + MIN_SHAFT_FIT_MM
 EDGE_TOLERANCE_PX = 1e-6  # a pixel on a distal edge is in, as in hip_rois (rounding of a near-vertical axis)
 
 
@@ -149,7 +158,11 @@ def measure_femur_drr(
     (:func:`~hipbmd.femur.landmarks_learnt.learnt_landmarks`) and the landmarks fitted to the image are a
     consistency check: ``landmarks_learnt`` always, ``landmarks_disagree: …`` when the fitted head centre
     lies more than ``LANDMARK_AGREEMENT_MM`` away. When the learnt points give no landmarks the fitted ones
-    are used and the learnt failure is kept in the flags.
+    are used and the learnt failure is kept in the flags. Without a distal shaft point or a fitted shaft
+    axis, the learnt regions take the axis of the short shaft the image shows below the lesser trochanter
+    (``shaft_axis_from_short_fit: L mm``); where ``on_image`` ends less than
+    ``SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM`` below the trochanter the failure says so
+    (``femur_cut_near_lesser_trochanter: …``).
 
     Args:
         image_g_cm2: (H, W) areal density of one femur (g/cm²), AP view, rows superior → inferior.
@@ -179,7 +192,10 @@ def measure_femur_drr(
         )
     except LandmarkError as error:
         missing = isinstance(error, NoFemoralHeadError)
-        return FemurBMD(side, float(spacing_mm), {}, None, None, bone, (), f"landmarks: {error}", missing)
+        failure = f"landmarks: {error}"
+        if isinstance(error, NoShaftAxisError):
+            failure = _cut_near_lesser_trochanter(learnt_points_px, on_image, spacing_mm) or failure
+        return FemurBMD(side, float(spacing_mm), {}, None, None, bone, (), failure, missing)
     try:
         rois = shaft_aligned_rois(image, landmarks, settings, bone)
     except ValueError as error:  # hip_rois: the neck axis misses the bone
@@ -229,6 +245,8 @@ def _landmarks(
         # looking and the fit found no head either.
         no_head = isinstance(error, NoFemoralHeadError) or isinstance(fit_error, NoFemoralHeadError)
         kind = NoFemoralHeadError if no_head else LandmarkError
+        if isinstance(error, NoShaftAxisError):  # checked before the head: says nothing of it
+            kind = NoShaftAxisError
         raise kind(f"{error}; fitted: {fit_error}") from None
     flags = ["landmarks_learnt", *learnt.flags, *axis_flags]
     if fitted is not None:
@@ -238,6 +256,34 @@ def _landmarks(
     if bone[0].any() or bone[:, 0].any() or bone[:, -1].any():
         flags.append("femur_cut_by_image_edge")
     return dataclasses.replace(learnt, flags=tuple(flags))
+
+
+def _cut_near_lesser_trochanter(
+    learnt_points_px: Mapping[str, tuple[float, float]] | None,
+    on_image: BoolImage | None,
+    spacing_mm: float,
+) -> str | None:
+    """``femur_cut_near_lesser_trochanter: …`` when the radiograph (``on_image``) ends less than
+    ``SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser trochanter tip, measured down the
+    column of the learnt neck base (a right femur, rows superior → inferior); None otherwise."""
+    if on_image is None or not learnt_points_px:
+        return None
+    if not {"lesser_trochanter", "neck_base"} <= learnt_points_px.keys():
+        return None
+    rows, cols = on_image.shape
+    first = max(round(learnt_points_px["lesser_trochanter"][0]), 0)
+    col = round(learnt_points_px["neck_base"][1])
+    if not 0 <= col < cols or first >= rows:
+        return None
+    column = on_image[first:, col]
+    shown_mm = (int(np.argmin(column)) if not column.all() else len(column)) * spacing_mm
+    if shown_mm >= SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM:
+        return None
+    return (
+        f"femur_cut_near_lesser_trochanter: the image ends {shown_mm:.0f} mm below the lesser trochanter; "
+        f"without a distal shaft point the regions need {SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM:.0f} mm of "
+        "shaft there to be oriented"
+    )
 
 
 def _fitted_shaft_axis(

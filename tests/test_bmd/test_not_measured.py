@@ -87,3 +87,14 @@ def test_a_placeholder_spacing_is_one_mm_from_a_bare_pixel_spacing_tag_only() ->
     assert not _placeholder_spacing(Radiograph(image, (1.0, 1.0), "imager"))  # the detector's own
     assert not _placeholder_spacing(Radiograph(image, (1.0, 1.0), "assumed"))  # given by the user
     assert not _placeholder_spacing(Radiograph(image, (0.5, 0.5), "pixel"))
+
+
+def test_a_femur_cut_near_the_lesser_trochanter_is_named_before_a_missing_head() -> None:
+    location = HipLocation("right", (100.0, 200.0), (230.0, 210.0), 0.45, 0.6, "dicom")
+    cut = "femur_cut_near_lesser_trochanter: the image ends 5 mm below the lesser trochanter; …"
+    femur = FemurBMD("right", 1.0, {}, None, None, np.zeros((4, 4), bool), (), cut, True)
+    placement = CropPlacement((100.0, 200.0), (SPACING_MM, SPACING_MM), MAGNIFICATION, False)
+    hip = HipEstimate("right", location, placement, femur=femur)
+    image = Radiograph(np.zeros((400, 400), np.float32), (SPACING_MM, SPACING_MM), "imager")
+    assert _why_not_measured(hip, image) == cut
+    assert _no_femoral_head(hip)  # faint, and the fits saw no head: still not taken for a hip

@@ -190,6 +190,24 @@ def test_a_shaft_drawn_beyond_the_radiographs_edge_does_not_orient_the_regions()
         measure_femur_drr(femur.image_g_cm2, s, "right", on_image=on_image[1:])
 
 
+def test_a_cut_femur_without_a_head_for_the_fits_keeps_both_reasons() -> None:
+    """The learnt points stop at the missing shaft axis before looking at the head; the fits see no head.
+    The failure names the cut, and the hip still counts as showing no femoral head (which lets a
+    radiograph of no hip be refused)."""
+    femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
+    s = femur.spacing_mm
+    rows, cols = np.indices(femur.image_g_cm2.shape)
+    head_row, head_col = femur.head_centre_px
+    image = femur.image_g_cm2.copy()
+    image[np.hypot(rows - head_row, cols - head_col) * s < phantom.HEAD_RADIUS_MM + 1.0] = 0.0
+    on_image = rows < round((phantom.LESSER_ROW_MM + 5.0) / s)
+    points = true_points(femur)
+    del points["shaft_distal"]
+    result = measure_femur_drr(image, s, "right", learnt_points_px=points, on_image=on_image)
+    assert not result.ok and result.no_femoral_head
+    assert str(result.failure).startswith("femur_cut_near_lesser_trochanter: ")
+
+
 def test_no_bone_at_the_head_or_no_edge_gives_no_landmarks() -> None:
     femur = phantom.femur()
     empty = np.zeros_like(femur.image_g_cm2, dtype=np.float64)

@@ -49,6 +49,7 @@ from hipbmd.decomposition.crop import (
     normalise_radiograph,
     sample_crop,
 )
+from hipbmd.femur.measure_2d import CUT_NEAR_LESSER_TROCHANTER
 from hipbmd.io.exposed_field import ExposedField, exposed_field
 from hipbmd.io.radiograph_geometry import radiograph_geometry
 from hipbmd.io.radiograph_tags import PLACEHOLDER_SPACING_MM
@@ -376,7 +377,7 @@ def _why_not_measured(hip: HipEstimate, radiograph: Radiograph, exposed: Exposed
     if not 0 <= lesser[0] < radiograph.shape[0]:
         return "femur_cut_above_lesser_trochanter: the image ends above the lesser trochanter"
     assert hip.femur is not None
-    if hip.femur.no_femoral_head:
+    if hip.femur.no_femoral_head and not str(hip.femur.failure).startswith(CUT_NEAR_LESSER_TROCHANTER):
         return f"no_femoral_head: {hip.femur.failure}"
     return str(hip.femur.failure)
 

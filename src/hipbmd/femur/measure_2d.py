@@ -46,6 +46,7 @@ BoolImage = npt.NDArray[np.bool_]
 LANDMARK_AGREEMENT_MM = 5.0  # learnt and fitted head centres farther apart are flagged
 # Shaft the image must show below the lesser trochanter tip when no distal shaft point orients the regions
 SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM = SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM + MIN_SHAFT_FIT_MM
+CUT_NEAR_LESSER_TROCHANTER = "femur_cut_near_lesser_trochanter"  # the failure's code
 EDGE_TOLERANCE_PX = 1e-6  # a pixel on a distal edge is in, as in hip_rois (rounding of a near-vertical axis)
 
 
@@ -244,9 +245,9 @@ def _landmarks(
         # No femoral head: the learnt way saw no round bone about its head centre, or it stopped before
         # looking and the fit found no head either.
         no_head = isinstance(error, NoFemoralHeadError) or isinstance(fit_error, NoFemoralHeadError)
-        kind = NoFemoralHeadError if no_head else LandmarkError
-        if isinstance(error, NoShaftAxisError):  # checked before the head: says nothing of it
-            kind = NoShaftAxisError
+        kind: type[LandmarkError] = NoFemoralHeadError if no_head else LandmarkError
+        if isinstance(error, NoShaftAxisError):
+            kind = _NoShaftNorHeadError if no_head else NoShaftAxisError
         raise kind(f"{error}; fitted: {fit_error}") from None
     flags = ["landmarks_learnt", *learnt.flags, *axis_flags]
     if fitted is not None:
@@ -256,6 +257,11 @@ def _landmarks(
     if bone[0].any() or bone[:, 0].any() or bone[:, -1].any():
         flags.append("femur_cut_by_image_edge")
     return dataclasses.replace(learnt, flags=tuple(flags))
+
+
+class _NoShaftNorHeadError(NoFemoralHeadError, NoShaftAxisError):
+    """No shaft axis for the learnt points (which stop there, before looking at the head), and the fits
+    saw no femoral head."""
 
 
 def _cut_near_lesser_trochanter(
@@ -280,7 +286,7 @@ def _cut_near_lesser_trochanter(
     if shown_mm >= SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM:
         return None
     return (
-        f"femur_cut_near_lesser_trochanter: the image ends {shown_mm:.0f} mm below the lesser trochanter; "
+        f"{CUT_NEAR_LESSER_TROCHANTER}: the image ends {shown_mm:.0f} mm below the lesser trochanter; "
         f"without a distal shaft point the regions need {SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM:.0f} mm of "
         "shaft there to be oriented"
     )

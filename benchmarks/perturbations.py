@@ -22,7 +22,9 @@ Printed per perturbation, over the hips of the radiographs:
 * accuracy: r and MAE against DXA at the total hip over the hips measured on both, beside the original's
   figures on the same hips;
 * flagged: how many of those hips carry a QC flag that withholds the category (``hipbmd.bmd.qc``),
-  original and changed: a perturbation that moves the number should raise one.
+  original and changed: a perturbation that moves the number should raise one;
+* unflagged: the total hip's |change| (median, 90th percentile) over the hips whose original carries no
+  such flag (those partly off the image, for one, are expected to move more).
 
 Usage:  .venv/bin/python benchmarks/perturbations.py --cohort DIR [--cohort DIR ...] [--limit N]
         [--samples 8] [--only NAME ...] [--output benchmarks/results_perturbations.txt]
@@ -128,6 +130,14 @@ def summarise(name: str, original: list[HipResult], changed: list[HipResult]) ->
         parts.append(
             f"flagged {sum(c.withheld for _, c in both)}/{len(both)} "
             f"(original {sum(o.withheld for o, _ in both)})"
+        )
+    clear = np.abs(
+        [c.estimate_g_cm2["total_hip"] - o.estimate_g_cm2["total_hip"] for o, c in both if not o.withheld]
+    )
+    if clear.size:
+        parts.append(
+            f"unflagged total_hip |change| median {np.median(clear):.3f} p90 {np.percentile(clear, 90):.3f} "
+            f"(n {clear.size})"
         )
     return "; ".join(parts)
 

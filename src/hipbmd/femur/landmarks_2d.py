@@ -48,7 +48,7 @@ from hipbmd.types import Camera, Side
 
 MIN_FEMUR_AREA_MM2 = 1000.0  # less bone than this is not a proximal femur
 # A shaft axis on a short shaft starts nearer the lesser trochanter than the full fit's, past the tip's
-# bulge, so that a femur the image cuts 20-30 mm below the trochanter still gives one.
+# bulge, so that a femur the image cuts 18-30 mm below the trochanter still gives one.
 SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM = 8.0
 
 

@@ -149,6 +149,39 @@ def test_a_femur_cut_20_to_30_mm_below_the_lesser_trochanter_is_oriented_by_its_
     assert result.abmd_g_cm2["total_hip"] == pytest.approx(with_axis.abmd_g_cm2["total_hip"], rel=0.01)
 
 
+@pytest.mark.parametrize(("tilt_deg", "edge_deg"), [(3.0, 0.0), (3.0, 10.0), (-5.0, -12.0)])
+def test_the_short_shaft_axis_holds_on_the_crop_grid_under_a_slanted_edge(
+    tilt_deg: float, edge_deg: float
+) -> None:
+    """At the model's 1.25 mm pixels, with the radiograph's edge crossing the shaft at a slant (a levelled
+    crop), rows the edge cuts through are left out of the fit."""
+    femur = phantom.femur(spacing_mm=1.25, density_g_cm2=DENSITY_G_CM2, tilt_deg=tilt_deg)
+    s = femur.spacing_mm
+    rows, cols = np.indices(femur.image_g_cm2.shape) * s
+    edge_row, edge_col = phantom.LESSER_ROW_MM + 24.0, phantom.SHAFT_COL_MM
+    turn = math.radians(edge_deg)
+    on_image = (rows - edge_row) * math.cos(turn) - (cols - edge_col) * math.sin(turn) < 0.0
+    (row, col), length_mm = visible_shaft_axis(
+        femur.image_g_cm2, s, femur.lesser_trochanter_px, femur.neck_base_px, on_image
+    )
+    assert math.degrees(math.atan2(col, row)) == pytest.approx(tilt_deg, abs=1.5)
+    assert length_mm >= 10.0
+
+
+def test_a_femur_whose_fit_fails_with_shaft_enough_gets_no_short_axis() -> None:
+    """The short fit stands in only for a femur the image cuts too close below the trochanter: a shaft the
+    full fit could read (here, no lesser trochanter bulge defeats that fit) does not orient the regions."""
+    femur = phantom.femur(density_g_cm2=DENSITY_G_CM2, lesser=False)
+    points = true_points(femur)
+    del points["shaft_distal"]
+    on_image = np.ones(femur.image_g_cm2.shape, dtype=bool)
+    result = measure_femur_drr(
+        femur.image_g_cm2, femur.spacing_mm, "right", learnt_points_px=points, on_image=on_image
+    )
+    assert not result.ok and not result.no_femoral_head
+    assert str(result.failure).startswith("landmarks: no shaft to orient the regions by")
+
+
 def test_a_shaft_axis_needs_10_mm_of_shaft_past_the_trochanters_bulge() -> None:
     femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
     s = femur.spacing_mm

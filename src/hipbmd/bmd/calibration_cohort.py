@@ -57,7 +57,9 @@ def calibration_hips(
             for hip in result.hips:
                 offset_mm = float(np.hypot(*((np.asarray(hip.location.head_centre_px) - head) * spacing)))
                 measured = all(roi in hip.raw_abmd_g_cm2 for roi in REPORTED_ROIS)
-                if offset_mm <= FOUND_MM and measured and hip.evidence is not None:
+                # a hip partly beyond the edge has its own widening (region_coverage): not counted twice
+                whole = not any(hip.off_image_shares.values())
+                if offset_mm <= FOUND_MM and measured and whole and hip.evidence is not None:
                     dxa = {roi: float(truth.dxa_g_cm2[roi]) for roi in REPORTED_ROIS}
                     group = row.get("style") or row.get("site", "")
                     hips.append(CalibrationHip(dict(hip.raw_abmd_g_cm2), dxa, hip.evidence, group))

@@ -9,8 +9,9 @@
   simulated radiographs only: on real images expect false alarms on clipped exposures (which withhold a
   result, the safe direction).
 * **Localisation**: a head heatmap peak below :data:`LOW_CONFIDENCE`.
-* **Uncertainty**: ``high_uncertainty`` when a calibrated 95 % interval is wider than 90 % of the
-  calibration cohort's (:mod:`hipbmd.bmd.interval_calibration`); with a model whose intervals are not
+* **Uncertainty**: ``high_uncertainty`` when a calibrated 95 % interval (widened for bone beyond the
+  image's edge, :mod:`hipbmd.bmd.region_coverage`) is wider than 90 % of the calibration cohort's
+  (:mod:`hipbmd.bmd.interval_calibration`); with a model whose intervals are not
   calibrated, ``intervals_not_calibrated`` instead, which withholds the categories.
 * **Out of distribution**: ``out_of_distribution`` when the hip's evidence lies further from the
   calibration cohort's than 99 % of that cohort's hips.

@@ -21,8 +21,8 @@ trochanter's rim), so the visible part alone is biased, and on simulated radiogr
 hip with 2–25 % beyond the edge, mean absolute error 0.125 against 0.103 g/cm² (37 hips); with 25–80 %,
 0.22 against 0.14 (12 hips).
 
-The invented share carries nothing of this patient's bone: its density is as uncertain as the
-population's. The interval's half-width is therefore combined (in quadrature) with
+The invented share (any share above zero) carries nothing of this patient's bone: its density is as
+uncertain as the population's. The interval's half-width is therefore combined (in quadrature) with
 ``Z_95 × share × SD``, the SD being the region's young-adult reference SD (NHANES III, about 0.12 g/cm²):
 half a region beyond the edge adds about ±0.12 g/cm².
 """

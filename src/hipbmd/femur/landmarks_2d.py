@@ -32,6 +32,7 @@ internal rotation); axes that meet implausibly. Doubts about usable landmarks ar
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ from scipy import ndimage
 
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.femur.dxa_pose import DXAView
-from hipbmd.femur.landmarks_from_mask import NoFemoralHeadError
+from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError, NoShaftAxisError
 from hipbmd.femur.outline_2d import BoolImage, Point, RightFemurOutline
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, bone_mask
 from hipbmd.types import Camera, Side
@@ -72,9 +73,9 @@ class Landmarks2D:
         flags: QC codes (empty when none): "head_not_circular", "head_outline_partial",
             "neck_shaft_angle_implausible", "femur_cut_by_image_edge".
         qc: figures behind the flags: "head_fit_rms_mm", "head_coverage" (fraction of the circle the
-            fitted outline covers), "shaft_fit_rms_mm", "neck_width_mm" (narrowest run),
-            "neck_narrowest_from_head_radii", "lesser_trochanter_prominence_mm",
-            "shaft_below_lesser_trochanter_mm".
+            fitted outline covers), "shaft_fit_rms_mm", "shaft_fit_length_mm" (rows of shaft the
+            axis was fitted to), "neck_width_mm" (narrowest run), "neck_narrowest_from_head_radii",
+            "lesser_trochanter_prominence_mm", "shaft_below_lesser_trochanter_mm".
     """
 
     side: Side
@@ -190,37 +191,77 @@ def visible_shaft_axis(
     spacing_mm: float,
     lesser_trochanter_px: tuple[float, float],
     neck_base_px: tuple[float, float],
+    on_image: BoolImage | None = None,
     threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
 ) -> tuple[tuple[float, float], float]:
     """A right femur's shaft axis from what the image shows of the shaft below a given lesser trochanter.
 
     The line through the midpoints of the shaft's edges, row by row, from
-    ``SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM`` below the trochanter tip to the femur's lower end, the
-    bone run in each row chosen nearest a vertical line through ``neck_base_px`` (as
-    :meth:`~hipbmd.femur.outline_2d.RightFemurOutline.fit_shaft`). For a femur the image cuts too close
-    below the trochanter for the full fit (:func:`find_landmarks_2d`), whose other landmarks come from
-    elsewhere.
+    ``SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM`` below the trochanter tip down to the first row where
+    the radiograph's edge (``on_image`` False) reaches the shaft's columns, the bone run in each row chosen
+    nearest a vertical line through ``neck_base_px`` (as
+    :meth:`~hipbmd.femur.outline_2d.RightFemurOutline.fit_shaft`): a row the edge cuts through would pull
+    the midpoints aside. For a femur the image cuts too close below the trochanter for the full fit
+    (:func:`find_landmarks_2d`), whose other landmarks come from elsewhere.
 
     Args:
-        image_g_cm2: (H, W) areal density of a right femur (medial = +column), zero where the image
-            shows nothing.
+        image_g_cm2: (H, W) areal density of a right femur (medial = +column).
         spacing_mm: square pixel size.
         lesser_trochanter_px, neck_base_px: (row, col) pixels.
+        on_image: (H, W) True where the image shows the radiograph (None: everywhere).
         threshold_g_cm2: areal density above which a pixel is bone.
 
     Returns:
-        The unit (row, col) direction of the axis, distal, and the length of shaft it rests on (mm).
+        The unit (row, col) direction of the axis, distal, and the length of shaft (rows × pixel size,
+        mm) it was fitted to.
 
     Raises:
-        LandmarkError: less than ``MIN_SHAFT_FIT_MM`` of shaft below the start.
+        NoShaftAxisError: less than ``MIN_SHAFT_FIT_MM`` of shaft below the start.
     """
-    mask = np.asarray(ndimage.binary_fill_holes(femur_mask(image_g_cm2, threshold_g_cm2)))
-    if not mask.any():
-        raise NoFemoralHeadError("no bone in the image")
-    outline = RightFemurOutline(mask, spacing_mm)
+    image = np.asarray(image_g_cm2, dtype=np.float64)
+    if on_image is not None:
+        image = np.where(on_image, image, 0.0)
+    mask = np.asarray(ndimage.binary_fill_holes(femur_mask(image, threshold_g_cm2)))
     start_row = lesser_trochanter_px[0] + SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM / spacing_mm
-    _, down = outline.fit_shaft(start_row, (np.asarray(neck_base_px, np.float64), np.array([1.0, 0.0])))
+    if on_image is not None:
+        mask = _above_edge_across_shaft(mask, on_image, start_row, neck_base_px[1])
+    if not mask[max(math.ceil(start_row), 0) :].any():
+        raise NoShaftAxisError("no shaft below the lesser trochanter")
+    outline = RightFemurOutline(mask, spacing_mm)
+    try:
+        _, down = outline.fit_shaft(start_row, (np.asarray(neck_base_px, np.float64), np.array([1.0, 0.0])))
+    except LandmarkError as error:
+        raise NoShaftAxisError(str(error)) from None
     return _pair(down), outline.qc["shaft_fit_length_mm"]
+
+
+def _above_edge_across_shaft(
+    mask: BoolImage, on_image: BoolImage, start_row: float, hint_col: float
+) -> BoolImage:
+    """``mask`` with every row from the first one (at or below ``start_row``) in which the image's edge
+    reaches the columns of the shaft's bone run (the run nearest ``hint_col`` in the start row, one pixel
+    wider either side) cleared."""
+    first = max(math.ceil(start_row), 0)
+    if first >= mask.shape[0]:
+        return mask
+    runs = _runs(mask[first])
+    if not runs:
+        return mask
+    low, high = min(runs, key=lambda run: max(run[0] - hint_col, 0.0, hint_col - run[1]))
+    columns = slice(max(low - 1, 0), min(high + 2, mask.shape[1]))
+    cut = np.nonzero(~on_image[first:, columns].all(axis=1))[0]
+    if not len(cut):
+        return mask
+    kept = mask.copy()
+    kept[first + int(cut[0]) :] = False
+    return kept
+
+
+def _runs(row: BoolImage) -> list[tuple[int, int]]:
+    """(first, last) columns of each run of True in a row."""
+    change = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(change == 1)[0], np.nonzero(change == -1)[0] - 1
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
 def _pair(values: Point) -> tuple[float, float]:

@@ -79,11 +79,12 @@ def learnt_landmarks(
     spacing_mm: float,
     threshold_g_cm2: float = BONE_THRESHOLD_G_CM2,
     fitted_shaft_axis: tuple[float, float] | None = None,
+    fitted_axis_flag: str = "shaft_axis_from_fit",
 ) -> Landmarks2D:
     """:class:`Landmarks2D` of a right femur from learnt points (``LEARNT_POINTS``, crop pixels) and the
     head radius read on ``image_g_cm2`` (g/cm², square ``spacing_mm`` pixels). Without a distal shaft
     point the shaft axis is ``fitted_shaft_axis`` (unit (row, col), distal; flagged
-    ``shaft_axis_from_fit``), see the module docstring.
+    ``fitted_axis_flag``), see the module docstring.
 
     Without a greater trochanter point the landmarks have none (flag ``greater_trochanter_not_placed``).
 
@@ -98,7 +99,7 @@ def learnt_landmarks(
     point = {name: np.asarray(points_px[name], dtype=np.float64) for name in points_px}
     head, base = point["head_centre"], point["neck_base"]
     neck_up = _unit(head - base, "the neck base lies on the head centre")
-    shaft_down, flags = _shaft_axis(point, fitted_shaft_axis)
+    shaft_down, flags = _shaft_axis(point, fitted_shaft_axis, fitted_axis_flag)
     angle = math.degrees(math.acos(float(np.clip(neck_up @ shaft_down, -1.0, 1.0))))
     low, high = NECK_SHAFT_ANGLE_LIMITS_DEG
     if not low <= angle <= high:
@@ -130,7 +131,9 @@ def learnt_landmarks(
 
 
 def _shaft_axis(
-    point: Mapping[str, npt.NDArray[np.float64]], fitted_shaft_axis: tuple[float, float] | None
+    point: Mapping[str, npt.NDArray[np.float64]],
+    fitted_shaft_axis: tuple[float, float] | None,
+    fitted_axis_flag: str,
 ) -> tuple[npt.NDArray[np.float64], tuple[str, ...]]:
     """The distal shaft direction (unit row, col) and the flag of where it came from (none: learnt)."""
     if "shaft_distal" in point:
@@ -139,7 +142,7 @@ def _shaft_axis(
         ), ()
     if fitted_shaft_axis is not None:
         axis = _unit(np.asarray(fitted_shaft_axis, dtype=np.float64), "no fitted shaft axis")
-        return axis, ("shaft_axis_from_fit",)
+        return axis, (fitted_axis_flag,)
     raise NoShaftAxisError(
         "no shaft to orient the regions by: the localiser gave no shaft_distal and no shaft line fits"
     )

@@ -38,7 +38,7 @@ from hipbmd.femur.landmarks_2d import (
 )
 from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError, NoShaftAxisError
 from hipbmd.femur.landmarks_learnt import learnt_landmarks
-from hipbmd.femur.outline_2d import MIN_SHAFT_FIT_MM
+from hipbmd.femur.outline_2d import MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM, MIN_SHAFT_FIT_MM
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, hip_rois, measure_rois
 from hipbmd.types import Side
 
@@ -47,6 +47,7 @@ LANDMARK_AGREEMENT_MM = 5.0  # learnt and fitted head centres farther apart are 
 # Shaft the image must show below the lesser trochanter tip when no distal shaft point orients the regions
 SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM = SHORT_SHAFT_START_BELOW_LESSER_TROCHANTER_MM + MIN_SHAFT_FIT_MM
 CUT_NEAR_LESSER_TROCHANTER = "femur_cut_near_lesser_trochanter"  # the failure's code
+SHAFT_BAND_MM = 5.0  # the image's reach below the lesser trochanter is read this close to the shaft axis
 EDGE_TOLERANCE_PX = 1e-6  # a pixel on a distal edge is in, as in hip_rois (rounding of a near-vertical axis)
 
 
@@ -189,7 +190,7 @@ def measure_femur_drr(
     fit_image = image if on_image is None else np.where(on_image, image, np.float32(0.0))
     try:
         landmarks = _landmarks(
-            image, fit_image, bone, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px
+            image, fit_image, on_image, bone, spacing_mm, side, bone_threshold_g_cm2, learnt_points_px
         )
     except LandmarkError as error:
         missing = isinstance(error, NoFemoralHeadError)
@@ -216,6 +217,7 @@ def measure_femur_drr(
 def _landmarks(
     image: npt.NDArray[np.float32],
     fit_image: npt.NDArray[np.float32],
+    on_image: BoolImage | None,
     bone: BoolImage,
     spacing_mm: float,
     side: Side,
@@ -234,11 +236,18 @@ def _landmarks(
             raise fit_error
         assert fitted is not None
         return fitted
-    fitted_axis, axis_flags = _fitted_shaft_axis(
-        fitted, fit_image, spacing_mm, threshold_g_cm2, learnt_points_px
+    fitted_axis, axis_flag = _fitted_shaft_axis(
+        fitted, fit_image, on_image, spacing_mm, threshold_g_cm2, learnt_points_px
     )
     try:
-        learnt = learnt_landmarks(image, learnt_points_px, spacing_mm, threshold_g_cm2, fitted_axis)
+        learnt = learnt_landmarks(
+            image,
+            learnt_points_px,
+            spacing_mm,
+            threshold_g_cm2,
+            fitted_axis,
+            axis_flag or "shaft_axis_from_fit",
+        )
     except LandmarkError as error:
         if fitted is not None:
             return dataclasses.replace(fitted, flags=(*fitted.flags, f"landmarks_learnt_failed: {error}"))
@@ -249,7 +258,7 @@ def _landmarks(
         if isinstance(error, NoShaftAxisError):
             kind = _NoShaftNorHeadError if no_head else NoShaftAxisError
         raise kind(f"{error}; fitted: {fit_error}") from None
-    flags = ["landmarks_learnt", *learnt.flags, *axis_flags]
+    flags = ["landmarks_learnt", *learnt.flags]
     if fitted is not None:
         apart_mm = math.dist(fitted.head_centre_px, learnt.head_centre_px) * spacing_mm
         if apart_mm > LANDMARK_AGREEMENT_MM:
@@ -270,20 +279,10 @@ def _cut_near_lesser_trochanter(
     spacing_mm: float,
 ) -> str | None:
     """``femur_cut_near_lesser_trochanter: …`` when the radiograph (``on_image``) ends less than
-    ``SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser trochanter tip, measured down the
-    column of the learnt neck base (a right femur, rows superior → inferior); None otherwise."""
-    if on_image is None or not learnt_points_px:
-        return None
-    if not {"lesser_trochanter", "neck_base"} <= learnt_points_px.keys():
-        return None
-    rows, cols = on_image.shape
-    first = max(round(learnt_points_px["lesser_trochanter"][0]), 0)
-    col = round(learnt_points_px["neck_base"][1])
-    if not 0 <= col < cols or first >= rows:
-        return None
-    column = on_image[first:, col]
-    shown_mm = (int(np.argmin(column)) if not column.all() else len(column)) * spacing_mm
-    if shown_mm >= SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM:
+    ``SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser trochanter tip
+    (:func:`_shown_below_lesser_trochanter_mm`); None otherwise."""
+    shown_mm = _shown_below_lesser_trochanter_mm(learnt_points_px, on_image, spacing_mm)
+    if shown_mm is None or shown_mm >= SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM:
         return None
     return (
         f"{CUT_NEAR_LESSER_TROCHANTER}: the image ends {shown_mm:.0f} mm below the lesser trochanter; "
@@ -292,32 +291,59 @@ def _cut_near_lesser_trochanter(
     )
 
 
+def _shown_below_lesser_trochanter_mm(
+    learnt_points_px: Mapping[str, tuple[float, float]] | None,
+    on_image: BoolImage | None,
+    spacing_mm: float,
+) -> float | None:
+    """How far (mm, straight down) the radiograph reaches below the learnt lesser trochanter tip: the
+    median over the columns within ``SHAFT_BAND_MM`` of the learnt neck base (a right femur, rows superior
+    → inferior, the shaft below the neck base); None without ``on_image`` or those points."""
+    if on_image is None or not learnt_points_px:
+        return None
+    if not {"lesser_trochanter", "neck_base"} <= learnt_points_px.keys():
+        return None
+    rows, cols = on_image.shape
+    first = max(round(learnt_points_px["lesser_trochanter"][0]), 0)
+    centre, half = learnt_points_px["neck_base"][1], SHAFT_BAND_MM / spacing_mm
+    band = on_image[first:, max(round(centre - half), 0) : min(round(centre + half) + 1, cols)]
+    if first >= rows or band.shape[1] == 0:
+        return 0.0 if first >= rows else None
+    reach = np.where(band.all(axis=0), band.shape[0], np.argmin(band, axis=0))
+    return float(np.median(reach)) * spacing_mm
+
+
 def _fitted_shaft_axis(
     fitted: Landmarks2D | None,
     fit_image: npt.NDArray[np.float32],
+    on_image: BoolImage | None,
     spacing_mm: float,
     threshold_g_cm2: float,
     learnt_points_px: Mapping[str, tuple[float, float]],
-) -> tuple[tuple[float, float] | None, tuple[str, ...]]:
-    """The shaft axis the learnt landmarks fall back on without a distal shaft point: the fitted
-    landmarks' when they stand, else one fitted to the short shaft the image shows below the learnt
-    lesser trochanter (flag ``shaft_axis_from_short_fit: L mm``), else None."""
+) -> tuple[tuple[float, float] | None, str]:
+    """The shaft axis the learnt landmarks fall back on without a distal shaft point, and its flag: the
+    fitted landmarks' (``shaft_axis_from_fit``) when they stand; else, for a femur the radiograph cuts
+    less than ``MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser trochanter (too little for
+    that fit), the axis of the short shaft it shows (``shaft_axis_from_short_fit: L mm``); else None."""
     if fitted is not None:
-        return fitted.shaft_axis, ()
-    needed = {"lesser_trochanter", "neck_base"}
-    if "shaft_distal" in learnt_points_px or not needed <= learnt_points_px.keys():
-        return None, ()
+        return fitted.shaft_axis, "shaft_axis_from_fit"
+    if "shaft_distal" in learnt_points_px:
+        return None, ""
+    shown_mm = _shown_below_lesser_trochanter_mm(learnt_points_px, on_image, spacing_mm)
+    if shown_mm is None or shown_mm >= MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM:
+        return None, ""  # the fit had the shaft it needs and failed for another reason
     try:
         axis, length_mm = visible_shaft_axis(
             fit_image,
             spacing_mm,
             learnt_points_px["lesser_trochanter"],
             learnt_points_px["neck_base"],
+            on_image,
             threshold_g_cm2,
         )
     except LandmarkError:
-        return None, ()
-    return axis, (f"shaft_axis_from_short_fit: {length_mm:.0f} mm",)
+        return None, ""
+    return axis, f"shaft_axis_from_short_fit: {length_mm:.0f} mm"
 
 
 def shaft_aligned_rois(

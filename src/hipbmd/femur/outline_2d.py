@@ -209,7 +209,8 @@ class RightFemurOutline:
         """A point on the shaft axis and its unit direction (distal), from edge midpoints below ``start_row``.
 
         In each row the bone run nearest the previous ``axis`` (point, direction) is used, or the longest.
-        Records the length of shaft the line rests on as ``qc["shaft_fit_length_mm"]``.
+        Records the length of shaft it had to fit (rows of shaft × pixel size) as
+        ``qc["shaft_fit_length_mm"]``.
 
         Raises:
             LandmarkError: fewer than ``MIN_SHAFT_FIT_MM`` of shaft below ``start_row``.
@@ -222,6 +223,7 @@ class RightFemurOutline:
         keep = np.isfinite(widths)
         if keep.any():
             keep[keep] = widths[keep] >= 0.6 * np.median(widths[keep])  # drops the rounded end of a bone
+        self.qc["shaft_fit_length_mm"] = float(keep.sum()) * self.spacing  # rows of shaft, as checked
         if keep.sum() * self.spacing < MIN_SHAFT_FIT_MM:
             raise LandmarkError(
                 f"shaft too short to fit: the image shows {keep.sum() * self.spacing:.0f} mm of it "
@@ -233,7 +235,6 @@ class RightFemurOutline:
             spread = 1.4826 * float(np.median(np.abs(residual[keep])))
             keep &= np.abs(residual) <= max(3.0 * spread, 1.0)
         down = np.array([1.0, slope]) / math.hypot(1.0, slope)
-        self.qc["shaft_fit_length_mm"] = float(np.ptp(rows[keep])) * self.spacing / down[0]
         self.qc["shaft_fit_rms_mm"] = float(np.sqrt(np.mean(residual[keep] ** 2)) * down[0] * self.spacing)
         centre_row = float(rows[keep].mean())
         return np.array([centre_row, intercept + slope * centre_row]), down

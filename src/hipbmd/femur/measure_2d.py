@@ -161,9 +161,10 @@ def measure_femur_drr(
     consistency check: ``landmarks_learnt`` always, ``landmarks_disagree: …`` when the fitted head centre
     lies more than ``LANDMARK_AGREEMENT_MM`` away. When the learnt points give no landmarks the fitted ones
     are used and the learnt failure is kept in the flags. Without a distal shaft point or a fitted shaft
-    axis, the learnt regions take the axis of the short shaft the image shows below the lesser trochanter
-    (``shaft_axis_from_short_fit: L mm``); where ``on_image`` ends less than
-    ``SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM`` below the trochanter the failure says so
+    axis, when ``on_image`` ends less than ``MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser
+    trochanter (too little shaft for the fit), the learnt regions take the axis of the short shaft the
+    image shows there (``shaft_axis_from_short_fit: L mm``); where it ends less than
+    ``SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM`` below, the failure says so
     (``femur_cut_near_lesser_trochanter: …``).
 
     Args:
@@ -308,7 +309,7 @@ def _shown_below_lesser_trochanter_mm(
     centre, half = learnt_points_px["neck_base"][1], SHAFT_BAND_MM / spacing_mm
     band = on_image[first:, max(round(centre - half), 0) : min(round(centre + half) + 1, cols)]
     if first >= rows or band.shape[1] == 0:
-        return 0.0 if first >= rows else None
+        return None  # the crop, not the radiograph, ends there
     reach = np.where(band.all(axis=0), band.shape[0], np.argmin(band, axis=0))
     return float(np.median(reach)) * spacing_mm
 

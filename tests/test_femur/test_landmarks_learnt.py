@@ -182,6 +182,23 @@ def test_a_femur_whose_fit_fails_with_shaft_enough_gets_no_short_axis() -> None:
     assert str(result.failure).startswith("landmarks: no shaft to orient the regions by")
 
 
+def test_a_shaft_that_fades_before_the_radiographs_edge_is_oriented_by_what_is_drawn() -> None:
+    """The radiograph reaches far below the trochanter but the decomposed femur ends 24 mm below it: the
+    full fit finds too little shaft, and the short one stands in."""
+    femur = phantom.femur(density_g_cm2=DENSITY_G_CM2, tilt_deg=4.0)
+    s = femur.spacing_mm
+    image = femur.image_g_cm2.copy()
+    image[round((phantom.LESSER_ROW_MM + 24.0) / s) :] = 0.0
+    points = true_points(femur, 4.0)
+    del points["shaft_distal"]
+    on_image = np.ones(image.shape, dtype=bool)
+    result = measure_femur_drr(image, s, "right", learnt_points_px=points, on_image=on_image)
+    assert result.ok and result.landmarks is not None
+    assert any(flag.startswith("shaft_axis_from_short_fit: ") for flag in result.flags)
+    axis_deg = math.degrees(math.atan2(result.landmarks.shaft_axis[1], result.landmarks.shaft_axis[0]))
+    assert axis_deg == pytest.approx(4.0, abs=1.0)
+
+
 def test_a_shaft_axis_needs_10_mm_of_shaft_past_the_trochanters_bulge() -> None:
     femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
     s = femur.spacing_mm

@@ -81,6 +81,10 @@ class NoFemoralHeadError(LandmarkError):
     unossified head, a resected one, or no femur there at all)."""
 
 
+class ShaftTooShortError(LandmarkError):
+    """The image shows too little of the femoral shaft to fit its axis."""
+
+
 class NoShaftAxisError(LandmarkError):
     """Nothing gives the femoral shaft's direction: no distal shaft point and no shaft line to fit."""
 

@@ -36,7 +36,12 @@ from hipbmd.femur.landmarks_2d import (
     find_landmarks_2d,
     visible_shaft_axis,
 )
-from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError, NoShaftAxisError
+from hipbmd.femur.landmarks_from_mask import (
+    LandmarkError,
+    NoFemoralHeadError,
+    NoShaftAxisError,
+    ShaftTooShortError,
+)
 from hipbmd.femur.landmarks_learnt import learnt_landmarks
 from hipbmd.femur.outline_2d import MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM, MIN_SHAFT_FIT_MM
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, HipROIs, ROISettings, hip_rois, measure_rois
@@ -161,9 +166,10 @@ def measure_femur_drr(
     consistency check: ``landmarks_learnt`` always, ``landmarks_disagree: …`` when the fitted head centre
     lies more than ``LANDMARK_AGREEMENT_MM`` away. When the learnt points give no landmarks the fitted ones
     are used and the learnt failure is kept in the flags. Without a distal shaft point or a fitted shaft
-    axis, when ``on_image`` ends less than ``MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser
-    trochanter (too little shaft for the fit), the learnt regions take the axis of the short shaft the
-    image shows there (``shaft_axis_from_short_fit: L mm``); where it ends less than
+    axis, when the fit found too little shaft or ``on_image`` ends less than
+    ``MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser trochanter, the learnt regions take
+    the axis of the short shaft the image shows there (``shaft_axis_from_short_fit: L mm``); where it
+    ends less than
     ``SHAFT_NEEDED_BELOW_LESSER_TROCHANTER_MM`` below, the failure says so
     (``femur_cut_near_lesser_trochanter: …``).
 
@@ -237,8 +243,9 @@ def _landmarks(
             raise fit_error
         assert fitted is not None
         return fitted
+    fit_short = isinstance(fit_error, ShaftTooShortError)
     fitted_axis, axis_flag = _fitted_shaft_axis(
-        fitted, fit_image, on_image, spacing_mm, threshold_g_cm2, learnt_points_px
+        fitted, fit_short, fit_image, on_image, spacing_mm, threshold_g_cm2, learnt_points_px
     )
     try:
         learnt = learnt_landmarks(
@@ -316,6 +323,7 @@ def _shown_below_lesser_trochanter_mm(
 
 def _fitted_shaft_axis(
     fitted: Landmarks2D | None,
+    fit_short: bool,
     fit_image: npt.NDArray[np.float32],
     on_image: BoolImage | None,
     spacing_mm: float,
@@ -323,15 +331,17 @@ def _fitted_shaft_axis(
     learnt_points_px: Mapping[str, tuple[float, float]],
 ) -> tuple[tuple[float, float] | None, str]:
     """The shaft axis the learnt landmarks fall back on without a distal shaft point, and its flag: the
-    fitted landmarks' (``shaft_axis_from_fit``) when they stand; else, for a femur the radiograph cuts
-    less than ``MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser trochanter (too little for
-    that fit), the axis of the short shaft it shows (``shaft_axis_from_short_fit: L mm``); else None."""
+    fitted landmarks' (``shaft_axis_from_fit``) when they stand; else, for a femur with too little shaft
+    for that fit (the fit says so, ``fit_short``, or the radiograph ends less than
+    ``MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM`` below the learnt lesser trochanter), the axis of the short
+    shaft it shows (``shaft_axis_from_short_fit: L mm``); else None."""
     if fitted is not None:
         return fitted.shaft_axis, "shaft_axis_from_fit"
     if "shaft_distal" in learnt_points_px:
         return None, ""
     shown_mm = _shown_below_lesser_trochanter_mm(learnt_points_px, on_image, spacing_mm)
-    if shown_mm is None or shown_mm >= MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM:
+    cut = shown_mm is not None and shown_mm < MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM
+    if not (fit_short or cut):
         return None, ""  # the fit had the shaft it needs and failed for another reason
     try:
         axis, length_mm = visible_shaft_axis(

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, optimize, signal
 
-from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError
+from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError, ShaftTooShortError
 from hipbmd.femur.roi import neck_widths_mm
 
 Point = npt.NDArray[np.float64]  # (row, col) px
@@ -134,7 +134,7 @@ class RightFemurOutline:
         below_mm = float(np.max((np.argwhere(self.mask) - lesser) @ down)) * s
         self.qc["shaft_below_lesser_trochanter_mm"] = below_mm
         if below_mm < MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM:
-            raise LandmarkError(
+            raise ShaftTooShortError(
                 f"shaft too short to fit: {below_mm:.0f} mm below the lesser trochanter "
                 f"(needs {MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM:.0f} mm)"
             )
@@ -225,7 +225,7 @@ class RightFemurOutline:
             keep[keep] = widths[keep] >= 0.6 * np.median(widths[keep])  # drops the rounded end of a bone
         self.qc["shaft_fit_length_mm"] = float(keep.sum()) * self.spacing  # rows of shaft, as checked
         if keep.sum() * self.spacing < MIN_SHAFT_FIT_MM:
-            raise LandmarkError(
+            raise ShaftTooShortError(
                 f"shaft too short to fit: the image shows {keep.sum() * self.spacing:.0f} mm of it "
                 f"(needs {MIN_SHAFT_FIT_MM:.0f} mm)"
             )

@@ -199,6 +199,20 @@ def test_a_shaft_that_fades_before_the_radiographs_edge_is_oriented_by_what_is_d
     assert axis_deg == pytest.approx(4.0, abs=1.0)
 
 
+@pytest.mark.parametrize("missing", ["lesser_trochanter", "neck_base"])
+def test_a_short_shaft_without_the_points_it_hangs_on_is_not_measured(missing: str) -> None:
+    femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
+    s = femur.spacing_mm
+    image = femur.image_g_cm2.copy()
+    image[round((phantom.LESSER_ROW_MM + 24.0) / s) :] = 0.0  # too little shaft for the full fit
+    points = true_points(femur)
+    del points["shaft_distal"], points[missing]
+    result = measure_femur_drr(
+        image, s, "right", learnt_points_px=points, on_image=np.ones(image.shape, bool)
+    )
+    assert not result.ok and f"the localiser gave no {missing}" in str(result.failure)
+
+
 def test_a_shaft_axis_needs_10_mm_of_shaft_past_the_trochanters_bulge() -> None:
     femur = phantom.femur(density_g_cm2=DENSITY_G_CM2)
     s = femur.spacing_mm

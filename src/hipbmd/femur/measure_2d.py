@@ -337,7 +337,8 @@ def _fitted_shaft_axis(
     shaft it shows (``shaft_axis_from_short_fit: L mm``); else None."""
     if fitted is not None:
         return fitted.shaft_axis, "shaft_axis_from_fit"
-    if "shaft_distal" in learnt_points_px:
+    needed = {"lesser_trochanter", "neck_base"}
+    if "shaft_distal" in learnt_points_px or not needed <= learnt_points_px.keys():
         return None, ""
     shown_mm = _shown_below_lesser_trochanter_mm(learnt_points_px, on_image, spacing_mm)
     cut = shown_mm is not None and shown_mm < MIN_SHAFT_BELOW_LESSER_TROCHANTER_MM

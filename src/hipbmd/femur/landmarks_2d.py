@@ -43,7 +43,7 @@ from scipy import ndimage
 from hipbmd.drr.geometry import PoseParameters
 from hipbmd.femur.dxa_pose import DXAView
 from hipbmd.femur.landmarks_from_mask import LandmarkError, NoFemoralHeadError, NoShaftAxisError
-from hipbmd.femur.outline_2d import BoolImage, Point, RightFemurOutline
+from hipbmd.femur.outline_2d import BoolImage, Point, RightFemurOutline, bone_run
 from hipbmd.femur.roi import BONE_THRESHOLD_G_CM2, bone_mask
 from hipbmd.types import Camera, Side
 
@@ -244,10 +244,10 @@ def _above_edge_across_shaft(
     first = max(math.ceil(start_row), 0)
     if first >= mask.shape[0]:
         return mask
-    runs = _runs(mask[first])
-    if not runs:
+    run = bone_run(mask[first], hint_col)
+    if run is None:
         return mask
-    low, high = min(runs, key=lambda run: max(run[0] - hint_col, 0.0, hint_col - run[1]))
+    low, high = round(run[0] + 0.5), round(run[1] - 0.5)  # the run's first and last columns
     columns = slice(max(low - 1, 0), min(high + 2, mask.shape[1]))
     cut = np.nonzero(~on_image[first:, columns].all(axis=1))[0]
     if not len(cut):
@@ -255,13 +255,6 @@ def _above_edge_across_shaft(
     kept = mask.copy()
     kept[first + int(cut[0]) :] = False
     return kept
-
-
-def _runs(row: BoolImage) -> list[tuple[int, int]]:
-    """(first, last) columns of each run of True in a row."""
-    change = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
-    starts, ends = np.nonzero(change == 1)[0], np.nonzero(change == -1)[0] - 1
-    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
 def _pair(values: Point) -> tuple[float, float]:

@@ -245,7 +245,7 @@ def _landmarks(
         return fitted
     fit_short = isinstance(fit_error, ShaftTooShortError)
     fitted_axis, axis_flag = _fitted_shaft_axis(
-        fitted, fit_short, fit_image, on_image, spacing_mm, threshold_g_cm2, learnt_points_px
+        fitted, fit_short, image, on_image, spacing_mm, threshold_g_cm2, learnt_points_px
     )
     try:
         learnt = learnt_landmarks(
@@ -324,7 +324,7 @@ def _shown_below_lesser_trochanter_mm(
 def _fitted_shaft_axis(
     fitted: Landmarks2D | None,
     fit_short: bool,
-    fit_image: npt.NDArray[np.float32],
+    image: npt.NDArray[np.float32],
     on_image: BoolImage | None,
     spacing_mm: float,
     threshold_g_cm2: float,
@@ -345,8 +345,8 @@ def _fitted_shaft_axis(
     if not (fit_short or cut):
         return None, ""  # the fit had the shaft it needs and failed for another reason
     try:
-        axis, length_mm = visible_shaft_axis(
-            fit_image,
+        axis, length_mm = visible_shaft_axis(  # it leaves out what lies beyond the radiograph itself
+            image,
             spacing_mm,
             learnt_points_px["lesser_trochanter"],
             learnt_points_px["neck_base"],

@@ -194,16 +194,7 @@ class RightFemurOutline:
     def _run(self, row: int, hint: float | None) -> tuple[float, float] | None:
         """Outer edges (columns) of the bone run in ``row`` holding column ``hint`` (nearest run to it;
         the longest when ``hint`` is None), or None when the row has no bone."""
-        line = np.concatenate([[False], self.mask[row], [False]]).astype(np.int8)
-        change = np.diff(line)
-        starts, ends = np.nonzero(change == 1)[0], np.nonzero(change == -1)[0] - 1
-        if not len(starts):
-            return None
-        if hint is None:
-            pick = int(np.argmax(ends - starts))
-        else:
-            pick = int(np.argmin(np.maximum(starts - hint, 0) + np.maximum(hint - ends, 0)))
-        return float(starts[pick]) - 0.5, float(ends[pick]) + 0.5
+        return bone_run(self.mask[row], hint)
 
     def fit_shaft(self, start_row: float, axis: tuple[Point, Point] | None = None) -> tuple[Point, Point]:
         """A point on the shaft axis and its unit direction (distal), from edge midpoints below ``start_row``.
@@ -330,6 +321,21 @@ class RightFemurOutline:
         if not np.isfinite(height.max()):
             raise LandmarkError("no greater trochanter: no bone lateral to the shaft axis")
         return np.asarray(self.outline[height >= height.max() - 0.5].mean(axis=0), np.float64)
+
+
+def bone_run(row: BoolImage, hint: float | None) -> tuple[float, float] | None:
+    """Outer edges (columns, pixel edges) of the run of True in ``row`` holding column ``hint`` (the
+    nearest run to it; the longest when ``hint`` is None), or None when the row has none."""
+    line = np.concatenate([[False], row, [False]]).astype(np.int8)
+    change = np.diff(line)
+    starts, ends = np.nonzero(change == 1)[0], np.nonzero(change == -1)[0] - 1
+    if not len(starts):
+        return None
+    if hint is None:
+        pick = int(np.argmax(ends - starts))
+    else:
+        pick = int(np.argmin(np.maximum(starts - hint, 0) + np.maximum(hint - ends, 0)))
+    return float(starts[pick]) - 0.5, float(ends[pick]) + 0.5
 
 
 def _axis_cols(rows: npt.NDArray[np.int64], point: Point, down: Point) -> npt.NDArray[np.float64]:

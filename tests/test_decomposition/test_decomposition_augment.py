@@ -1,4 +1,5 @@
-"""Augmentation: the Gaussian low-pass on analytic images, the vendor-like band re-weighting, edges."""
+"""Augmentation: the Gaussian low-pass on analytic images, the vendor-like band re-weighting, edges, local
+contrast."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import torch
 from hipbmd.decomposition.augment import (
     Augmentation,
     _edges,
+    _local_contrast,
     _processing,
+    _smooth_field,
     augment,
     gaussian_blur,
+    locally_normalised,
     percentile_normalised,
 )
 
@@ -92,3 +96,58 @@ def test_a_sharp_edge_adds_one_step_of_the_drawn_height_across_the_crop_and_leav
     moved_inputs, moved_targets = augment(crops, targets, still, generator)
     assert torch.allclose(moved_targets, targets, atol=1e-5)
     assert not torch.allclose(moved_inputs, crops, atol=1e-2)
+
+
+def _stripes(size: int = 64) -> torch.Tensor:
+    columns = torch.arange(size, dtype=torch.float32)
+    return torch.sin(columns * 2.0 * torch.pi / 8.0).expand(1, 1, size, size).clone()
+
+
+def test_local_normalisation_ignores_gain_offset_and_a_linear_shading() -> None:
+    """A stripe pattern: scaled and offset, or with a linear ramp added, it normalises to the same image
+    away from the border (a Gaussian window averages a ramp to its own centre value)."""
+    stripes = _stripes()
+    rows = torch.arange(64, dtype=torch.float32)[:, None].expand(64, 64)
+    plain = locally_normalised(stripes, 6.0)[0, 0, 20:44, 20:44]
+    scaled = locally_normalised(3.0 * stripes + 5.0, 6.0)[0, 0, 20:44, 20:44]
+    shaded = locally_normalised(stripes + 0.05 * rows, 6.0)[0, 0, 20:44, 20:44]
+    assert torch.allclose(plain, scaled, atol=1e-3)
+    assert torch.allclose(plain, shaded, atol=0.02)
+    assert abs(float(plain.std()) - 1.0) < 0.05  # unit local SD
+
+
+def test_a_smooth_field_has_zero_mean_unit_sd_and_its_neighbours_agree() -> None:
+    generator = torch.Generator().manual_seed(4)
+    field = _smooth_field(torch.zeros((1, 64, 64)), 10.0, generator)[0]
+    assert abs(float(field.mean())) < 1e-5 and abs(float(field.std()) - 1.0) < 1e-4
+    step = field[:, 1:] - field[:, :-1]
+    assert float(step.abs().max()) < 0.3  # smooth: a pixel's step is small against the field's SD
+
+
+def test_local_contrast_changes_the_input_only_and_keeps_the_inference_range() -> None:
+    generator = torch.Generator().manual_seed(5)
+    crops = torch.rand((9, 1, 48, 48), generator=generator)
+    never = dataclasses.replace(Augmentation(), local_probability=0.0)
+    assert torch.equal(_local_contrast(crops, never, generator), crops)
+    always = dataclasses.replace(Augmentation(), local_probability=1.0, local_sigma_px=(4.0, 12.0))
+    changed = _local_contrast(crops, always, generator)
+    assert float(changed.min()) >= -0.5 and float(changed.max()) <= 1.5
+    for before, after in zip(crops, changed, strict=True):
+        assert not torch.allclose(before, after, atol=1e-2)
+    still = dataclasses.replace(
+        always, rotation_deg=0.0, scale=0.0, shift_px=0.0, gamma=1.0, contrast=0.0, offset=0.0, noise=0.0,
+        processing_probability=0.0,
+    )  # fmt: skip
+    targets = torch.rand((9, 1, 48, 48), generator=generator)
+    _, moved_targets = augment(crops, targets, still, generator)
+    assert torch.allclose(moved_targets, targets, atol=1e-5)
+
+
+def test_a_local_tone_curve_keeps_the_order_of_neighbouring_grey_levels() -> None:
+    """A gamma that varies slowly is monotone locally: a ramp along a row stays a rising ramp."""
+    generator = torch.Generator().manual_seed(6)
+    ramp = torch.linspace(0.05, 0.95, 48).expand(1, 1, 48, 48).clone()
+    settings = dataclasses.replace(Augmentation(), local_probability=1.0, local_sigma_px=(30.0, 40.0))
+    for _ in range(6):
+        out = _local_contrast(ramp, settings, generator)[0, 0]
+        assert bool((out[:, 1:] - out[:, :-1] > -1e-3).float().mean() > 0.97)

@@ -11,7 +11,16 @@ contrast ×(1 ± c), offset ± o, and Gaussian noise of SD up to σ, as sites pr
 differently. With probability ``edge_probability`` (after the re-weighting) a crop gets a grey-level step
 along a straight line of random place and direction, or a band between two such lines, rising over a
 rim of ``edge_rim_px``: the edge of a skin fold or of clothing, a plate overlap, a stitching seam, which
-may cross the femur and must not change it. Targets keep their physical units (g/cm²).
+may cross the femur and must not change it. With probability ``local_probability`` (after the
+re-weighting, before the edges) a crop gets a local change of contrast of the kind that adaptive
+processing makes, in one of three generic forms drawn with equal odds, each varying smoothly over the crop
+on a scale σ drawn log-uniformly in ``local_sigma_px``: a shading (a smooth random field of SD up to
+``local_shading`` added to the 0–1 crop), a local tone curve (a gamma that varies over the crop between
+1/``local_gamma`` and ``local_gamma``), or a local normalisation (each pixel's difference from the local
+mean divided by the local SD, blended with the crop by a weight in ``local_normalisation``); the crop is
+then re-normalised as at inference. None of these is the simulator's own processing: they stand for any
+site's local processing, so that the network reads the femur's density from its own look and not from
+the crop's overall grey levels. Targets keep their physical units (g/cm²).
 """
 
 from __future__ import annotations
@@ -42,6 +51,11 @@ class Augmentation:
     edge_step: tuple[float, float] = (0.1, 0.5)
     edge_rim_px: tuple[float, float] = (0.0, 3.0)
     band_width_px: tuple[float, float] = (7.0, 40.0)
+    local_probability: float = 0.0
+    local_sigma_px: tuple[float, float] = (6.0, 40.0)
+    local_shading: float = 0.25
+    local_gamma: float = 2.0
+    local_normalisation: tuple[float, float] = (0.3, 1.0)
 
 
 def augment(
@@ -51,7 +65,8 @@ def augment(
     grid = _random_grid(inputs, settings, generator)
     moved_inputs = F.grid_sample(inputs, grid, mode="bilinear", padding_mode="border", align_corners=False)
     moved_targets = F.grid_sample(targets, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    processed = _edges(_processing(moved_inputs, settings, generator), settings, generator)
+    processed = _processing(moved_inputs, settings, generator)
+    processed = _edges(_local_contrast(processed, settings, generator), settings, generator)
     return _intensity(processed, settings, generator), moved_targets
 
 
@@ -108,6 +123,55 @@ def _processing(inputs: torch.Tensor, settings: Augmentation, generator: torch.G
         detail_gain = _between(settings.detail_gain, generator)
         out.append(percentile_normalised(base_gain * base + detail_gain * (crop - base)))
     return torch.stack(out)
+
+
+def _local_contrast(
+    inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator
+) -> torch.Tensor:
+    """Each crop, with probability ``local_probability``, given a smooth local change of contrast
+    (module docstring) and re-normalised."""
+    if settings.local_probability <= 0.0:
+        return inputs
+    out = []
+    for crop in inputs:
+        if float(torch.rand(1, generator=generator)) >= settings.local_probability:
+            out.append(crop)
+            continue
+        low, high = (math.log(v) for v in settings.local_sigma_px)
+        sigma = math.exp(low + (high - low) * float(torch.rand(1, generator=generator)))
+        form = int(torch.randint(3, (1,), generator=generator))
+        if form == 0:
+            changed = crop + _between((0.0, settings.local_shading), generator) * _smooth_field(
+                crop, sigma, generator
+            )
+        elif form == 1:
+            strength = _between((0.0, math.log(settings.local_gamma)), generator)
+            gamma = torch.exp(strength * _smooth_field(crop, sigma, generator).clamp(-2.0, 2.0) / 2.0)
+            changed = crop.clamp(0.0, 1.0) ** gamma
+        else:
+            weight = _between(settings.local_normalisation, generator)
+            changed = (1.0 - weight) * crop + weight * percentile_normalised(
+                locally_normalised(crop[None], sigma)[0]
+            )
+        out.append(percentile_normalised(changed))
+    return torch.stack(out)
+
+
+def _smooth_field(crop: torch.Tensor, sigma_px: float, generator: torch.Generator) -> torch.Tensor:
+    """A random field shaped like ``crop`` (C, H, W), smooth on the scale ``sigma_px``, of unit SD."""
+    margin = math.ceil(3.0 * sigma_px)  # noise drawn beyond the crop: no replicated border pixel dominates
+    channels, height, width = crop.shape
+    noise = torch.randn((channels, height + 2 * margin, width + 2 * margin), generator=generator)
+    field = gaussian_blur(noise[None].to(crop.dtype), sigma_px)[0, :, margin:-margin, margin:-margin]
+    field = field - field.mean()
+    return field / torch.clamp(field.std(), min=1e-6)
+
+
+def locally_normalised(images: torch.Tensor, sigma_px: float) -> torch.Tensor:
+    """(B, C, H, W) images less their local mean, over their local SD (Gaussian window of σ pixels)."""
+    mean = gaussian_blur(images, sigma_px)
+    spread = gaussian_blur((images - mean) ** 2, sigma_px)
+    return (images - mean) / torch.sqrt(spread + 1e-4)
 
 
 def _edges(inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator) -> torch.Tensor:

@@ -125,9 +125,7 @@ def _processing(inputs: torch.Tensor, settings: Augmentation, generator: torch.G
     return torch.stack(out)
 
 
-def _local_contrast(
-    inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator
-) -> torch.Tensor:
+def _local_contrast(inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator) -> torch.Tensor:
     """Each crop, with probability ``local_probability``, given a smooth local change of contrast
     (module docstring) and re-normalised."""
     if settings.local_probability <= 0.0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -129,3 +130,45 @@ def test_a_turned_radiograph_is_levelled_and_measured_as_before(tmp_path: Path) 
         assert hip.side == twin.side
         row, col = twin.head_centre_px
         assert np.hypot(row - hip.head_centre_px[0], columns - col - hip.head_centre_px[1]) < 3.0
+
+
+def test_a_hip_that_the_image_cuts_through_its_greater_trochanter_is_measured_with_its_share_flagged(
+    tmp_path: Path,
+) -> None:
+    """The right hip's radiograph cut 30 mm medial of its greater trochanter tip: part of the total hip
+    lies beyond the edge. The hip is still measured; the share beyond the edge is stored on the hip and
+    named by the flag, and the total hip's interval is wider than on the whole image."""
+    from dataclasses import replace
+
+    from hipbmd.bmd.estimate import EstimateSettings, estimate_hips
+    from hipbmd.io.radiograph import read_radiograph
+    from hipbmd.localisation.model_files import load_localiser
+    from hipbmd.sim.case import simulate_case
+    from hipbmd.sim.case_draw import CaseRequest, Resolution
+    from hipbmd.sim.case_truth import CaseTruth
+
+    torch.set_num_threads(1)
+    simulate_case(CaseRequest("case", 1, "site_a_csi", 6, Resolution(1.5, 1, 2.0)), tmp_path)
+    radiograph = read_radiograph(tmp_path / "xray.dcm")
+    trochanter_col = CaseTruth.read(tmp_path).femur_points_px("right")["greater_trochanter"][1]
+    first_col = int(trochanter_col + 30.0 / radiograph.pixel_spacing_mm[1])
+    cut = replace(radiograph, array=radiograph.array[:, first_col:].copy())
+    model, localiser, settings = load_decomposition_model(), load_localiser(), EstimateSettings(4)
+
+    def right_hip(image: Any) -> Any:
+        return next(
+            hip for hip in estimate_hips(image, model, localiser, settings).hips if hip.side == "right"
+        )
+
+    whole, partly = right_hip(radiograph), right_hip(cut)
+    assert whole.off_image_shares["total_hip"] < 0.02
+    share = partly.off_image_shares["total_hip"]
+    assert 0.02 < share < 0.5
+    flags = [flag for flag in partly.flags if flag.startswith("region_partly_off_image")]
+    assert len(flags) == 1 and f": {round(100 * share)} % of the total_hip region" in flags[0]
+
+    def width(hip: Any, roi: str) -> float:
+        low, high = next(m.interval_g_cm2 for m in hip.measurements if m.roi == roi)
+        return high - low
+
+    assert partly.raw_abmd_g_cm2["total_hip"] > 0 and width(partly, "total_hip") > width(whole, "total_hip")

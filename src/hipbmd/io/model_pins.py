@@ -21,8 +21,8 @@ PINNED_FILES = (WEIGHTS_FILE, MANIFEST_FILE)
 # model folder name → file → sha256 (written by scripts/pin_models.py)
 SHIPPED_MODEL_SHA256: dict[str, dict[str, str]] = {
     "bmd_gan": {
-        "model.safetensors": "00007467413bc5f03eaec5e1c241485ef9cbdb0ae98233d80b9ef51ac92d6acd",
-        "model.json": "78973ccb58dd2b5f11a72bdf5b45ffff2c3b482499ba0d01c94d871e3a1aca18",
+        "model.safetensors": "c3dc174366e6a400260c9082294d743251608740cb56e8cf4d03ca904ad611be",
+        "model.json": "629c29b81edbe7566af2ac1056e5acb4a6c82286b0ea44f4288a35d4ef6c4486",
     },
     "femur_segmentation": {
         "model.safetensors": "6245daa9b877786053e8fa15cef3d4d40871c55bbcaa37d71bf73d0a774d9f30",

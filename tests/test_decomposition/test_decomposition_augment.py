@@ -4,6 +4,7 @@ contrast."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
@@ -14,7 +15,9 @@ from hipbmd.decomposition.augment import (
     _processing,
     _smooth_field,
     augment,
+    blended_local_normalisation,
     gaussian_blur,
+    local_tone_curve,
     locally_normalised,
     percentile_normalised,
 )
@@ -126,7 +129,8 @@ def test_a_smooth_field_has_zero_mean_unit_sd_and_its_neighbours_agree() -> None
 
 def test_local_contrast_changes_the_input_only_and_keeps_the_inference_range() -> None:
     generator = torch.Generator().manual_seed(5)
-    crops = torch.rand((9, 1, 48, 48), generator=generator)
+    raw = torch.rand((9, 1, 48, 48), generator=generator)
+    crops = torch.stack([percentile_normalised(crop) for crop in raw])  # re-normalising alone keeps them
     never = dataclasses.replace(Augmentation(), local_probability=0.0)
     assert torch.equal(_local_contrast(crops, never, generator), crops)
     always = dataclasses.replace(Augmentation(), local_probability=1.0, local_sigma_px=(4.0, 12.0))
@@ -143,11 +147,33 @@ def test_local_contrast_changes_the_input_only_and_keeps_the_inference_range() -
     assert torch.allclose(moved_targets, targets, atol=1e-5)
 
 
-def test_a_local_tone_curve_keeps_the_order_of_neighbouring_grey_levels() -> None:
-    """A gamma that varies slowly is monotone locally: a ramp along a row stays a rising ramp."""
-    generator = torch.Generator().manual_seed(6)
-    ramp = torch.linspace(0.05, 0.95, 48).expand(1, 1, 48, 48).clone()
-    settings = dataclasses.replace(Augmentation(), local_probability=1.0, local_sigma_px=(30.0, 40.0))
-    for _ in range(6):
-        out = _local_contrast(ramp, settings, generator)[0, 0]
-        assert bool((out[:, 1:] - out[:, :-1] > -1e-3).float().mean() > 0.97)
+def test_a_local_tone_curve_stays_within_its_gamma_range_and_keeps_the_order_of_grey_levels() -> None:
+    """A field at +2 or beyond raises the 0–1 crop to exp(strength), at −2 or below to exp(−strength); a
+    smooth field keeps a ramp rising (the gamma varies slowly)."""
+    levels = torch.linspace(0.05, 0.95, 48).expand(1, 48, 48).clone()
+    strength = math.log(2.0)
+    high = local_tone_curve(levels, strength, torch.full_like(levels, 5.0))
+    low = local_tone_curve(levels, strength, torch.full_like(levels, -2.0))
+    assert torch.allclose(high, levels**2.0, atol=1e-6) and torch.allclose(low, levels**0.5, atol=1e-6)
+    field = _smooth_field(levels, 20.0, torch.Generator().manual_seed(6))
+    curved = local_tone_curve(levels, strength, field)
+    gamma = torch.log(curved) / torch.log(levels)
+    assert float(gamma.min()) >= 0.5 - 1e-4 and float(gamma.max()) <= 2.0 + 1e-4
+    assert float(gamma.max() - gamma.min()) > 0.2  # it does vary over the crop
+    assert bool((curved[:, :, 1:] > curved[:, :, :-1]).all())
+
+
+def test_local_normalisation_blended_in_full_evens_out_a_gain_that_varies_over_the_crop() -> None:
+    """Stripes whose amplitude rises threefold across the crop: fully normalised, their amplitude is the
+    same on both sides (away from the border); weight 0 leaves the crop; a weight between blends."""
+    stripes = _stripes()[0]
+    gain = torch.linspace(1.0, 3.0, 64).expand(64, 64)
+    crop = percentile_normalised(stripes * gain)
+    assert torch.equal(blended_local_normalisation(crop, 6.0, 0.0), crop)
+    full = blended_local_normalisation(crop, 6.0, 1.0)[0]
+    left, right = full[20:44, 12:24], full[20:44, 40:52]
+    before_left, before_right = crop[0, 20:44, 12:24], crop[0, 20:44, 40:52]
+    assert float(before_right.std() / before_left.std()) > 1.4  # the gain there: about 1.6 and 2.4
+    assert abs(float(right.std() / left.std()) - 1.0) < 0.15
+    half = blended_local_normalisation(crop, 6.0, 0.5)
+    assert torch.allclose(half, 0.5 * crop + 0.5 * full[None], atol=1e-6)

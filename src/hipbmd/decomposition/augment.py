@@ -139,20 +139,36 @@ def _local_contrast(inputs: torch.Tensor, settings: Augmentation, generator: tor
         sigma = math.exp(low + (high - low) * float(torch.rand(1, generator=generator)))
         form = int(torch.randint(3, (1,), generator=generator))
         if form == 0:
-            changed = crop + _between((0.0, settings.local_shading), generator) * _smooth_field(
-                crop, sigma, generator
-            )
+            amount = _between((0.0, settings.local_shading), generator)
+            changed = shaded(crop, amount * _smooth_field(crop, sigma, generator))
         elif form == 1:
             strength = _between((0.0, math.log(settings.local_gamma)), generator)
-            gamma = torch.exp(strength * _smooth_field(crop, sigma, generator).clamp(-2.0, 2.0) / 2.0)
-            changed = crop.clamp(0.0, 1.0) ** gamma
+            changed = local_tone_curve(crop, strength, _smooth_field(crop, sigma, generator))
         else:
             weight = _between(settings.local_normalisation, generator)
-            changed = (1.0 - weight) * crop + weight * percentile_normalised(
-                locally_normalised(crop[None], sigma)[0]
-            )
+            changed = blended_local_normalisation(crop, sigma, weight)
         out.append(percentile_normalised(changed))
     return torch.stack(out)
+
+
+def shaded(crop: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+    """A crop (C, H, W) with a shading ``field`` of its shape added (grey levels of the 0–1 range)."""
+    return crop + field
+
+
+def local_tone_curve(crop: torch.Tensor, strength: float, field: torch.Tensor) -> torch.Tensor:
+    """A crop (C, H, W) on its 0–1 range raised to a gamma that varies over it: exp(strength × field / 2),
+    the unit-SD ``field`` clamped to ±2, so the gamma stays within exp(±strength). Grey levels beyond 0–1
+    are clipped to it (the crop is re-normalised afterwards)."""
+    gamma = torch.exp(strength * field.clamp(-2.0, 2.0) / 2.0)
+    return crop.clamp(0.0, 1.0) ** gamma
+
+
+def blended_local_normalisation(crop: torch.Tensor, sigma_px: float, weight: float) -> torch.Tensor:
+    """``(1 − weight)`` × the crop (C, H, W) plus ``weight`` × its local normalisation
+    (:func:`locally_normalised` on the scale ``sigma_px``, re-normalised to the crop's 0–1 range)."""
+    normalised = percentile_normalised(locally_normalised(crop[None], sigma_px)[0])
+    return (1.0 - weight) * crop + weight * normalised
 
 
 def _smooth_field(crop: torch.Tensor, sigma_px: float, generator: torch.Generator) -> torch.Tensor:

@@ -116,9 +116,7 @@ def _processing(inputs: torch.Tensor, settings: Augmentation, generator: torch.G
         if float(torch.rand(1, generator=generator)) >= settings.processing_probability:
             out.append(crop)
             continue
-        low, high = (math.log(v) for v in settings.band_sigma_px)
-        sigma = math.exp(low + (high - low) * float(torch.rand(1, generator=generator)))
-        base = gaussian_blur(crop[None], sigma)[0]
+        base = gaussian_blur(crop[None], _log_uniform(settings.band_sigma_px, generator))[0]
         base_gain = _between(settings.base_gain, generator)
         detail_gain = _between(settings.detail_gain, generator)
         out.append(percentile_normalised(base_gain * base + detail_gain * (crop - base)))
@@ -135,8 +133,7 @@ def _local_contrast(inputs: torch.Tensor, settings: Augmentation, generator: tor
         if float(torch.rand(1, generator=generator)) >= settings.local_probability:
             out.append(crop)
             continue
-        low, high = (math.log(v) for v in settings.local_sigma_px)
-        sigma = math.exp(low + (high - low) * float(torch.rand(1, generator=generator)))
+        sigma = _log_uniform(settings.local_sigma_px, generator)
         form = int(torch.randint(3, (1,), generator=generator))
         if form == 0:
             amount = _between((0.0, settings.local_shading), generator)
@@ -212,6 +209,11 @@ def _edges(inputs: torch.Tensor, settings: Augmentation, generator: torch.Genera
         pattern = torch.from_numpy(edge_pattern((height, width), through, angle, rim, band)).to(crop.dtype)
         out.append(crop + step * pattern)
     return torch.stack(out)
+
+
+def _log_uniform(bounds: tuple[float, float], generator: torch.Generator) -> float:
+    low, high = (math.log(v) for v in bounds)
+    return math.exp(low + (high - low) * float(torch.rand(1, generator=generator)))
 
 
 def _between(bounds: tuple[float, float], generator: torch.Generator) -> float:

@@ -26,6 +26,7 @@ the crop's overall grey levels. Targets keep their physical units (g/cm²).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -109,48 +110,54 @@ def _intensity(inputs: torch.Tensor, settings: Augmentation, generator: torch.Ge
 
 def _processing(inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator) -> torch.Tensor:
     """Each crop, with probability ``processing_probability``, re-weighted into base and detail bands."""
-    if settings.processing_probability <= 0.0:
-        return inputs
-    out = []
-    for crop in inputs:
-        if float(torch.rand(1, generator=generator)) >= settings.processing_probability:
-            out.append(crop)
-            continue
+
+    def reweighted(crop: torch.Tensor) -> torch.Tensor:
         base = gaussian_blur(crop[None], _log_uniform(settings.band_sigma_px, generator))[0]
         base_gain = _between(settings.base_gain, generator)
         detail_gain = _between(settings.detail_gain, generator)
-        out.append(percentile_normalised(base_gain * base + detail_gain * (crop - base)))
+        return percentile_normalised(base_gain * base + detail_gain * (crop - base))
+
+    return _each_with_probability(inputs, settings.processing_probability, reweighted, generator)
+
+
+def _each_with_probability(
+    inputs: torch.Tensor,
+    probability: float,
+    change: Callable[[torch.Tensor], torch.Tensor],
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """The crops of ``inputs`` (B, C, H, W), each passed through ``change`` with ``probability`` (one draw
+    per crop, before the change's own draws); the inputs themselves when the probability is 0."""
+    if probability <= 0.0:
+        return inputs
+    out = []
+    for crop in inputs:
+        if float(torch.rand(1, generator=generator)) >= probability:
+            out.append(crop)
+        else:
+            out.append(change(crop))
     return torch.stack(out)
 
 
 def _local_contrast(inputs: torch.Tensor, settings: Augmentation, generator: torch.Generator) -> torch.Tensor:
     """Each crop, with probability ``local_probability``, given a smooth local change of contrast
     (module docstring) and re-normalised."""
-    if settings.local_probability <= 0.0:
-        return inputs
-    out = []
-    for crop in inputs:
-        if float(torch.rand(1, generator=generator)) >= settings.local_probability:
-            out.append(crop)
-            continue
+
+    def changed(crop: torch.Tensor) -> torch.Tensor:
         sigma = _log_uniform(settings.local_sigma_px, generator)
         form = int(torch.randint(3, (1,), generator=generator))
         if form == 0:
             amount = _between((0.0, settings.local_shading), generator)
-            changed = shaded(crop, amount * _smooth_field(crop, sigma, generator))
+            out = crop + amount * _smooth_field(crop, sigma, generator)
         elif form == 1:
             strength = _between((0.0, math.log(settings.local_gamma)), generator)
-            changed = local_tone_curve(crop, strength, _smooth_field(crop, sigma, generator))
+            out = local_tone_curve(crop, strength, _smooth_field(crop, sigma, generator))
         else:
             weight = _between(settings.local_normalisation, generator)
-            changed = blended_local_normalisation(crop, sigma, weight)
-        out.append(percentile_normalised(changed))
-    return torch.stack(out)
+            out = blended_local_normalisation(crop, sigma, weight)
+        return percentile_normalised(out)
 
-
-def shaded(crop: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
-    """A crop (C, H, W) with a shading ``field`` of its shape added (grey levels of the 0–1 range)."""
-    return crop + field
+    return _each_with_probability(inputs, settings.local_probability, changed, generator)
 
 
 def local_tone_curve(crop: torch.Tensor, strength: float, field: torch.Tensor) -> torch.Tensor:
@@ -190,14 +197,9 @@ def _edges(inputs: torch.Tensor, settings: Augmentation, generator: torch.Genera
     the pattern is :func:`hipbmd.localisation.appearance.edge_pattern`)."""
     from hipbmd.localisation.appearance import edge_pattern
 
-    if settings.edge_probability <= 0.0:
-        return inputs
     height, width = inputs.shape[-2:]
-    out = []
-    for crop in inputs:
-        if float(torch.rand(1, generator=generator)) >= settings.edge_probability:
-            out.append(crop)
-            continue
+
+    def with_edge(crop: torch.Tensor) -> torch.Tensor:
         through = (_between((0.0, height), generator), _between((0.0, width), generator))
         angle = _between((0.0, math.pi), generator)
         step = _between(settings.edge_step, generator) * (
@@ -207,8 +209,9 @@ def _edges(inputs: torch.Tensor, settings: Augmentation, generator: torch.Genera
         banded = float(torch.rand(1, generator=generator)) < 0.5
         band = _between(settings.band_width_px, generator) if banded else None
         pattern = torch.from_numpy(edge_pattern((height, width), through, angle, rim, band)).to(crop.dtype)
-        out.append(crop + step * pattern)
-    return torch.stack(out)
+        return crop + step * pattern
+
+    return _each_with_probability(inputs, settings.edge_probability, with_edge, generator)
 
 
 def _log_uniform(bounds: tuple[float, float], generator: torch.Generator) -> float:
